@@ -1,0 +1,95 @@
+//! The `flight-map` binary: command-line flags, logging, and starting the eframe
+//! window (glow renderer) with the app. Everything else lives in the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use gui::app::{FlightMapApp, TileChoice};
+use gui::worker::WorkerConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "flight-map",
+    version,
+    about = "A desktop map of airports, flights and live planes, read from the cluster over CQL"
+)]
+struct Cli {
+    /// Contact point(s): repeat the flag or separate with commas; `host` or `host:port`.
+    #[arg(long = "host", value_delimiter = ',', default_value = "127.0.0.1")]
+    hosts: Vec<String>,
+    /// CQL native protocol port of contact points given without one.
+    #[arg(long, default_value_t = 9042)]
+    port: u16,
+    /// A local tile directory laid out as {z}/{x}/{y}.png, used instead of OpenStreetMap.
+    #[arg(long, value_name = "DIR", conflicts_with = "no_tiles")]
+    offline_tiles: Option<PathBuf>,
+    /// Never fetch tiles: draw the offline background only.
+    #[arg(long)]
+    no_tiles: bool,
+}
+
+fn contact_points(hosts: &[String], port: u16) -> Vec<String> {
+    hosts
+        .iter()
+        .map(|h| h.trim())
+        .filter(|h| !h.is_empty())
+        .map(|h| if h.contains(':') { h.to_string() } else { format!("{h}:{port}") })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,scylla=warn".into()))
+        .init();
+    // walkers leaves the TLS crypto provider to the application.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+
+    let points = contact_points(&cli.hosts, cli.port);
+    if points.is_empty() {
+        eprintln!("flight-map: --host needs at least one contact point");
+        return ExitCode::FAILURE;
+    }
+    let tiles = match (cli.no_tiles, cli.offline_tiles) {
+        (true, _) => TileChoice::None,
+        (false, Some(dir)) if dir.is_dir() => TileChoice::Local(dir),
+        (false, Some(dir)) => {
+            eprintln!("flight-map: --offline-tiles {} is not a directory", dir.display());
+            return ExitCode::FAILURE;
+        }
+        (false, None) => TileChoice::Online,
+    };
+    let config = WorkerConfig::new(points);
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_inner_size([1280.0, 800.0])
+            .with_title("flight-map"),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "flight-map",
+        options,
+        Box::new(move |cc| Ok(Box::new(FlightMapApp::new(&cc.egui_ctx, config, tiles)))),
+    );
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flight-map: cannot open the window: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_points_get_the_default_port_unless_they_name_one() {
+        let hosts = vec!["127.0.0.1".to_string(), "node2:9043".to_string(), " ".to_string()];
+        assert_eq!(contact_points(&hosts, 9042), vec!["127.0.0.1:9042", "node2:9043"]);
+    }
+}

@@ -1,0 +1,328 @@
+//! The cluster membership service: runs the gossip crate's state machine on the
+//! gossip port, keeps `system.peers`/`peers_v2`/`cluster_status` current, tells
+//! registered drivers about nodes that join, go down and come back, and spreads
+//! schema events (push on DDL, pull when a peer's schema version differs).
+//! The async shell: all decisions are in `gossip` and in pure helpers here.
+
+pub mod peers;
+pub mod view;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cql_protocol::response::Event;
+use gossip::{ApplicationState, GossipConfig, GossipEvent, Gossiper, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::{debug, info, warn};
+
+use self::peers::{local_states, peer_info, PeerInfo};
+use self::wire::{Frame, Kind};
+use crate::query::Executor;
+use crate::schema_events;
+use crate::system;
+
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    pub cluster_name: String,
+    pub address: IpAddr,
+    pub gossip_port: u16,
+    pub seeds: Vec<IpAddr>,
+    pub interval: Duration,
+    pub phi_convict_threshold: f64,
+}
+
+struct Shared {
+    gossiper: Mutex<Gossiper>,
+    executor: Arc<Executor>,
+    local: SocketAddr,
+    started: Instant,
+    last_pull: Mutex<HashMap<SocketAddr, Instant>>,
+    /// What each peer's rows say now, to write only what changed.
+    written: Mutex<HashMap<SocketAddr, (PeerInfo, bool)>>,
+}
+
+impl Shared {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// Runs membership until `shutdown` resolves.
+pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: ClusterConfig, shutdown: impl std::future::Future<Output = ()>) {
+    let local = SocketAddr::new(config.address, config.gossip_port);
+    let seeds = config.seeds.iter().map(|ip| SocketAddr::new(*ip, config.gossip_port)).collect();
+    let gossip_config = GossipConfig {
+        cluster_name: config.cluster_name.clone(),
+        seeds,
+        interval_ms: config.interval.as_millis() as u64,
+        phi_convict_threshold: config.phi_convict_threshold,
+    };
+    let generation = chrono::Utc::now().timestamp() as i32;
+    let mut gossiper = Gossiper::new(local, gossip_config, generation, 0);
+    for (key, value) in local_states(&executor.node, executor.schema.snapshot().version) {
+        gossiper.set_local_state(key, value);
+    }
+    let shared = Arc::new(Shared {
+        gossiper: Mutex::new(gossiper),
+        executor,
+        local,
+        started: Instant::now(),
+        last_pull: Mutex::new(HashMap::new()),
+        written: Mutex::new(HashMap::new()),
+    });
+    info!(%local, "gossip listening");
+    tokio::pin!(shutdown);
+    let mut ticker = tokio::time::interval(config.interval);
+    let mut pushes = shared.executor.schema_pushes.subscribe();
+    let mut schema_version = shared.executor.schema.snapshot().version;
+    let mut last_metrics = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            accepted = listener.accept() => {
+                if let Ok((socket, _)) = accepted {
+                    tokio::spawn(receive(socket, shared.clone()));
+                }
+            }
+            _ = ticker.tick() => {
+                let version = shared.executor.schema.snapshot().version;
+                let messages = {
+                    let mut g = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner());
+                    if version != schema_version {
+                        schema_version = version;
+                        g.set_local_state(ApplicationState::SchemaVersion, version.to_string());
+                    }
+                    let now = shared.now();
+                    let messages = g.tick(now, &mut rand::thread_rng());
+                    g.convict(now);
+                    messages
+                };
+                for (to, message) in messages {
+                    send_gossip(&shared, to, &message);
+                }
+                after_change(&shared);
+                let metrics = shared.executor.coordinator.metrics();
+                if metrics != last_metrics {
+                    let schema = shared.executor.schema.snapshot();
+                    if let Err(e) = system::write_metrics(shared.executor.engine.as_ref(), &schema, &metrics) {
+                        warn!(error = %e, "cannot write system.coordinator_metrics");
+                    }
+                    last_metrics = metrics;
+                }
+            }
+            pushed = pushes.recv() => {
+                if let Ok(events) = pushed {
+                    let live: Vec<SocketAddr> = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner()).live_endpoints().iter().copied().collect();
+                    let payload = schema_events::encode(&events);
+                    for to in live {
+                        send(to, Frame { kind: Kind::SchemaEvents, sender: shared.local, payload: payload.clone() });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
+    match message.encode() {
+        Ok(payload) => send(
+            to,
+            Frame {
+                kind: Kind::Gossip,
+                sender: shared.local,
+                payload,
+            },
+        ),
+        Err(e) => warn!(error = %e, "cannot encode a gossip message"),
+    }
+}
+
+/// Sends one frame on a fresh connection; a peer that is down is the failure
+/// detector's business, not an error here.
+fn send(to: SocketAddr, frame: Frame) {
+    tokio::spawn(async move {
+        let bytes = wire::encode(&frame);
+        match tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(to)).await {
+            Ok(Ok(mut stream)) => {
+                let _ = stream.set_nodelay(true);
+                let _ = stream.write_all(&bytes).await;
+                let _ = stream.shutdown().await;
+            }
+            _ => debug!(%to, "gossip peer unreachable"),
+        }
+    });
+}
+
+async fn receive(mut socket: TcpStream, shared: Arc<Shared>) {
+    loop {
+        let mut len = [0u8; 4];
+        if socket.read_exact(&mut len).await.is_err() {
+            return;
+        }
+        let length = match wire::check_length(u32::from_be_bytes(len)) {
+            Ok(n) => n,
+            Err(e) => {
+                warn!(error = %e, "dropping an internode connection");
+                return;
+            }
+        };
+        let mut body = vec![0u8; length];
+        if socket.read_exact(&mut body).await.is_err() {
+            return;
+        }
+        match wire::decode(&body) {
+            Ok(frame) => handle(&shared, frame),
+            Err(e) => warn!(error = %e, "dropping a malformed internode frame"),
+        }
+    }
+}
+
+fn handle(shared: &Shared, frame: Frame) {
+    match frame.kind {
+        Kind::Gossip => {
+            let message = match Message::decode(&frame.payload) {
+                Ok(m) => m,
+                Err(e) => {
+                    warn!(from = %frame.sender, error = %e, "dropping a malformed gossip message");
+                    return;
+                }
+            };
+            let replies = shared
+                .gossiper
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .handle(frame.sender, message, shared.now());
+            for (to, reply) in replies {
+                send_gossip(shared, to, &reply);
+            }
+            after_change(shared);
+        }
+        Kind::SchemaPull => {
+            let payload = schema_events::encode(&shared.executor.schema_events());
+            send(
+                frame.sender,
+                Frame {
+                    kind: Kind::SchemaEvents,
+                    sender: shared.local,
+                    payload,
+                },
+            );
+        }
+        Kind::SchemaEvents => match schema_events::decode(&frame.payload) {
+            Ok(events) => match shared.executor.merge_schema_events(events) {
+                Ok(true) => info!(from = %frame.sender, version = %shared.executor.schema.snapshot().version, "schema updated from a peer"),
+                Ok(false) => {}
+                Err(e) => warn!(from = %frame.sender, error = %e, "cannot apply schema events"),
+            },
+            Err(e) => warn!(from = %frame.sender, error = %e, "dropping malformed schema events"),
+        },
+    }
+}
+
+/// Applies what gossip learned: peer rows, driver events, schema pulls.
+fn after_change(shared: &Shared) {
+    let (events, peers) = {
+        let mut g = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner());
+        let events = g.drain_events();
+        let peers: Vec<(SocketAddr, PeerInfo, bool)> = g
+            .endpoints()
+            .filter(|ep| *ep != shared.local)
+            .filter_map(|ep| g.endpoint_state(ep).map(|s| (ep, peer_info(ep.ip(), s), g.is_alive(ep))))
+            .collect();
+        (events, peers)
+    };
+    let executor = &shared.executor;
+    let schema = executor.schema.snapshot();
+    for event in &events {
+        let (ep, driver_event) = match event {
+            GossipEvent::Alive(ep) => (ep, Some("UP")),
+            GossipEvent::Dead(ep) => (ep, Some("DOWN")),
+            _ => continue,
+        };
+        info!(peer = %ep, state = driver_event.unwrap_or(""), "peer state changed");
+        if let (Some(change), Some((_, info, _))) = (driver_event, peers.iter().find(|(p, _, _)| p == ep)) {
+            if let Some(native) = info.native_address {
+                let _ = executor.events.send(Event::StatusChange {
+                    change: change.into(),
+                    address: SocketAddr::new(native, info.native_port),
+                });
+            }
+        }
+    }
+    for (_, info, up) in &peers {
+        executor.coordinator.view.update(info.clone(), *up);
+    }
+    let mut written = shared.written.lock().unwrap_or_else(|e| e.into_inner());
+    for (ep, info, up) in &peers {
+        if !info.is_complete() {
+            continue;
+        }
+        let previous = written.get(ep).cloned();
+        if previous.as_ref().map(|(p, u)| (p, *u)) == Some((info, *up)) {
+            continue;
+        }
+        if previous.as_ref().is_none_or(|(p, _)| p != info) {
+            if let Err(e) = system::write_peer(executor.engine.as_ref(), &schema, info) {
+                warn!(peer = %ep, error = %e, "cannot write system.peers");
+            }
+        }
+        if previous.is_none() {
+            if let Some(native) = info.native_address {
+                let _ = executor.events.send(Event::TopologyChange {
+                    change: "NEW_NODE".into(),
+                    address: SocketAddr::new(native, info.native_port),
+                });
+            }
+        }
+        if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, info, *up) {
+            warn!(peer = %ep, error = %e, "cannot write system.cluster_status");
+        }
+        written.insert(*ep, (info.clone(), *up));
+    }
+    drop(written);
+    // Pull the schema from a live peer whose version differs, at most every 2 s.
+    for (ep, info, up) in &peers {
+        if !*up || info.schema_version.is_none_or(|v| v == schema.version) {
+            continue;
+        }
+        let mut last = shared.last_pull.lock().unwrap_or_else(|e| e.into_inner());
+        if last.get(ep).is_some_and(|t| t.elapsed() < Duration::from_secs(2)) {
+            continue;
+        }
+        last.insert(*ep, Instant::now());
+        send(
+            *ep,
+            Frame {
+                kind: Kind::SchemaPull,
+                sender: shared.local,
+                payload: Vec::new(),
+            },
+        );
+    }
+}
+
+/// This node's own line in `system.cluster_status`.
+pub fn write_local_status(executor: &Executor) {
+    let node = &executor.node;
+    let schema = executor.schema.snapshot();
+    let info = PeerInfo {
+        address: node.address,
+        host_id: Some(node.host_id),
+        tokens: node.tokens.clone(),
+        data_center: node.data_center.clone(),
+        rack: node.rack.clone(),
+        native_address: Some(node.address),
+        native_port: node.native_port,
+        schema_version: Some(schema.version),
+        release_version: system::RELEASE_VERSION.into(),
+        status: peers::NORMAL.into(),
+        load: 0,
+    };
+    if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, &info, true) {
+        warn!(error = %e, "cannot write the local line of system.cluster_status");
+    }
+}

@@ -1,0 +1,153 @@
+//! The node's configuration: a TOML file (unknown keys rejected) overridden by
+//! command-line flags, validated once at start.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    pub cluster_name: String,
+    /// The address every port of this node listens on.
+    pub address: IpAddr,
+    pub native_port: u16,
+    pub data_dir: PathBuf,
+    pub data_center: String,
+    pub rack: String,
+    pub num_tokens: usize,
+    /// Frames declaring a larger body are refused before anything is allocated.
+    pub max_frame_bytes: u32,
+    /// Log filter (tracing's env-filter syntax), e.g. "info" or "node=debug".
+    pub log_level: String,
+    /// When an acknowledged write is on disk: `periodic` (in the OS at once, fsync
+    /// every `commitlog_sync_period_ms`) or `batch` (fsync before acknowledging).
+    pub commitlog_sync: CommitLogSyncMode,
+    pub commitlog_sync_period_ms: u64,
+    /// Memory for memtables (write buffers) across all tables, in MiB.
+    pub memtable_space_mb: u64,
+    /// Memory for the block cache, in MiB.
+    pub cache_size_mb: u64,
+    /// Addresses of the seed nodes; a node that is its own seed starts a cluster.
+    pub seeds: Vec<IpAddr>,
+    pub gossip_port: u16,
+    /// Port of the internode protocol (replica reads and writes, hints).
+    pub internode_port: u16,
+    /// How often a gossip round runs.
+    pub gossip_interval_ms: u64,
+    /// Phi above which the failure detector convicts a silent peer.
+    pub phi_convict_threshold: f64,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CommitLogSyncMode {
+    Periodic,
+    Batch,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            cluster_name: "Test Cluster".into(),
+            address: IpAddr::from([127, 0, 0, 1]),
+            native_port: 9042,
+            data_dir: PathBuf::from("data"),
+            data_center: "datacenter1".into(),
+            rack: "rack1".into(),
+            num_tokens: 16,
+            max_frame_bytes: cql_protocol::frame::DEFAULT_MAX_FRAME_LEN,
+            log_level: "info".into(),
+            commitlog_sync: CommitLogSyncMode::Periodic,
+            commitlog_sync_period_ms: 10_000,
+            memtable_space_mb: 256,
+            cache_size_mb: 128,
+            seeds: Vec::new(),
+            gossip_port: 9044,
+            internode_port: 7000,
+            gossip_interval_ms: 400,
+            phi_convict_threshold: 8.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid configuration: {message}")]
+    Invalid { message: String },
+}
+
+impl NodeConfig {
+    pub fn from_file(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        NodeConfig::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.into(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<NodeConfig, ConfigError> {
+        let config: NodeConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: &str| Err(ConfigError::Invalid { message: message.into() });
+        if self.cluster_name.is_empty() {
+            return invalid("cluster_name must not be empty");
+        }
+        if self.num_tokens == 0 || self.num_tokens > 1024 {
+            return invalid("num_tokens must be between 1 and 1024");
+        }
+        if self.gossip_interval_ms == 0 || self.phi_convict_threshold <= 0.0 {
+            return invalid("gossip_interval_ms and phi_convict_threshold must be positive");
+        }
+        if self.commitlog_sync_period_ms == 0 {
+            return invalid("commitlog_sync_period_ms must be positive");
+        }
+        if self.memtable_space_mb == 0 || self.cache_size_mb == 0 {
+            return invalid("memtable_space_mb and cache_size_mb must be positive");
+        }
+        if self.max_frame_bytes < 1024 {
+            return invalid("max_frame_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_config_in_the_repository_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/rustica.toml");
+        let config = NodeConfig::from_file(&path).unwrap();
+        assert_eq!(config.native_port, 9042);
+        assert_eq!(config.cluster_name, "Rustica Cluster");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = NodeConfig::from_toml("no_such_key = 1").unwrap_err();
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+    }
+
+    #[test]
+    fn zero_tokens_is_invalid() {
+        let err = NodeConfig::from_toml("num_tokens = 0").unwrap_err();
+        assert!(err.to_string().contains("num_tokens"), "{err}");
+    }
+}

@@ -1,0 +1,217 @@
+//! One client connection: reads frames, answers each request on its own task
+//! (many streams in flight), writes responses through one writer task, and
+//! pushes events to a connection that REGISTERed for them. Protocol errors are
+//! answered on the request's stream; only an unreadable frame boundary (bad
+//! version, oversized length) closes the connection.
+
+use std::sync::{Arc, Mutex};
+
+use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, HEADER_LEN};
+use cql_protocol::request::Request;
+use cql_protocol::response::Response;
+use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{debug, warn, Instrument};
+
+use crate::error::QueryError;
+use crate::query::{Executor, QueryOptions, Session};
+use crate::system::CQL_VERSION;
+
+const EVENT_STREAM: i16 = -1;
+
+fn protocol_error(message: impl Into<String>) -> Response {
+    Response::Error(ErrorBody {
+        kind: ErrorKind::Protocol,
+        message: message.into(),
+    })
+}
+
+pub async fn serve(socket: TcpStream, executor: Arc<Executor>, max_frame: u32) -> std::io::Result<()> {
+    let peer = socket.peer_addr().ok();
+    let _ = socket.set_nodelay(true);
+    let (read_half, mut write_half) = socket.into_split();
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            let mut batch = frame;
+            // Coalesce what is already queued into one write.
+            while batch.len() < 256 * 1024 {
+                match rx.try_recv() {
+                    Ok(more) => batch.extend_from_slice(&more),
+                    Err(_) => break,
+                }
+            }
+            if write_half.write_all(&batch).await.is_err() {
+                break;
+            }
+        }
+        let _ = write_half.shutdown().await;
+    });
+    let session = Arc::new(Mutex::new(Session::default()));
+    let mut header_bytes = [0u8; HEADER_LEN];
+    loop {
+        if reader.read_exact(&mut header_bytes).await.is_err() {
+            break;
+        }
+        let header = match FrameHeader::decode(&header_bytes) {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = tx.send(encode_response_frame(0, &protocol_error(e.to_string()), &[]));
+                break;
+            }
+        };
+        if header.protocol_version() != 4 || header.is_response() {
+            let message = if header.is_response() {
+                "Invalid frame: a client sent a response frame".to_string()
+            } else {
+                format!(
+                    "Invalid or unsupported protocol version ({}); supported versions are (4/v4)",
+                    header.protocol_version()
+                )
+            };
+            debug!(peer = ?peer, version = header.protocol_version(), "refusing protocol version");
+            let _ = tx.send(encode_response_frame(header.stream, &protocol_error(message), &[]));
+            break;
+        }
+        let len = match header.body_len(max_frame) {
+            Ok(len) => len,
+            Err(e) => {
+                warn!(peer = ?peer, length = header.length, "refusing oversized frame");
+                let _ = tx.send(encode_response_frame(header.stream, &protocol_error(e.to_string()), &[]));
+                break;
+            }
+        };
+        let mut body = vec![0u8; len];
+        if reader.read_exact(&mut body).await.is_err() {
+            break;
+        }
+        let stream = header.stream;
+        let frame = match decode_request(&header, &body) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.send(encode_response_frame(stream, &protocol_error(e.to_string()), &[]));
+                continue;
+            }
+        };
+        match frame.request {
+            Request::Register(r) => {
+                let _ = tx.send(encode_response_frame(stream, &Response::Ready, &[]));
+                spawn_event_pusher(&executor, r.events, tx.clone());
+            }
+            // Statements that change the session run in order on this task.
+            Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
+                let response = handle(&executor, &session, frame.request);
+                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+            }
+            request => {
+                let executor = executor.clone();
+                let session = session.clone();
+                let tx = tx.clone();
+                let span = tracing::debug_span!("request", stream, opcode = header.opcode);
+                tokio::spawn(
+                    async move {
+                        let response = handle(&executor, &session, request);
+                        let _ = tx.send(encode_response_frame(stream, &response, &[]));
+                    }
+                    .instrument(span),
+                );
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+    Ok(())
+}
+
+fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::UnboundedSender<Vec<u8>>) {
+    let mut rx = executor.events.subscribe();
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    let kind = match &event {
+                        Event::TopologyChange { .. } => "TOPOLOGY_CHANGE",
+                        Event::StatusChange { .. } => "STATUS_CHANGE",
+                        Event::SchemaChange(_) => "SCHEMA_CHANGE",
+                    };
+                    if events.iter().any(|e| e == kind)
+                        && tx.send(encode_response_frame(EVENT_STREAM, &Response::Event(event), &[])).is_err()
+                    {
+                        break;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
+    let result = match request {
+        Request::Options => {
+            return Response::Supported {
+                options: vec![
+                    ("CQL_VERSION".into(), vec![CQL_VERSION.into()]),
+                    ("COMPRESSION".into(), Vec::new()),
+                    ("PROTOCOL_VERSIONS".into(), vec!["4/v4".into()]),
+                ],
+            }
+        }
+        Request::Startup(s) => {
+            if let Some(c) = s.option("COMPRESSION") {
+                return protocol_error(format!("Unknown compression algorithm: {c}"));
+            }
+            return Response::Ready;
+        }
+        Request::AuthResponse(_) => return Response::AuthSuccess { token: None },
+        Request::Register(_) => return Response::Ready,
+        Request::Query(q) => {
+            let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let r = executor.query(&mut s, &q.query, &q.params.values, &QueryOptions::from_params(&q.params));
+            if let Ok(ResultBody::SetKeyspace(_)) = &r {
+                *session.lock().unwrap_or_else(|e| e.into_inner()) = s;
+            }
+            r.map(|body| with_skip(body, false))
+        }
+        Request::Prepare(p) => {
+            let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            executor.prepare(&s, &p.query).map(ResultBody::Prepared)
+        }
+        Request::Execute(e) => {
+            let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let r = executor.execute_prepared(&mut s, &e.id, &e.params.values, &QueryOptions::from_params(&e.params));
+            if let Ok(ResultBody::SetKeyspace(_)) = &r {
+                *session.lock().unwrap_or_else(|e| e.into_inner()) = s;
+            }
+            r.map(|body| with_skip(body, e.params.skip_metadata))
+        }
+        Request::Batch(b) => {
+            let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            executor.batch(&mut s, &b)
+        }
+    };
+    match result {
+        Ok(body) => Response::Result(body),
+        Err(e) => {
+            if matches!(e, QueryError::Server { .. }) {
+                warn!(error = %e, "server error");
+            }
+            Response::Error(e.to_error_body())
+        }
+    }
+}
+
+/// With SKIP_METADATA the client already has the columns from PREPARE.
+fn with_skip(body: ResultBody, skip: bool) -> ResultBody {
+    match body {
+        ResultBody::Rows(mut rows) if skip && !rows.metadata.columns.iter().any(|c| c.name == "[applied]") => {
+            rows.metadata.no_metadata = true;
+            ResultBody::Rows(rows)
+        }
+        other => other,
+    }
+}

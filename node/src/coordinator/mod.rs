@@ -1,0 +1,501 @@
+//! The coordinator: any node takes any request and runs it on the replicas of
+//! the data. Writes go to every live replica and complete when the consistency
+//! level is met (a replica that is down or fails gets a hint); reads ask as many
+//! replicas as the level needs, merge their raw answers by timestamp, repair the
+//! replicas that were stale (blocking read repair) and answer from the merge.
+//! Replica choice and consistency counting are pure (`replicas`, `consistency`);
+//! this module only sends and waits.
+
+pub mod consistency;
+pub mod hints;
+pub mod replicas;
+
+use std::net::IpAddr;
+use std::ops::Bound;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use cql_protocol::wire::Consistency;
+use futures::future::join_all;
+
+use self::consistency::block_for;
+use self::replicas::{Strategy, Topology};
+use crate::cluster::view::ClusterView;
+use crate::error::QueryError;
+use crate::internode::{Messaging, Reply, Verb};
+use crate::storage::memory::MemoryEngine;
+use crate::storage::{Mutation, PartitionSelection, ReadCommand, StorageEngine, Visit, Visitor};
+
+pub struct Coordinator {
+    local: IpAddr,
+    engine: Arc<dyn StorageEngine>,
+    pub view: Arc<ClusterView>,
+    messaging: OnceLock<Arc<Messaging>>,
+    pub write_timeout: Duration,
+    pub read_timeout: Duration,
+    metrics: Metrics,
+}
+
+/// Counts of coordinated requests: a request whose partition has no replica on
+/// the coordinator is a forwarded one (token-aware drivers avoid those).
+#[derive(Debug, Default)]
+struct Metrics {
+    writes: std::sync::atomic::AtomicI64,
+    writes_forwarded: std::sync::atomic::AtomicI64,
+    reads: std::sync::atomic::AtomicI64,
+    reads_forwarded: std::sync::atomic::AtomicI64,
+}
+
+/// Runs a future from synchronous executor code on the node's (multi-thread) runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
+        Err(_) => futures::executor::block_on(future),
+    }
+}
+
+impl Coordinator {
+    pub fn new(local: IpAddr, engine: Arc<dyn StorageEngine>, view: Arc<ClusterView>) -> Coordinator {
+        Coordinator {
+            local,
+            engine,
+            view,
+            messaging: OnceLock::new(),
+            write_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_secs(5),
+            metrics: Metrics::default(),
+        }
+    }
+
+    pub fn set_messaging(&self, messaging: Arc<Messaging>) {
+        let _ = self.messaging.set(messaging);
+    }
+
+    /// (name, count) of the coordinator's counters, for `system.coordinator_metrics`.
+    pub fn metrics(&self) -> Vec<(&'static str, i64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = &self.metrics;
+        vec![
+            ("writes", m.writes.load(Relaxed)),
+            ("writes_forwarded", m.writes_forwarded.load(Relaxed)),
+            ("reads", m.reads.load(Relaxed)),
+            ("reads_forwarded", m.reads_forwarded.load(Relaxed)),
+        ]
+    }
+
+    fn count(&self, read: bool, replicas: &[IpAddr]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (all, forwarded) = if read {
+            (&self.metrics.reads, &self.metrics.reads_forwarded)
+        } else {
+            (&self.metrics.writes, &self.metrics.writes_forwarded)
+        };
+        all.fetch_add(1, Relaxed);
+        if !replicas.contains(&self.local) {
+            forwarded.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Sends one verb to a replica; the local node is served without a socket.
+    async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, String> {
+        match self.messaging.get() {
+            Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
+            None if to == self.local => Ok(local_reply(self.engine.as_ref(), verb)),
+            None => Err(format!("no messaging service to reach {to}")),
+        }
+    }
+
+    fn replicas(&self, topology: &Topology, strategy: &Strategy, token: i64) -> Vec<IpAddr> {
+        let r = topology.replicas(strategy, token);
+        if r.is_empty() {
+            vec![self.local]
+        } else {
+            r
+        }
+    }
+
+    /// Writes `mutations` at `cl`: Unavailable before sending when too few
+    /// replicas are up, WriteTimeout when too few acknowledged in time.
+    pub fn write(&self, strategy: &Strategy, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
+        if matches!(strategy, Strategy::Local) || mutations.is_empty() {
+            self.engine.apply_all(mutations)?;
+            return Ok(());
+        }
+        let topology = self.view.topology();
+        let (rf, local_rf) = strategy.factors(&topology.local_dc());
+        let need = block_for(cl, rf, local_rf);
+        let mut plans = Vec::with_capacity(mutations.len());
+        for m in mutations {
+            let replicas = self.replicas(&topology, strategy, m.position.token);
+            self.count(false, &replicas);
+            let (alive, down): (Vec<IpAddr>, Vec<IpAddr>) = replicas.into_iter().partition(|r| topology.is_up(r));
+            if cl != Consistency::Any && alive.len() < need {
+                return Err(QueryError::Unavailable {
+                    consistency: cl,
+                    required: need as i32,
+                    alive: alive.len() as i32,
+                });
+            }
+            plans.push((m, alive, down));
+        }
+        let timeout = self.write_timeout;
+        let results = block_on(join_all(plans.into_iter().map(|(m, alive, down)| async move {
+            let sends = alive.iter().map(|r| {
+                let verb = Verb::Mutate {
+                    mutations: vec![m.clone()],
+                };
+                async move { (*r, matches!(self.send(*r, verb, timeout).await, Ok(Reply::Ack))) }
+            });
+            let answers = join_all(sends).await;
+            let acks = answers.iter().filter(|(_, ok)| *ok).count();
+            let mut hinted = 0;
+            for target in answers.iter().filter(|(_, ok)| !ok).map(|(r, _)| *r).chain(down) {
+                if hints::store(self.engine.as_ref(), target, &m).is_ok() {
+                    hinted += 1;
+                }
+            }
+            (acks, hinted)
+        })));
+        for (acks, hinted) in results {
+            let satisfied = if cl == Consistency::Any { acks + hinted >= 1 } else { acks >= need };
+            if !satisfied {
+                return Err(QueryError::WriteTimeout {
+                    consistency: cl,
+                    received: acks as i32,
+                    block_for: need as i32,
+                    write_type: write_type.into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A row source for SELECT that reads through the replicas at `cl`.
+    pub fn reader<'a>(&'a self, strategy: &'a Strategy, cl: Consistency) -> ReplicaRead<'a> {
+        ReplicaRead {
+            coordinator: self,
+            strategy,
+            cl,
+        }
+    }
+
+    /// Fetches one command's raw data from enough replicas of `token`, merges it,
+    /// and repairs replicas whose answer differed. Returns the merged engine.
+    fn fetch(&self, strategy: &Strategy, cl: Consistency, token: i64, command: &ReadCommand) -> Result<MemoryEngine, QueryError> {
+        let topology = self.view.topology();
+        let (rf, local_rf) = strategy.factors(&topology.local_dc());
+        let need = block_for(cl, rf, local_rf).max(1);
+        let mut alive: Vec<IpAddr> = self
+            .replicas(&topology, strategy, token)
+            .into_iter()
+            .filter(|r| topology.is_up(r))
+            .collect();
+        if alive.len() < need {
+            return Err(QueryError::Unavailable {
+                consistency: cl,
+                required: need as i32,
+                alive: alive.len() as i32,
+            });
+        }
+        // The local replica first: it answers without a network hop.
+        alive.sort_by_key(|r| *r != self.local);
+        let timeout = self.read_timeout;
+        let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
+        let mut candidates = alive.into_iter();
+        while answers.len() < need {
+            let batch: Vec<IpAddr> = candidates.by_ref().take(need - answers.len()).collect();
+            if batch.is_empty() {
+                return Err(QueryError::ReadTimeout {
+                    consistency: cl,
+                    received: answers.len() as i32,
+                    block_for: need as i32,
+                    data_present: !answers.is_empty(),
+                });
+            }
+            let replies = block_on(join_all(batch.iter().map(|r| {
+                let verb = Verb::Read {
+                    command: command.clone(),
+                    limit_rows: None,
+                };
+                async move { (*r, self.send(*r, verb, timeout).await) }
+            })));
+            for (r, reply) in replies {
+                if let Ok(Reply::Data { partitions }) = reply {
+                    answers.push((r, partitions));
+                }
+            }
+        }
+        let merged = MemoryEngine::from_mutations(command.table, answers.iter().flat_map(|(_, p)| p.iter().cloned()).collect());
+        if answers.len() > 1 {
+            self.repair(&merged, command, &answers)?;
+        }
+        Ok(merged)
+    }
+
+    /// Blocking read repair: every replica whose answer differs from the merge
+    /// gets the merged partitions before the read is answered.
+    fn repair(&self, merged: &MemoryEngine, command: &ReadCommand, answers: &[(IpAddr, Vec<Mutation>)]) -> Result<(), QueryError> {
+        let full = merged.read_raw(command, None)?;
+        let mut repairs = Vec::new();
+        for (replica, got) in answers {
+            let stale: Vec<Mutation> = full
+                .iter()
+                .filter(|m| !got.iter().any(|g| g.position == m.position && same_content(g, m)))
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                repairs.push((*replica, stale));
+            }
+        }
+        if repairs.is_empty() {
+            return Ok(());
+        }
+        let timeout = self.write_timeout;
+        let results = block_on(join_all(repairs.into_iter().map(|(r, mutations)| async move {
+            tracing::debug!(replica = %r, partitions = mutations.len(), "read repair");
+            matches!(self.send(r, Verb::Mutate { mutations }, timeout).await, Ok(Reply::Ack))
+        })));
+        if results.iter().all(|ok| *ok) {
+            Ok(())
+        } else {
+            Err(QueryError::WriteTimeout {
+                consistency: Consistency::One,
+                received: 0,
+                block_for: 1,
+                write_type: "BATCH".into(),
+            })
+        }
+    }
+}
+
+/// Serves a verb from this node's own storage: what a replica does.
+pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
+    match verb {
+        Verb::Mutate { mutations } => match engine.apply_all(mutations) {
+            Ok(()) => Reply::Ack,
+            Err(e) => Reply::Failed { message: e.to_string() },
+        },
+        Verb::Read { command, limit_rows } => match engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
+            Ok(partitions) => Reply::Data { partitions },
+            Err(e) => Reply::Failed { message: e.to_string() },
+        },
+        Verb::Ping => Reply::Pong,
+    }
+}
+
+/// The replica side of internode messaging: serves verbs from local storage.
+pub struct ReplicaHandler {
+    pub engine: Arc<dyn StorageEngine>,
+}
+
+impl crate::internode::Handler for ReplicaHandler {
+    fn handle(&self, _from: IpAddr, verb: Verb) -> Reply {
+        local_reply(self.engine.as_ref(), verb)
+    }
+}
+
+impl Coordinator {
+    /// Replays stored hints to replicas that are up, until `stop` is set.
+    pub async fn replay_hints(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stop.changed() => return,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+            let topology = self.view.topology();
+            for target in topology.up.iter().copied().filter(|t| *t != self.local) {
+                let Ok(pending) = hints::pending(self.engine.as_ref(), target, 256) else {
+                    continue;
+                };
+                for (clustering, mutation) in pending {
+                    match self
+                        .send(target, Verb::Mutate { mutations: vec![mutation] }, self.write_timeout)
+                        .await
+                    {
+                        Ok(Reply::Ack) => {
+                            let _ = hints::delete(self.engine.as_ref(), target, clustering);
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether two raw answers for one partition hold the same data (range
+/// tombstones may come in another order).
+fn same_content(a: &Mutation, b: &Mutation) -> bool {
+    a.partition_deletion == b.partition_deletion
+        && a.static_row == b.static_row
+        && a.rows == b.rows
+        && a.range_tombstones.len() == b.range_tombstones.len()
+        && a.range_tombstones.iter().all(|rt| b.range_tombstones.contains(rt))
+}
+
+/// SELECT's view of a replicated table.
+pub struct ReplicaRead<'a> {
+    coordinator: &'a Coordinator,
+    strategy: &'a Strategy,
+    cl: Consistency,
+}
+
+impl crate::query::select::RowSource for ReplicaRead<'_> {
+    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), QueryError> {
+        let c = self.coordinator;
+        let stopped = std::cell::Cell::new(false);
+        let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
+            let v = visitor(pv, row);
+            if v == Visit::Stop {
+                stopped.set(true);
+            }
+            v
+        };
+        match &command.partitions {
+            PartitionSelection::Keys(keys) => {
+                let mut keys = keys.clone();
+                keys.sort();
+                keys.dedup();
+                for key in keys {
+                    if command.resume.as_ref().is_some_and(|r| key < r.position) {
+                        continue;
+                    }
+                    let one = ReadCommand {
+                        partitions: PartitionSelection::Keys(vec![key.clone()]),
+                        ..command.clone()
+                    };
+                    let merged = c.fetch(self.strategy, self.cl, key.token, &one)?;
+                    merged.read(&one, now, &mut visit)?;
+                    if stopped.get() {
+                        break;
+                    }
+                }
+            }
+            PartitionSelection::Tokens { start, end } => {
+                let topology = c.view.topology();
+                let from = command.resume.as_ref().map(|r| Bound::Included(r.position.token)).unwrap_or(*start);
+                for (lo, hi, owner) in sub_ranges(&topology, from, *end) {
+                    let part = ReadCommand {
+                        partitions: PartitionSelection::Tokens { start: lo, end: hi },
+                        ..command.clone()
+                    };
+                    let merged = c.fetch(self.strategy, self.cl, owner, &part)?;
+                    merged.read(&part, now, &mut visit)?;
+                    if stopped.get() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ring's ranges that intersect `[start, end]`, in token order, each with a
+/// token whose replicas own it.
+fn sub_ranges(topology: &Topology, start: Bound<i64>, end: Bound<i64>) -> Vec<(Bound<i64>, Bound<i64>, i64)> {
+    let tokens: Vec<i64> = topology.ring.tokens().collect();
+    let Some(&first) = tokens.first() else {
+        return vec![(start, end, 0)];
+    };
+    // Ranges (prev, t] in order, starting with [MIN, first] and ending with (last, MAX] owned by `first`.
+    let mut ranges: Vec<(Bound<i64>, Bound<i64>, i64)> = vec![(Bound::Unbounded, Bound::Included(first), first)];
+    for pair in tokens.windows(2) {
+        if let [a, b] = pair {
+            ranges.push((Bound::Excluded(*a), Bound::Included(*b), *b));
+        }
+    }
+    if let Some(&last) = tokens.last() {
+        ranges.push((Bound::Excluded(last), Bound::Unbounded, first));
+    }
+    ranges
+        .into_iter()
+        .filter_map(|(lo, hi, owner)| {
+            let lo2 = max_start(lo, start);
+            let hi2 = min_end(hi, end);
+            non_empty(lo2, hi2).then_some((lo2, hi2, owner))
+        })
+        .collect()
+}
+
+fn start_value(b: Bound<i64>) -> Option<i128> {
+    match b {
+        Bound::Included(v) => Some(i128::from(v)),
+        Bound::Excluded(v) => Some(i128::from(v) + 1),
+        Bound::Unbounded => None,
+    }
+}
+
+fn end_value(b: Bound<i64>) -> Option<i128> {
+    match b {
+        Bound::Included(v) => Some(i128::from(v)),
+        Bound::Excluded(v) => Some(i128::from(v) - 1),
+        Bound::Unbounded => None,
+    }
+}
+
+fn max_start(a: Bound<i64>, b: Bound<i64>) -> Bound<i64> {
+    match (start_value(a), start_value(b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) => {
+            if x >= y {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+fn min_end(a: Bound<i64>, b: Bound<i64>) -> Bound<i64> {
+    match (end_value(a), end_value(b)) {
+        (None, _) => b,
+        (_, None) => a,
+        (Some(x), Some(y)) => {
+            if x <= y {
+                a
+            } else {
+                b
+            }
+        }
+    }
+}
+
+fn non_empty(lo: Bound<i64>, hi: Bound<i64>) -> bool {
+    match (start_value(lo), end_value(hi)) {
+        (Some(l), Some(h)) => l <= h,
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::Ring;
+
+    #[test]
+    fn sub_ranges_cover_the_ring_in_order_with_their_owners() {
+        let topo = Topology {
+            ring: Ring::new([("127.0.0.1".parse().unwrap(), vec![-10, 10])]),
+            ..Topology::default()
+        };
+        let r = sub_ranges(&topo, Bound::Unbounded, Bound::Unbounded);
+        assert_eq!(
+            r,
+            vec![
+                (Bound::Unbounded, Bound::Included(-10), -10),
+                (Bound::Excluded(-10), Bound::Included(10), 10),
+                (Bound::Excluded(10), Bound::Unbounded, -10)
+            ]
+        );
+        let part = sub_ranges(&topo, Bound::Excluded(0), Bound::Included(20));
+        assert_eq!(
+            part,
+            vec![
+                (Bound::Excluded(0), Bound::Included(10), 10),
+                (Bound::Excluded(10), Bound::Included(20), -10)
+            ]
+        );
+    }
+}

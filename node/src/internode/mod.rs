@@ -1,0 +1,169 @@
+//! Internode messaging on port 7000 (see `docs/internode.md`): how a
+//! coordinator sends verbs (mutate, read, ping) to the replicas and gets their
+//! replies. `Messaging` accepts peers' connections and hands each request to the
+//! node's `Handler`; it keeps one persistent, multiplexed connection per peer
+//! for its own requests. The wire format is `frame` (hello, framing) and
+//! `message` (verbs and replies in postcard); `connection` does one socket's
+//! I/O and `pool` keeps the outgoing connections. What a verb does to storage,
+//! and which replicas to ask, are the coordinator's.
+
+mod connection;
+pub mod frame;
+pub mod message;
+mod pool;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, warn, Instrument};
+
+use self::frame::Hello;
+pub use self::frame::{INTERNODE_VERSION, MAX_FRAME};
+pub use self::message::{Reply, Verb};
+use self::pool::Pool;
+
+/// The node's side of a peer's request. Synchronous, as storage is: messaging
+/// calls it on tokio's blocking pool (`spawn_blocking`), one call per request,
+/// so a slow disk never stalls the network tasks.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, from: IpAddr, verb: Verb) -> Reply;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessagingError {
+    #[error("no reply from {to} within {after:?}")]
+    Timeout { to: IpAddr, after: Duration },
+    #[error("cannot reach {to}: {reason}")]
+    Unreachable { to: IpAddr, reason: String },
+    #[error("protocol error with {to}: {reason}")]
+    Protocol { to: IpAddr, reason: String },
+}
+
+/// The node's internode messaging service.
+pub struct Messaging {
+    local: IpAddr,
+    port: u16,
+    handler: Arc<dyn Handler>,
+    pool: Pool,
+    shutdown: watch::Sender<bool>,
+    accepted: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Messaging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messaging")
+            .field("local", &self.local)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Messaging {
+    /// Starts accepting peers on `listener` (its port is also the port peers are
+    /// reached on) and returns the service. `local` is this node's address, as
+    /// peers know it; `cluster_name` must match theirs.
+    pub async fn start(listener: TcpListener, local: IpAddr, cluster_name: String, handler: Arc<dyn Handler>) -> Arc<Messaging> {
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(7000);
+        let hello = Hello::new(&cluster_name, local);
+        let (shutdown, stop) = watch::channel(false);
+        let accept_handler = handler.clone();
+        let accept_hello = hello.clone();
+        let span = tracing::info_span!("internode", %local, port);
+        let accepted = Arc::new(AtomicU64::new(0));
+        tokio::spawn(accept_loop(listener, accept_hello, accept_handler, stop, accepted.clone()).instrument(span));
+        Arc::new(Messaging {
+            local,
+            port,
+            handler,
+            pool: Pool::new(port, hello),
+            shutdown,
+            accepted,
+        })
+    }
+
+    /// This node's address.
+    pub fn local(&self) -> IpAddr {
+        self.local
+    }
+
+    /// The internode port, on this node and on every peer.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Sends `verb` to the node at `to` and waits at most `timeout` for its reply
+    /// (connecting first when needed, within the same timeout). To this node's
+    /// own address, the handler answers without a socket.
+    pub async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, MessagingError> {
+        let timed_out = MessagingError::Timeout { to, after: timeout };
+        if to == self.local {
+            let handler = self.handler.clone();
+            let local = self.local;
+            let call = tokio::task::spawn_blocking(move || handler.handle(local, verb));
+            return match tokio::time::timeout(timeout, call).await {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(e)) => Ok(Reply::Failed {
+                    message: format!("the handler failed: {e}"),
+                }),
+                Err(_) => Err(timed_out),
+            };
+        }
+        let exchange = async {
+            let connection = self.pool.connection(to).await?;
+            connection.request(&verb).await
+        };
+        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(timed_out))
+    }
+
+    /// How many connections peers have opened to this node (for metrics and tests).
+    pub fn connections_accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting, closes every connection, and fails requests in flight.
+    /// Also done when the last reference is dropped.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+        self.pool.clear();
+    }
+}
+
+impl Drop for Messaging {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    local: Hello,
+    handler: Arc<dyn Handler>,
+    mut stop: watch::Receiver<bool>,
+    accepted_count: Arc<AtomicU64>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                accepted_count.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(connection::serve(stream, peer, local.clone(), handler.clone(), stop.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: pause instead of spinning.
+                warn!(error = %e, "accepting an internode connection failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    debug!(address = ?listener.local_addr().ok().map(|a: SocketAddr| a.to_string()), "internode listener closed");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,23 @@
+//! The rustica database node: CQL server, schema, storage, system tables, and the
+//! client-side tools (`rustica shell`, `rustica stress`) that ship in the same binary.
+
+pub mod bench;
+pub mod cluster;
+pub mod config;
+pub mod connection;
+pub mod coordinator;
+pub mod error;
+pub mod internode;
+pub mod local;
+pub mod query;
+pub mod ring;
+pub mod schema;
+pub mod schema_events;
+pub mod schema_load;
+pub mod server;
+pub mod shell;
+pub mod status;
+pub mod storage;
+pub mod stress;
+pub mod system;
+pub mod token;

@@ -1,0 +1,176 @@
+//! The `rustica` binary: `rustica node` runs a database node; `rustica shell` and
+//! `rustica stress` are clients of a running cluster.
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use node::config::CommitLogSyncMode;
+use node::config::NodeConfig;
+use node::query::Executor;
+use node::storage::durable::{CommitLogSync, DurableEngine, DurableOptions};
+use node::system::NodeInfo;
+use tracing_subscriber::prelude::*;
+
+#[derive(Debug, Parser)]
+#[command(name = "rustica", version, about = "A Cassandra-compatible database node and its tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a database node.
+    Node(NodeArgs),
+    /// Interactive CQL shell (like cqlsh), or run statements with -e.
+    Shell(node::shell::ShellArgs),
+    /// Load generator: prepared inserts and point reads with many requests in flight.
+    Stress(node::stress::StressArgs),
+    /// Storage engine benchmark: writes and point reads straight to the engine.
+    BenchStorage(node::bench::BenchArgs),
+    /// Show every node of the cluster as one node sees it (like nodetool status).
+    Status(node::status::StatusArgs),
+    /// Start a local cluster of N nodes on loopback addresses; Ctrl-C stops it.
+    Local(node::local::LocalArgs),
+}
+
+#[derive(Debug, Args)]
+struct NodeArgs {
+    /// TOML configuration file (see conf/rustica.toml); flags override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (every port of the node).
+    #[arg(long)]
+    address: Option<IpAddr>,
+    /// Directory for this node's data and log file.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// CQL native protocol port.
+    #[arg(long)]
+    native_port: Option<u16>,
+    #[arg(long)]
+    cluster_name: Option<String>,
+    /// Seed node addresses, comma-separated (a node that is its own seed starts a cluster).
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<IpAddr>>,
+}
+
+fn node_config(args: &NodeArgs) -> anyhow::Result<NodeConfig> {
+    let mut config = match &args.config {
+        Some(path) => NodeConfig::from_file(path)?,
+        None => NodeConfig::default(),
+    };
+    if let Some(a) = args.address {
+        config.address = a;
+    }
+    if let Some(d) = &args.data_dir {
+        config.data_dir = d.clone();
+    }
+    if let Some(p) = args.native_port {
+        config.native_port = p;
+    }
+    if let Some(c) = &args.cluster_name {
+        config.cluster_name = c.clone();
+    }
+    if let Some(s) = &args.seeds {
+        config.seeds = s.clone();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let config = node_config(&args)?;
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let file = tracing_appender::rolling::never(&config.data_dir, "system.log");
+    let (file_writer, _guard) = tracing_appender::non_blocking(file);
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer())
+        .with(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(file_writer))
+        .init();
+
+    let mut rng = rand::thread_rng();
+    let info = NodeInfo {
+        cluster_name: config.cluster_name.clone(),
+        address: config.address,
+        native_port: config.native_port,
+        host_id: uuid::Uuid::new_v4(),
+        data_center: config.data_center.clone(),
+        rack: config.rack.clone(),
+        tokens: node::token::random_tokens(config.num_tokens, &mut rng),
+    };
+    let storage_dir = config.data_dir.join("data");
+    let options = DurableOptions {
+        sync: match config.commitlog_sync {
+            CommitLogSyncMode::Periodic => CommitLogSync::Periodic {
+                period: std::time::Duration::from_millis(config.commitlog_sync_period_ms),
+            },
+            CommitLogSyncMode::Batch => CommitLogSync::Batch,
+        },
+        cache_bytes: config.cache_size_mb << 20,
+        memtable_bytes: config.memtable_space_mb << 20,
+        ..DurableOptions::default()
+    };
+    let engine =
+        DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
+    tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
+    let executor = Arc::new(Executor::new(Arc::new(engine), info.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?);
+    let addr = SocketAddr::new(config.address, config.native_port);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for CQL on {addr}"))?;
+    tracing::info!(%addr, host_id = %info.host_id, cluster = %info.cluster_name, "rustica node serving CQL");
+    let gossip_addr = SocketAddr::new(config.address, config.gossip_port);
+    let gossip_listener = tokio::net::TcpListener::bind(gossip_addr)
+        .await
+        .with_context(|| format!("cannot listen for gossip on {gossip_addr}"))?;
+    node::cluster::write_local_status(&executor);
+    let cluster = node::cluster::ClusterConfig {
+        cluster_name: config.cluster_name.clone(),
+        address: config.address,
+        gossip_port: config.gossip_port,
+        seeds: config.seeds.clone(),
+        interval: std::time::Duration::from_millis(config.gossip_interval_ms),
+        phi_convict_threshold: config.phi_convict_threshold,
+    };
+    let internode_addr = SocketAddr::new(config.address, config.internode_port);
+    let internode_listener = tokio::net::TcpListener::bind(internode_addr)
+        .await
+        .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
+    let handler = Arc::new(node::coordinator::ReplicaHandler {
+        engine: executor.engine.clone(),
+    });
+    let messaging = node::internode::Messaging::start(internode_listener, config.address, config.cluster_name.clone(), handler).await;
+    executor.coordinator.set_messaging(messaging);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(executor.coordinator.clone().replay_hints(stop_rx.clone()));
+    let mut gossip_stop = stop_rx.clone();
+    let gossip = tokio::spawn(node::cluster::run(gossip_listener, executor.clone(), cluster, async move {
+        let _ = gossip_stop.changed().await;
+    }));
+    let shutdown = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop_tx.send(true);
+    };
+    node::server::run(listener, executor, config.max_frame_bytes, shutdown).await;
+    let _ = gossip.await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Node(args) => run_node(args).await,
+        Command::Shell(args) => node::shell::run(args).await,
+        Command::Stress(args) => node::stress::run(args).await,
+        Command::BenchStorage(args) => node::bench::run(args),
+        Command::Status(args) => node::status::run(args).await,
+        Command::Local(args) => node::local::run(args).await,
+    }
+}

@@ -1,0 +1,583 @@
+//! Turning terms into values of a known type: CQL literals (`'2024-01-02'` as a
+//! timestamp, `3` as a varint), bound values, and the functions allowed in
+//! terms (`now()`, `toTimestamp(now())`, `uuid()`, ...). Pure apart from the clock.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use cql_protocol::cql::ast::Term;
+use cql_protocol::request::BoundValue;
+use cql_protocol::types::ColumnType;
+use cql_protocol::value::Value;
+use num_bigint::BigInt;
+use uuid::Uuid;
+
+use crate::error::QueryError;
+
+/// A term's value: a value, a null, or "unset" (a bound value the client left out).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Evaluated {
+    Value(Value),
+    Null,
+    Unset,
+}
+
+impl Evaluated {
+    pub fn into_value(self) -> Option<Value> {
+        match self {
+            Evaluated::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The values bound to a statement's markers, in marker order.
+#[derive(Debug, Clone, Default)]
+pub struct Binds {
+    pub values: Vec<BoundValue>,
+}
+
+/// Evaluates `term` as a value of type `ty`. `what` names the receiver in errors.
+pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Result<Evaluated, QueryError> {
+    let mismatch = || {
+        QueryError::invalid(format!(
+            "Invalid {} constant ({}) for \"{what}\" of type {}",
+            term_kind(term),
+            term,
+            type_name(ty)
+        ))
+    };
+    let value = match (term, ty) {
+        (Term::Null, _) => return Ok(Evaluated::Null),
+        (Term::Bind { index, .. }, _) => {
+            return match binds.values.get(*index) {
+                None => Err(QueryError::invalid(format!(
+                    "There were {} markers(?) in CQL but {} bound variables",
+                    index + 1,
+                    binds.values.len()
+                ))),
+                Some(BoundValue::Null) => Ok(Evaluated::Null),
+                Some(BoundValue::Unset) => Ok(Evaluated::Unset),
+                Some(BoundValue::Bytes(bytes)) => Value::deserialize(ty, bytes)
+                    .map(Evaluated::Value)
+                    .map_err(|e| QueryError::invalid(format!("Invalid value for \"{what}\" of type {}: {e}", type_name(ty)))),
+            };
+        }
+        (Term::Cast(_, inner), _) => return evaluate(inner, ty, binds, what),
+        (Term::FunctionCall { name, args }, _) => return call_function(name, args, ty, binds, what),
+        (Term::Integer(s), t) => integer(s, t).ok_or_else(mismatch)?,
+        (Term::Float(s), t) => float(s, t).ok_or_else(mismatch)?,
+        (Term::Boolean(b), ColumnType::Boolean) => Value::Boolean(*b),
+        (Term::String(s), t) => string(s, t)
+            .map_err(|detail| QueryError::invalid(format!("Invalid value '{s}' for \"{what}\" of type {}: {detail}", type_name(ty))))?,
+        (Term::Uuid(u), ColumnType::Uuid) => Value::Uuid(*u),
+        (Term::Uuid(u), ColumnType::Timeuuid) if u.get_version_num() == 1 => Value::Timeuuid(*u),
+        (Term::Blob(b), ColumnType::Blob) => Value::Blob(b.clone()),
+        (Term::Duration(d), ColumnType::Duration) => parse_duration(d).ok_or_else(mismatch)?,
+        (Term::List(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
+        (Term::List(items), ColumnType::Set(inner)) | (Term::Set(items), ColumnType::Set(inner)) => {
+            let mut v = elements(items, inner, binds, what)?;
+            v.sort_by(|a, b| a.compare(b));
+            v.dedup_by(|a, b| a.compare(b).is_eq());
+            Value::Set(v)
+        }
+        (Term::Set(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
+        (Term::Map(pairs), ColumnType::Map(kt, vt)) => {
+            let mut out = Vec::with_capacity(pairs.len());
+            for (k, v) in pairs {
+                let k = required(evaluate(k, kt, binds, what)?, what)?;
+                let v = required(evaluate(v, vt, binds, what)?, what)?;
+                out.push((k, v));
+            }
+            out.sort_by(|a, b| a.0.compare(&b.0));
+            out.dedup_by(|a, b| a.0.compare(&b.0).is_eq());
+            Value::Map(out)
+        }
+        // `{}` is an empty map literal; it is also the empty set.
+        (Term::Map(pairs), ColumnType::Set(_)) if pairs.is_empty() => Value::Set(Vec::new()),
+        (Term::Tuple(items), ColumnType::Tuple(types)) => {
+            if items.len() > types.len() {
+                return Err(mismatch());
+            }
+            let mut out = Vec::with_capacity(types.len());
+            for (i, t) in types.iter().enumerate() {
+                out.push(match items.get(i) {
+                    Some(term) => evaluate(term, t, binds, what)?.into_value(),
+                    None => None,
+                });
+            }
+            Value::Tuple(out)
+        }
+        (Term::UserType(fields), ColumnType::Udt { fields: types, name, .. }) => {
+            for (f, _) in fields {
+                if !types.iter().any(|(n, _)| n == f) {
+                    return Err(QueryError::invalid(format!(
+                        "Unknown field '{f}' in value of user defined type {name}"
+                    )));
+                }
+            }
+            let mut out = Vec::with_capacity(types.len());
+            for (fname, fty) in types {
+                let v = match fields.iter().find(|(f, _)| f == fname) {
+                    Some((_, term)) => evaluate(term, fty, binds, what)?.into_value(),
+                    None => None,
+                };
+                out.push((fname.clone(), v));
+            }
+            Value::Udt(out)
+        }
+        (Term::Map(pairs), ColumnType::Udt { .. }) if pairs.is_empty() => return evaluate(&Term::UserType(Vec::new()), ty, binds, what),
+        _ => return Err(mismatch()),
+    };
+    Ok(Evaluated::Value(value))
+}
+
+fn required(e: Evaluated, what: &str) -> Result<Value, QueryError> {
+    e.into_value()
+        .ok_or_else(|| QueryError::invalid(format!("null is not supported inside collections (\"{what}\")")))
+}
+
+fn elements(items: &[Term], ty: &ColumnType, binds: &Binds, what: &str) -> Result<Vec<Value>, QueryError> {
+    items.iter().map(|t| required(evaluate(t, ty, binds, what)?, what)).collect()
+}
+
+fn term_kind(term: &Term) -> &'static str {
+    match term {
+        Term::Integer(_) | Term::Float(_) => "numeric",
+        Term::String(_) => "string",
+        Term::Boolean(_) => "boolean",
+        Term::Uuid(_) => "uuid",
+        Term::Blob(_) => "blob",
+        Term::Duration(_) => "duration",
+        Term::List(_) => "list",
+        Term::Set(_) => "set",
+        Term::Map(_) | Term::UserType(_) => "map",
+        Term::Tuple(_) => "tuple",
+        _ => "",
+    }
+}
+
+/// Cassandra's name of a type, as in error messages and `system_schema.columns.type`.
+pub fn type_name(ty: &ColumnType) -> String {
+    match ty {
+        ColumnType::Custom(c) => format!("'{c}'"),
+        ColumnType::Ascii => "ascii".into(),
+        ColumnType::Bigint => "bigint".into(),
+        ColumnType::Blob => "blob".into(),
+        ColumnType::Boolean => "boolean".into(),
+        ColumnType::Counter => "counter".into(),
+        ColumnType::Decimal => "decimal".into(),
+        ColumnType::Double => "double".into(),
+        ColumnType::Float => "float".into(),
+        ColumnType::Int => "int".into(),
+        ColumnType::Timestamp => "timestamp".into(),
+        ColumnType::Uuid => "uuid".into(),
+        ColumnType::Varchar => "text".into(),
+        ColumnType::Varint => "varint".into(),
+        ColumnType::Timeuuid => "timeuuid".into(),
+        ColumnType::Inet => "inet".into(),
+        ColumnType::Date => "date".into(),
+        ColumnType::Time => "time".into(),
+        ColumnType::Smallint => "smallint".into(),
+        ColumnType::Tinyint => "tinyint".into(),
+        ColumnType::Duration => "duration".into(),
+        ColumnType::List(t) => format!("list<{}>", type_name(t)),
+        ColumnType::Set(t) => format!("set<{}>", type_name(t)),
+        ColumnType::Map(k, v) => format!("map<{}, {}>", type_name(k), type_name(v)),
+        ColumnType::Udt { name, .. } => name.clone(),
+        ColumnType::Tuple(ts) => format!("tuple<{}>", ts.iter().map(type_name).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn integer(s: &str, ty: &ColumnType) -> Option<Value> {
+    Some(match ty {
+        ColumnType::Int => Value::Int(s.parse().ok()?),
+        ColumnType::Bigint => Value::Bigint(s.parse().ok()?),
+        ColumnType::Counter => Value::Counter(s.parse().ok()?),
+        ColumnType::Smallint => Value::Smallint(s.parse().ok()?),
+        ColumnType::Tinyint => Value::Tinyint(s.parse().ok()?),
+        ColumnType::Varint => Value::Varint(BigInt::from_str(s).ok()?),
+        ColumnType::Timestamp => Value::Timestamp(s.parse().ok()?),
+        ColumnType::Date => Value::Date(s.parse().ok()?),
+        ColumnType::Time => Value::Time(s.parse().ok()?),
+        ColumnType::Decimal => Value::Decimal {
+            unscaled: BigInt::from_str(s).ok()?,
+            scale: 0,
+        },
+        ColumnType::Double => Value::Double(s.parse().ok()?),
+        ColumnType::Float => Value::Float(s.parse().ok()?),
+        _ => return None,
+    })
+}
+
+fn float(s: &str, ty: &ColumnType) -> Option<Value> {
+    Some(match ty {
+        ColumnType::Double => Value::Double(s.parse().ok()?),
+        ColumnType::Float => Value::Float(s.parse().ok()?),
+        ColumnType::Decimal => parse_decimal(s)?,
+        _ => return None,
+    })
+}
+
+/// `-12.345e2` as an unscaled integer and a scale.
+pub fn parse_decimal(s: &str) -> Option<Value> {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (s.get(..i)?, s.get(i + 1..)?.parse::<i32>().ok()?),
+        None => (s, 0),
+    };
+    let (int_part, frac_part) = match mantissa.find('.') {
+        Some(i) => (mantissa.get(..i)?, mantissa.get(i + 1..)?),
+        None => (mantissa, ""),
+    };
+    let digits = format!("{int_part}{frac_part}");
+    let unscaled = BigInt::from_str(&digits).ok()?;
+    let scale = i32::try_from(frac_part.len()).ok()?.checked_sub(exponent)?;
+    Some(Value::Decimal { unscaled, scale })
+}
+
+fn string(s: &str, ty: &ColumnType) -> Result<Value, String> {
+    Ok(match ty {
+        ColumnType::Varchar => Value::Text(s.to_string()),
+        ColumnType::Ascii if s.is_ascii() => Value::Ascii(s.to_string()),
+        ColumnType::Ascii => return Err("not an ASCII string".into()),
+        ColumnType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or("Unable to parse a date/time from it")?),
+        ColumnType::Date => Value::Date(parse_date(s).ok_or("Unable to coerce it to a date (expected yyyy-mm-dd)")?),
+        ColumnType::Time => Value::Time(parse_time(s).ok_or("Unable to coerce it to a time (expected hh:mm:ss[.fffffffff])")?),
+        ColumnType::Inet => Value::Inet(IpAddr::from_str(s).map_err(|_| "Unable to make an inet address from it")?),
+        ColumnType::Uuid => Value::Uuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
+        ColumnType::Timeuuid => Value::Timeuuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
+        ColumnType::Duration => parse_duration(s).ok_or("Unable to convert it to a duration")?,
+        ColumnType::Boolean => match s.to_ascii_lowercase().as_str() {
+            "true" => Value::Boolean(true),
+            "false" => Value::Boolean(false),
+            _ => return Err("expected true or false".into()),
+        },
+        _ => return Err("a string is not a valid value for this type".into()),
+    })
+}
+
+/// Milliseconds since the epoch from Cassandra's accepted timestamp formats.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(ms) = s.parse::<i64>() {
+        return Some(ms);
+    }
+    let (body, offset_secs) = split_zone(s);
+    let body = body.replacen('T', " ", 1);
+    const FORMATS: [&str; 4] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"];
+    for f in FORMATS {
+        let parsed = if f == "%Y-%m-%d" {
+            NaiveDate::parse_from_str(&body, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+        } else {
+            NaiveDateTime::parse_from_str(&body, f).ok()
+        };
+        if let Some(dt) = parsed {
+            return Some(dt.and_utc().timestamp_millis() - offset_secs * 1000);
+        }
+    }
+    None
+}
+
+/// Splits a trailing `Z`, `+hh:mm`, `+hhmm` or `-hh` zone off a timestamp.
+fn split_zone(s: &str) -> (String, i64) {
+    if let Some(b) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        return (b.trim().to_string(), 0);
+    }
+    let date_len = 10.min(s.len());
+    if let Some(pos) = s.get(date_len..).and_then(|rest| rest.rfind(['+', '-'])) {
+        let pos = pos + date_len;
+        let (body, zone) = s.split_at(pos);
+        let sign = if zone.starts_with('-') { -1 } else { 1 };
+        let digits: String = zone.chars().filter(|c| c.is_ascii_digit()).collect();
+        let (h, m) = match digits.len() {
+            2 => (digits.parse::<i64>().unwrap_or(0), 0),
+            4 => (
+                digits.get(..2).and_then(|d| d.parse().ok()).unwrap_or(0),
+                digits.get(2..).and_then(|d| d.parse().ok()).unwrap_or(0),
+            ),
+            _ => return (s.to_string(), 0),
+        };
+        return (body.trim().to_string(), sign * (h * 3600 + m * 60));
+    }
+    (s.to_string(), 0)
+}
+
+/// Days since the epoch, offset by 2^31 as the protocol encodes dates.
+pub fn parse_date(s: &str) -> Option<u32> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let days = (d - epoch).num_days();
+    u32::try_from(days + (1i64 << 31)).ok()
+}
+
+/// Nanoseconds since midnight.
+pub fn parse_time(s: &str) -> Option<i64> {
+    let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
+        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
+        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
+        .ok()?;
+    Some(i64::from(t.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(t.nanosecond()))
+}
+
+/// Cassandra durations: `1y2mo3w4d5h6m7s8ms9us10ns` (and `µs`), ISO 8601 `P1Y2M3DT4H5M6S`
+/// and `P2W`, with an optional leading `-`.
+pub fn parse_duration(s: &str) -> Option<Value> {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let upper = body.to_ascii_uppercase();
+    let (months, days, nanos) = if let Some(iso) = upper.strip_prefix('P') {
+        iso_duration(iso)?
+    } else {
+        unit_duration(&body.to_ascii_lowercase())?
+    };
+    let sign = if negative { -1 } else { 1 };
+    Some(Value::Duration {
+        months: i32::try_from(months * sign).ok()?,
+        days: i32::try_from(days * sign).ok()?,
+        nanoseconds: nanos * sign,
+    })
+}
+
+fn unit_duration(s: &str) -> Option<(i64, i64, i64)> {
+    let (mut months, mut days, mut nanos) = (0i64, 0i64, 0i64);
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n: i64 = rest.get(..digits_end)?.parse().ok()?;
+        rest = rest.get(digits_end..)?;
+        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = rest.get(..unit_end)?;
+        rest = rest.get(unit_end..)?;
+        match unit {
+            "y" => months = months.checked_add(n.checked_mul(12)?)?,
+            "mo" => months = months.checked_add(n)?,
+            "w" => days = days.checked_add(n.checked_mul(7)?)?,
+            "d" => days = days.checked_add(n)?,
+            "h" => nanos = nanos.checked_add(n.checked_mul(3_600_000_000_000)?)?,
+            "m" => nanos = nanos.checked_add(n.checked_mul(60_000_000_000)?)?,
+            "s" => nanos = nanos.checked_add(n.checked_mul(1_000_000_000)?)?,
+            "ms" => nanos = nanos.checked_add(n.checked_mul(1_000_000)?)?,
+            "us" | "µs" => nanos = nanos.checked_add(n.checked_mul(1_000)?)?,
+            "ns" => nanos = nanos.checked_add(n)?,
+            _ => return None,
+        }
+    }
+    Some((months, days, nanos))
+}
+
+fn iso_duration(s: &str) -> Option<(i64, i64, i64)> {
+    let (date, time) = match s.split_once('T') {
+        Some((d, t)) => (d, t),
+        None => (s, ""),
+    };
+    let (mut months, mut days, mut nanos) = (0i64, 0i64, 0i64);
+    let mut num = String::new();
+    for c in date.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = std::mem::take(&mut num).parse().ok()?;
+        match c {
+            'Y' => months += n * 12,
+            'M' => months += n,
+            'W' => days += n * 7,
+            'D' => days += n,
+            _ => return None,
+        }
+    }
+    for c in time.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: i64 = std::mem::take(&mut num).parse().ok()?;
+        match c {
+            'H' => nanos += n * 3_600_000_000_000,
+            'M' => nanos += n * 60_000_000_000,
+            'S' => nanos += n * 1_000_000_000,
+            _ => return None,
+        }
+    }
+    num.is_empty().then_some((months, days, nanos))
+}
+
+/// Microseconds since the epoch, never going backwards or repeating within this
+/// process, so two writes from one coordinator never tie.
+pub fn server_timestamp() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp_micros();
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+pub fn now_seconds() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn new_timeuuid() -> Uuid {
+    let node: [u8; 6] = rand::random();
+    Uuid::now_v1(&node)
+}
+
+/// Milliseconds since the epoch encoded in a version 1 uuid.
+pub fn timeuuid_millis(u: &Uuid) -> Option<i64> {
+    let ts = u.get_timestamp()?;
+    let (secs, nanos) = ts.to_unix();
+    Some(i64::try_from(secs).ok()? * 1000 + i64::from(nanos / 1_000_000))
+}
+
+fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what: &str) -> Result<Evaluated, QueryError> {
+    let now_ms = || chrono::Utc::now().timestamp_millis();
+    let arg = |i: usize, t: &ColumnType| -> Result<Option<Value>, QueryError> {
+        match args.get(i) {
+            Some(term) => Ok(evaluate(term, t, binds, what)?.into_value()),
+            None => Err(QueryError::invalid(format!(
+                "Invalid number of arguments in call to function {name}"
+            ))),
+        }
+    };
+    let value = match (name, ty) {
+        ("now" | "currenttimeuuid", ColumnType::Timeuuid) => Value::Timeuuid(new_timeuuid()),
+        ("uuid", ColumnType::Uuid) => Value::Uuid(Uuid::new_v4()),
+        ("currenttimestamp", ColumnType::Timestamp) => Value::Timestamp(now_ms()),
+        ("currentdate", ColumnType::Date) => Value::Date(date_from_millis(now_ms())),
+        ("currenttime", ColumnType::Time) => Value::Time((now_ms().rem_euclid(86_400_000)) * 1_000_000),
+        ("totimestamp", ColumnType::Timestamp) => match arg(0, &ColumnType::Timeuuid) {
+            Ok(Some(Value::Timeuuid(u))) => Value::Timestamp(timeuuid_millis(&u).unwrap_or(0)),
+            _ => match arg(0, &ColumnType::Date)? {
+                Some(Value::Date(d)) => Value::Timestamp((i64::from(d) - (1i64 << 31)) * 86_400_000),
+                _ => return Ok(Evaluated::Null),
+            },
+        },
+        ("tounixtimestamp", ColumnType::Bigint) => match arg(0, &ColumnType::Timeuuid)? {
+            Some(Value::Timeuuid(u)) => Value::Bigint(timeuuid_millis(&u).unwrap_or(0)),
+            _ => return Ok(Evaluated::Null),
+        },
+        ("todate", ColumnType::Date) => match arg(0, &ColumnType::Timeuuid) {
+            Ok(Some(Value::Timeuuid(u))) => Value::Date(date_from_millis(timeuuid_millis(&u).unwrap_or(0))),
+            _ => match arg(0, &ColumnType::Timestamp)? {
+                Some(Value::Timestamp(ms)) => Value::Date(date_from_millis(ms)),
+                _ => return Ok(Evaluated::Null),
+            },
+        },
+        ("mintimeuuid" | "maxtimeuuid", ColumnType::Timeuuid) => match arg(0, &ColumnType::Timestamp)? {
+            Some(Value::Timestamp(ms)) => Value::Timeuuid(bound_timeuuid(ms, name == "maxtimeuuid")),
+            _ => return Ok(Evaluated::Null),
+        },
+        (n, ColumnType::Blob) if n.ends_with("asblob") => match args.first() {
+            Some(Term::String(s)) => Value::Blob(s.as_bytes().to_vec()),
+            Some(Term::Integer(i)) => Value::Blob(i.parse::<i64>().map(|v| v.to_be_bytes().to_vec()).unwrap_or_default()),
+            Some(Term::Bind { .. }) => return evaluate(args.first().unwrap_or(&Term::Null), ty, binds, what),
+            _ => return Ok(Evaluated::Null),
+        },
+        (n, t) if n.starts_with("blobas") => match arg(0, &ColumnType::Blob)? {
+            Some(Value::Blob(b)) => Value::deserialize(t, &b).map_err(|e| QueryError::invalid(e.to_string()))?,
+            _ => return Ok(Evaluated::Null),
+        },
+        _ => {
+            return Err(QueryError::invalid(format!(
+                "Unknown function {name} or it cannot produce a {} for \"{what}\"",
+                type_name(ty)
+            )))
+        }
+    };
+    Ok(Evaluated::Value(value))
+}
+
+fn date_from_millis(ms: i64) -> u32 {
+    u32::try_from(ms.div_euclid(86_400_000) + (1i64 << 31)).unwrap_or(0)
+}
+
+/// The smallest or largest version 1 uuid at a millisecond.
+fn bound_timeuuid(ms: i64, max: bool) -> Uuid {
+    let ticks = (ms as u64).wrapping_mul(10_000).wrapping_add(0x01B2_1DD2_1381_4000) + if max { 9_999 } else { 0 };
+    let time_low = (ticks & 0xFFFF_FFFF) as u32;
+    let time_mid = ((ticks >> 32) & 0xFFFF) as u16;
+    let time_hi = (((ticks >> 48) & 0x0FFF) as u16) | 0x1000;
+    let tail: [u8; 8] = if max {
+        [0xBF, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F, 0x7F]
+    } else {
+        [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80]
+    };
+    Uuid::from_fields(time_low, time_mid, time_hi, &tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_parse_in_cassandra_formats() {
+        assert_eq!(parse_timestamp("1970-01-01"), Some(0));
+        assert_eq!(parse_timestamp("1970-01-01 00:00:01"), Some(1000));
+        assert_eq!(parse_timestamp("1970-01-01T00:00:01.5Z"), Some(1500));
+        assert_eq!(parse_timestamp("1970-01-01 01:00:00+0100"), Some(0));
+        assert_eq!(parse_timestamp("2024-02-30"), None);
+    }
+
+    #[test]
+    fn dates_and_times_use_the_protocol_encoding() {
+        assert_eq!(parse_date("1970-01-02"), Some((1u32 << 31) + 1));
+        assert_eq!(parse_time("00:00:01.000000002"), Some(1_000_000_002));
+    }
+
+    #[test]
+    fn durations_parse_in_both_notations() {
+        let d = |m, d, n| {
+            Some(Value::Duration {
+                months: m,
+                days: d,
+                nanoseconds: n,
+            })
+        };
+        assert_eq!(parse_duration("1y2mo3d4h"), d(14, 3, 4 * 3_600_000_000_000));
+        assert_eq!(parse_duration("P1DT2H"), d(0, 1, 2 * 3_600_000_000_000));
+        assert_eq!(parse_duration("-2w"), d(0, -14, 0));
+        assert_eq!(parse_duration("3x"), None);
+    }
+
+    #[test]
+    fn decimals_keep_their_scale() {
+        assert_eq!(
+            parse_decimal("-1.50"),
+            Some(Value::Decimal {
+                unscaled: BigInt::from(-150),
+                scale: 2
+            })
+        );
+        assert_eq!(
+            parse_decimal("2e3"),
+            Some(Value::Decimal {
+                unscaled: BigInt::from(2),
+                scale: -3
+            })
+        );
+    }
+
+    #[test]
+    fn a_string_literal_for_an_int_column_is_an_invalid_request() {
+        let err = evaluate(&Term::String("x".into()), &ColumnType::Int, &Binds::default(), "v").unwrap_err();
+        assert!(matches!(err, QueryError::Invalid { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn server_timestamps_strictly_increase() {
+        let a = server_timestamp();
+        let b = server_timestamp();
+        assert!(b > a);
+    }
+}

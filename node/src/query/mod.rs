@@ -1,0 +1,846 @@
+//! Query execution on this node: statements in, results out. The executor owns
+//! the schema, the storage engine, the prepared statement cache and the
+//! per-connection session state (current keyspace); each statement kind has its
+//! own module (`select`, `modify`, `ddl`, `describe`).
+
+pub mod binds;
+pub mod cells;
+pub mod ddl;
+pub mod describe;
+pub mod json;
+pub mod literal;
+pub mod modify;
+pub mod paging;
+pub mod restrictions;
+pub mod select;
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock};
+
+use cql_protocol::cql::ast::{BatchStatement, Condition, QualifiedName, Statement};
+use cql_protocol::cql::parse_statement;
+use cql_protocol::request::{self, BatchTarget, BoundValues};
+use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange};
+use cql_protocol::types::ColumnType;
+use cql_protocol::value::Value;
+use cql_protocol::wire::Consistency;
+use tokio::sync::broadcast;
+
+use self::binds::{batch_statement, bind, Markers};
+use self::literal::{evaluate, now_seconds, Binds, Evaluated};
+use self::modify::CurrentRow;
+use crate::cluster::view::ClusterView;
+use crate::coordinator::replicas::Strategy;
+use crate::coordinator::Coordinator;
+use crate::error::QueryError;
+use crate::schema::{ColumnKind, Schema, SchemaStore, Table};
+use crate::schema_events::{self, SchemaEvent};
+use crate::storage::{LiveData, LiveRow, Mutation, PartitionPosition, PartitionSelection, ReadCommand, StorageEngine, Visit};
+use crate::system::{self, NodeInfo};
+
+/// Per-connection state.
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    pub keyspace: Option<String>,
+}
+
+/// The knobs of one request that are not part of the statement.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    pub consistency: Consistency,
+    pub page_size: Option<usize>,
+    pub paging_state: Option<Vec<u8>>,
+    pub default_timestamp: Option<i64>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            consistency: Consistency::One,
+            page_size: None,
+            paging_state: None,
+            default_timestamp: None,
+        }
+    }
+}
+
+impl QueryOptions {
+    pub fn from_params(p: &request::QueryParameters) -> QueryOptions {
+        QueryOptions {
+            consistency: p.consistency,
+            page_size: p.page_size.filter(|n| *n > 0).map(|n| n as usize),
+            paging_state: p.paging_state.clone(),
+            default_timestamp: p.default_timestamp,
+        }
+    }
+}
+
+/// A statement prepared once and executed many times.
+#[derive(Debug)]
+pub struct PreparedStatement {
+    pub id: Vec<u8>,
+    pub statement: Statement,
+    pub keyspace: Option<String>,
+    pub bind_specs: Vec<ColumnSpec>,
+    pub pk_indexes: Vec<u16>,
+    pub result_columns: Vec<ColumnSpec>,
+}
+
+pub struct Executor {
+    pub schema: SchemaStore,
+    /// The system keyspaces: what the schema events are replayed onto.
+    base: Schema,
+    /// Every schema event this node knows (held while the schema changes).
+    schema_events: Mutex<Vec<SchemaEvent>>,
+    /// Schema events made here, for the cluster to push to peers.
+    pub schema_pushes: broadcast::Sender<Vec<SchemaEvent>>,
+    pub engine: Arc<dyn StorageEngine>,
+    pub node: NodeInfo,
+    pub coordinator: Arc<Coordinator>,
+    prepared: RwLock<HashMap<Vec<u8>, Arc<PreparedStatement>>>,
+    /// Serialises read-modify-write (counters, list indexes, IF conditions).
+    write_lock: Mutex<()>,
+    pub events: broadcast::Sender<Event>,
+}
+
+/// Bind marker specs, partition key marker indexes, and the statement's table.
+type StatementMarkers = (Vec<ColumnSpec>, Vec<u16>, Option<Arc<Table>>);
+
+fn statement_id(keyspace: Option<&str>, query: &str) -> Vec<u8> {
+    let mut id = Vec::with_capacity(16);
+    for salt in [0u8, 1] {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, keyspace, query).hash(&mut h);
+        id.extend_from_slice(&h.finish().to_be_bytes());
+    }
+    id
+}
+
+fn parse(query: &str) -> Result<Statement, QueryError> {
+    parse_statement(query).map_err(|e| QueryError::Syntax { message: e.to_string() })
+}
+
+impl Executor {
+    /// Opens the node's executor over `engine`: the system keyspaces, then the
+    /// schema and identity (host id, tokens) stored by an earlier run, if any.
+    pub fn new(engine: Arc<dyn StorageEngine>, mut node: NodeInfo) -> Result<Executor, QueryError> {
+        let base = system::initial_schema()?;
+        system::create_storage(engine.as_ref(), &base)?;
+        if let Some((host_id, tokens)) = crate::schema_load::stored_identity(engine.as_ref(), &base)? {
+            node.host_id = host_id;
+            if !tokens.is_empty() {
+                node.tokens = tokens;
+            }
+        }
+        let events = crate::schema_load::stored_events(engine.as_ref(), &base)?;
+        let schema = schema_events::replay(&base, &events);
+        system::create_storage(engine.as_ref(), &schema)?;
+        system::write_schema_tables(engine.as_ref(), None, &schema)?;
+        system::write_local(engine.as_ref(), &schema, &node)?;
+        let (events_tx, _) = broadcast::channel(256);
+        let (schema_pushes, _) = broadcast::channel(64);
+        let view = Arc::new(ClusterView::new(node.clone()));
+        let coordinator = Arc::new(Coordinator::new(node.address, engine.clone(), view));
+        Ok(Executor {
+            coordinator,
+            schema: SchemaStore::new(schema),
+            base,
+            schema_events: Mutex::new(events),
+            schema_pushes,
+            engine,
+            node,
+            prepared: RwLock::new(HashMap::new()),
+            write_lock: Mutex::new(()),
+            events: events_tx,
+        })
+    }
+
+    pub fn query(&self, session: &mut Session, text: &str, values: &BoundValues, opts: &QueryOptions) -> Result<ResultBody, QueryError> {
+        let statement = parse(text)?;
+        let schema = self.schema.snapshot();
+        let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
+        let binds = bind(values, &specs)?;
+        self.execute(session, &statement, &binds, opts)
+    }
+
+    pub fn prepare(&self, session: &Session, text: &str) -> Result<Prepared, QueryError> {
+        let statement = parse(text)?;
+        let schema = self.schema.snapshot();
+        let keyspace = session.keyspace.clone();
+        let (bind_specs, pk_indexes, table) = self.markers(&schema, keyspace.as_deref(), &statement)?;
+        let result_columns = match (&statement, &table) {
+            (Statement::Select(sel), Some(t)) => select::compile(t.clone(), sel)?.columns,
+            _ => Vec::new(),
+        };
+        let id = statement_id(keyspace.as_deref(), text);
+        let prepared = Arc::new(PreparedStatement {
+            id: id.clone(),
+            statement,
+            keyspace,
+            bind_specs,
+            pk_indexes,
+            result_columns,
+        });
+        let response = Prepared {
+            id: id.clone(),
+            metadata: PreparedMetadata {
+                columns: prepared.bind_specs.clone(),
+                pk_indexes: prepared.pk_indexes.clone(),
+            },
+            result_metadata: RowsMetadata {
+                column_count: prepared.result_columns.len(),
+                columns: prepared.result_columns.clone(),
+                paging_state: None,
+                no_metadata: prepared.result_columns.is_empty(),
+            },
+        };
+        self.prepared.write().unwrap_or_else(|e| e.into_inner()).insert(id, prepared);
+        Ok(response)
+    }
+
+    pub fn execute_prepared(
+        &self,
+        session: &mut Session,
+        id: &[u8],
+        values: &BoundValues,
+        opts: &QueryOptions,
+    ) -> Result<ResultBody, QueryError> {
+        let prepared = self.lookup(id)?;
+        let binds = bind(values, &prepared.bind_specs)?;
+        // A statement runs in the keyspace it was prepared in.
+        let mut scoped = Session {
+            keyspace: prepared.keyspace.clone().or_else(|| session.keyspace.clone()),
+        };
+        let result = self.execute(&mut scoped, &prepared.statement, &binds, opts);
+        if let Statement::Use(_) = prepared.statement {
+            session.keyspace = scoped.keyspace;
+        }
+        result
+    }
+
+    fn lookup(&self, id: &[u8]) -> Result<Arc<PreparedStatement>, QueryError> {
+        self.prepared
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+            .ok_or_else(|| QueryError::Unprepared { id: id.to_vec() })
+    }
+
+    pub fn batch(&self, session: &mut Session, batch: &request::Batch) -> Result<ResultBody, QueryError> {
+        let schema = self.schema.snapshot();
+        let opts = QueryOptions {
+            default_timestamp: batch.default_timestamp,
+            ..QueryOptions::default()
+        };
+        let mut mutations = Vec::new();
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        for item in &batch.statements {
+            let (statement, keyspace, binds) = match &item.target {
+                BatchTarget::Query(text) => {
+                    let statement = parse(text)?;
+                    let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
+                    let binds = bind(&item.values, &specs)?;
+                    (Arc::new(statement), session.keyspace.clone(), binds)
+                }
+                BatchTarget::Prepared(id) => {
+                    let p = self.lookup(id)?;
+                    let binds = bind(&item.values, &p.bind_specs)?;
+                    (
+                        Arc::new(p.statement.clone()),
+                        p.keyspace.clone().or_else(|| session.keyspace.clone()),
+                        binds,
+                    )
+                }
+            };
+            let s = match statement.as_ref() {
+                Statement::Insert(i) => BatchStatement::Insert(i.clone()),
+                Statement::Update(u) => BatchStatement::Update(u.clone()),
+                Statement::Delete(d) => BatchStatement::Delete(d.clone()),
+                _ => {
+                    return Err(QueryError::invalid(
+                        "Only INSERT, UPDATE and DELETE statements are allowed in a BATCH",
+                    ))
+                }
+            };
+            mutations.extend(self.batch_mutations(&schema, keyspace.as_deref(), &s, &binds, &opts)?);
+        }
+        self.write(&schema, mutations, batch.consistency, "BATCH")?;
+        Ok(ResultBody::Void)
+    }
+
+    /// Writes mutations through the coordinator, each to the replicas of its keyspace.
+    fn write(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
+        let mut by_strategy: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
+        for m in mutations {
+            let strategy = schema
+                .keyspaces
+                .values()
+                .find(|k| k.tables.values().any(|t| t.id == m.table))
+                .map(|k| {
+                    if k.system {
+                        Strategy::Local
+                    } else {
+                        Strategy::from_replication(&k.replication)
+                    }
+                })
+                .unwrap_or(Strategy::Local);
+            match by_strategy.iter_mut().find(|(s, _)| *s == strategy) {
+                Some((_, list)) => list.push(m),
+                None => by_strategy.push((strategy, vec![m])),
+            }
+        }
+        for (strategy, list) in by_strategy {
+            self.coordinator.write(&strategy, list, cl, write_type)?;
+        }
+        Ok(())
+    }
+
+    fn strategy(&self, schema: &Schema, table: &Table) -> Strategy {
+        match schema.keyspace(&table.keyspace) {
+            Some(k) if !k.system => Strategy::from_replication(&k.replication),
+            _ => Strategy::Local,
+        }
+    }
+
+    /// The bind markers of a statement, the partition key marker indexes, and its table.
+    fn markers(&self, schema: &Schema, keyspace: Option<&str>, statement: &Statement) -> Result<StatementMarkers, QueryError> {
+        let mut markers = Markers::default();
+        let table = match statement {
+            Statement::Insert(i) => Some(self.table(schema, keyspace, &i.table)?),
+            Statement::Update(u) => Some(self.table(schema, keyspace, &u.table)?),
+            Statement::Delete(d) => Some(self.table(schema, keyspace, &d.table)?),
+            Statement::Select(s) => Some(self.table(schema, keyspace, &s.table)?),
+            Statement::Batch(b) => {
+                for s in &b.statements {
+                    let st = batch_statement(s);
+                    let name = match s {
+                        BatchStatement::Insert(i) => &i.table,
+                        BatchStatement::Update(u) => &u.table,
+                        BatchStatement::Delete(d) => &d.table,
+                    };
+                    let t = self.table(schema, keyspace, name)?;
+                    markers.collect(&t, &st)?;
+                }
+                None
+            }
+            _ => None,
+        };
+        if let Some(t) = &table {
+            markers.collect(t, statement)?;
+        }
+        let (specs, pk) = markers.finish(table.as_deref());
+        Ok((specs, pk, table))
+    }
+
+    fn table(&self, schema: &Schema, session_ks: Option<&str>, name: &QualifiedName) -> Result<Arc<Table>, QueryError> {
+        let ks = keyspace_of(session_ks, name)?;
+        let keyspace = schema
+            .keyspace(&ks)
+            .ok_or_else(|| QueryError::invalid(format!("Keyspace {ks} does not exist")))?;
+        keyspace
+            .tables
+            .get(&name.name)
+            .cloned()
+            .ok_or_else(|| QueryError::invalid(format!("unconfigured table {}", name.name)))
+    }
+
+    fn writable_table(&self, schema: &Schema, session_ks: Option<&str>, name: &QualifiedName) -> Result<Arc<Table>, QueryError> {
+        let t = self.table(schema, session_ks, name)?;
+        if t.system {
+            return Err(QueryError::Unauthorized {
+                message: format!("{} keyspace is not user-modifiable.", t.keyspace),
+            });
+        }
+        Ok(t)
+    }
+
+    pub fn execute(
+        &self,
+        session: &mut Session,
+        statement: &Statement,
+        binds: &Binds,
+        opts: &QueryOptions,
+    ) -> Result<ResultBody, QueryError> {
+        let schema = self.schema.snapshot();
+        let ks = session.keyspace.as_deref();
+        match statement {
+            Statement::Use(name) => {
+                if schema.keyspace(name).is_none() {
+                    return Err(QueryError::invalid(format!("Keyspace '{name}' does not exist")));
+                }
+                session.keyspace = Some(name.clone());
+                Ok(ResultBody::SetKeyspace(name.clone()))
+            }
+            Statement::Select(sel) => {
+                let table = self.table(&schema, ks, &sel.table)?;
+                let compiled = select::compile(table, sel)?;
+                let read = select::ReadOptions {
+                    page_size: opts.page_size,
+                    paging_state: opts.paging_state.clone(),
+                    now: now_seconds(),
+                };
+                let strategy = self.strategy(&schema, &compiled.table);
+                let rows = if strategy == Strategy::Local {
+                    select::execute(self.engine.as_ref(), &compiled, sel, binds, &read)?
+                } else {
+                    select::execute(&self.coordinator.reader(&strategy, opts.consistency), &compiled, sel, binds, &read)?
+                };
+                Ok(ResultBody::Rows(rows))
+            }
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                let s = match statement {
+                    Statement::Insert(i) => BatchStatement::Insert(i.clone()),
+                    Statement::Update(u) => BatchStatement::Update(u.clone()),
+                    Statement::Delete(d) => BatchStatement::Delete(d.clone()),
+                    _ => {
+                        return Err(QueryError::Server {
+                            message: "unreachable statement kind".into(),
+                        })
+                    }
+                };
+                self.modify(&schema, ks, &s, binds, opts)
+            }
+            Statement::Batch(b) => {
+                let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                let opts = match &b.using.timestamp {
+                    Some(t) => match evaluate(t, &ColumnType::Bigint, binds, "[timestamp]")? {
+                        Evaluated::Value(Value::Bigint(ts)) => QueryOptions {
+                            default_timestamp: Some(ts),
+                            ..opts.clone()
+                        },
+                        _ => opts.clone(),
+                    },
+                    None => opts.clone(),
+                };
+                let mut mutations = Vec::new();
+                for s in &b.statements {
+                    mutations.extend(self.batch_mutations(&schema, ks, s, binds, &opts)?);
+                }
+                self.write(&schema, mutations, opts.consistency, "BATCH")?;
+                Ok(ResultBody::Void)
+            }
+            Statement::Describe(d) => Ok(ResultBody::Rows(describe::describe(&schema, ks, d, &self.node)?)),
+            Statement::Truncate(t) => {
+                let table = self.writable_table(&schema, ks, &t.name)?;
+                self.engine.truncate(table.id)?;
+                Ok(ResultBody::Void)
+            }
+            _ => self.ddl(ks, statement),
+        }
+    }
+
+    fn batch_mutations(
+        &self,
+        schema: &Schema,
+        ks: Option<&str>,
+        s: &BatchStatement,
+        binds: &Binds,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Mutation>, QueryError> {
+        let now = now_seconds();
+        match s {
+            BatchStatement::Insert(i) => {
+                if i.if_not_exists {
+                    return Err(QueryError::invalid("Conditional statements in batches are not supported yet"));
+                }
+                let t = self.writable_table(schema, ks, &i.table)?;
+                let ctx = modify::write_context(&t, &i.using, binds, opts.default_timestamp, now)?;
+                Ok(vec![modify::insert(&t, i, binds, &ctx)?])
+            }
+            BatchStatement::Update(u) => {
+                let t = self.writable_table(schema, ks, &u.table)?;
+                let ctx = modify::write_context(&t, &u.using, binds, opts.default_timestamp, now)?;
+                modify::update(&t, u, binds, &ctx, self)
+            }
+            BatchStatement::Delete(d) => {
+                let t = self.writable_table(schema, ks, &d.table)?;
+                let using = cql_protocol::cql::ast::Using {
+                    ttl: None,
+                    timestamp: d.timestamp.clone(),
+                };
+                let ctx = modify::write_context(&t, &using, binds, opts.default_timestamp, now)?;
+                let ctx = cells::WriteContext { ttl: 0, ..ctx };
+                modify::delete(&t, d, binds, &ctx, self)
+            }
+        }
+    }
+
+    fn modify(
+        &self,
+        schema: &Schema,
+        ks: Option<&str>,
+        s: &BatchStatement,
+        binds: &Binds,
+        opts: &QueryOptions,
+    ) -> Result<ResultBody, QueryError> {
+        let conditional = match s {
+            BatchStatement::Insert(i) => i.if_not_exists,
+            BatchStatement::Update(u) => u.if_exists || !u.conditions.is_empty(),
+            BatchStatement::Delete(d) => d.if_exists || !d.conditions.is_empty(),
+        };
+        let table = match s {
+            BatchStatement::Insert(i) => self.writable_table(schema, ks, &i.table)?,
+            BatchStatement::Update(u) => self.writable_table(schema, ks, &u.table)?,
+            BatchStatement::Delete(d) => self.writable_table(schema, ks, &d.table)?,
+        };
+        let needs_lock = conditional || table.is_counter_table() || table.columns.iter().any(|c| matches!(c.ty, ColumnType::List(_)));
+        let _guard = needs_lock.then(|| self.write_lock.lock().unwrap_or_else(|e| e.into_inner()));
+        let plain = match s {
+            BatchStatement::Insert(i) => BatchStatement::Insert(cql_protocol::cql::ast::Insert {
+                if_not_exists: false,
+                ..i.clone()
+            }),
+            BatchStatement::Update(u) => BatchStatement::Update(cql_protocol::cql::ast::Update {
+                if_exists: false,
+                conditions: Vec::new(),
+                ..u.clone()
+            }),
+            BatchStatement::Delete(d) => BatchStatement::Delete(cql_protocol::cql::ast::Delete {
+                if_exists: false,
+                conditions: Vec::new(),
+                ..d.clone()
+            }),
+        };
+        let mutations = self.batch_mutations(schema, ks, &plain, binds, opts)?;
+        if !conditional {
+            let write_type = if table.is_counter_table() { "COUNTER" } else { "SIMPLE" };
+            self.write(schema, mutations, opts.consistency, write_type)?;
+            return Ok(ResultBody::Void);
+        }
+        // A lightweight transaction on one row: check, then apply, under the lock.
+        let first = mutations
+            .first()
+            .ok_or_else(|| QueryError::invalid("IF conditions need one partition"))?;
+        let clustering = first.rows.first().map(|(c, _)| c.clone());
+        let position = first.position.clone();
+        let (row, static_row) = self.read_row(&table, &position, clustering.as_deref())?;
+        let exists = row.is_some() || (table.clustering_len == 0 && static_row.is_some());
+        let (applied, report): (bool, Vec<usize>) = match s {
+            BatchStatement::Insert(_) => (!exists, if exists { (0..table.columns.len()).collect() } else { Vec::new() }),
+            BatchStatement::Update(u) if u.if_exists => (exists, Vec::new()),
+            BatchStatement::Delete(d) if d.if_exists => (exists, Vec::new()),
+            BatchStatement::Update(cql_protocol::cql::ast::Update { conditions, .. })
+            | BatchStatement::Delete(cql_protocol::cql::ast::Delete { conditions, .. }) => {
+                let ok = self.check_conditions(&table, conditions, binds, row.as_ref(), static_row.as_ref())?;
+                let cols = conditions.iter().filter_map(|c| table.column_index(&c.column)).collect();
+                (ok, if ok { Vec::new() } else { cols })
+            }
+        };
+        if applied {
+            self.write(schema, mutations, opts.consistency, "CAS")?;
+        }
+        let mut columns = vec![ColumnSpec {
+            keyspace: table.keyspace.clone(),
+            table: table.name.clone(),
+            name: "[applied]".into(),
+            ty: ColumnType::Boolean,
+        }];
+        let mut values = vec![Some(Value::Boolean(applied).to_bytes())];
+        let pk_values = select_key_values(&table, &position, clustering.as_deref());
+        for i in report {
+            let Some(col) = table.columns.get(i) else { continue };
+            columns.push(ColumnSpec {
+                keyspace: table.keyspace.clone(),
+                table: table.name.clone(),
+                name: col.name.clone(),
+                ty: col.ty.clone(),
+            });
+            let v = match col.kind {
+                ColumnKind::PartitionKey | ColumnKind::Clustering => pk_values.get(i).cloned().flatten(),
+                ColumnKind::Static => static_row
+                    .as_ref()
+                    .and_then(|r| r.get(&col.name))
+                    .map(|d| cells::live_value(col, d))
+                    .transpose()?,
+                ColumnKind::Regular => row
+                    .as_ref()
+                    .and_then(|r| r.get(&col.name))
+                    .map(|d| cells::live_value(col, d))
+                    .transpose()?,
+            };
+            values.push(v.map(|v| v.to_bytes()));
+        }
+        Ok(ResultBody::Rows(Rows {
+            metadata: RowsMetadata {
+                column_count: columns.len(),
+                columns,
+                paging_state: None,
+                no_metadata: false,
+            },
+            rows: vec![values],
+        }))
+    }
+
+    fn check_conditions(
+        &self,
+        table: &Table,
+        conditions: &[Condition],
+        binds: &Binds,
+        row: Option<&LiveRow>,
+        static_row: Option<&LiveRow>,
+    ) -> Result<bool, QueryError> {
+        for c in conditions {
+            let col = table
+                .column(&c.column)
+                .ok_or_else(|| QueryError::invalid(format!("Undefined column name {}", c.column)))?;
+            let live = if col.kind == ColumnKind::Static { static_row } else { row };
+            let actual = match live.and_then(|r| r.get(&col.name)) {
+                Some(d) => Some(cells::live_value(col, d)?),
+                None => None,
+            };
+            let actual = match (&c.element, actual) {
+                (Some(key), Some(Value::Map(pairs))) => {
+                    let kt = match &col.ty {
+                        ColumnType::Map(k, _) => k.as_ref().clone(),
+                        _ => ColumnType::Blob,
+                    };
+                    let k = evaluate(key, &kt, binds, &col.name)?.into_value();
+                    pairs
+                        .into_iter()
+                        .find(|(pk, _)| k.as_ref().is_some_and(|k| k.compare(pk).is_eq()))
+                        .map(|(_, v)| v)
+                }
+                (Some(_), _) => None,
+                (None, v) => v,
+            };
+            let ty = match (&c.element, &col.ty) {
+                (Some(_), ColumnType::Map(_, v)) => v.as_ref().clone(),
+                _ => col.ty.clone(),
+            };
+            let expected = evaluate(&c.value, &ty, binds, &col.name)?.into_value();
+            let filter = restrictions::Filter {
+                column: 0,
+                op: c.op,
+                values: expected.clone().into_iter().collect(),
+            };
+            let ok = match (&actual, &expected, c.op) {
+                (None, None, cql_protocol::cql::ast::Operator::Eq) => true,
+                (None, Some(_), cql_protocol::cql::ast::Operator::Neq) | (Some(_), None, cql_protocol::cql::ast::Operator::Neq) => true,
+                (_, None, _) => false,
+                (a, Some(_), _) => filter.accepts(a.as_ref()),
+            };
+            if !ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// One row and its partition's static row, as they are now.
+    fn read_row(
+        &self,
+        table: &Table,
+        position: &PartitionPosition,
+        clustering: Option<&[u8]>,
+    ) -> Result<(Option<LiveRow>, Option<LiveRow>), QueryError> {
+        let slices = match clustering {
+            Some(c) => vec![(Bound::Included(c.to_vec()), Bound::Included(c.to_vec()))],
+            None => Vec::new(),
+        };
+        let command = ReadCommand {
+            table: table.id,
+            partitions: PartitionSelection::Keys(vec![position.clone()]),
+            slices,
+            reversed: false,
+            resume: None,
+        };
+        let mut row = None;
+        let mut static_row = None;
+        self.engine.read(&command, now_seconds(), &mut |pv, r| {
+            static_row = pv.static_row.clone();
+            if let Some((_, live)) = r {
+                row = Some(live.clone());
+            }
+            Visit::Stop
+        })?;
+        if clustering.is_none() {
+            row = None;
+        }
+        Ok((row, static_row))
+    }
+
+    /// A DDL statement: validated against the current schema, recorded as a schema
+    /// event (so it replays the same everywhere), installed, and pushed to peers.
+    fn ddl(&self, session_ks: Option<&str>, statement: &Statement) -> Result<ResultBody, QueryError> {
+        let mut events = self.schema_events.lock().unwrap_or_else(|e| e.into_inner());
+        let last = events.iter().map(|e| e.timestamp).max().unwrap_or(i64::MIN);
+        let event = SchemaEvent {
+            timestamp: literal::server_timestamp().max(last.saturating_add(1)),
+            node: self.node.host_id,
+            keyspace: session_ks.map(str::to_string),
+            statement: statement.to_string(),
+        };
+        let current = self.schema.snapshot();
+        let mut probe = (*current).clone();
+        let Some(change) = schema_events::apply(&mut probe, &event)? else {
+            return Ok(ResultBody::Void);
+        };
+        system::write_schema_events(self.engine.as_ref(), &current, std::slice::from_ref(&event))?;
+        events.push(event.clone());
+        let next = schema_events::replay(&self.base, &events);
+        self.install(&current, next)?;
+        drop(events);
+        let _ = self.events.send(Event::SchemaChange(change.clone()));
+        let _ = self.schema_pushes.send(vec![event]);
+        Ok(ResultBody::SchemaChange(change))
+    }
+
+    /// Every schema event this node knows, for a peer that asked.
+    pub fn schema_events(&self) -> Vec<SchemaEvent> {
+        self.schema_events.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Merges schema events from a peer; returns whether the schema changed.
+    pub fn merge_schema_events(&self, incoming: Vec<SchemaEvent>) -> Result<bool, QueryError> {
+        let mut events = self.schema_events.lock().unwrap_or_else(|e| e.into_inner());
+        let known: std::collections::HashSet<(i64, uuid::Uuid)> = events.iter().map(SchemaEvent::id).collect();
+        let mut new: Vec<SchemaEvent> = incoming.into_iter().filter(|e| !known.contains(&e.id())).collect();
+        new.sort_by_key(SchemaEvent::id);
+        new.dedup_by_key(|e| e.id());
+        if new.is_empty() {
+            return Ok(false);
+        }
+        let current = self.schema.snapshot();
+        system::write_schema_events(self.engine.as_ref(), &current, &new)?;
+        events.extend(new);
+        let next = schema_events::replay(&self.base, &events);
+        let changes = schema_diff(&current, &next);
+        self.install(&current, next)?;
+        drop(events);
+        for change in changes {
+            let _ = self.events.send(Event::SchemaChange(change));
+        }
+        Ok(true)
+    }
+
+    /// Makes `next` the schema: storage for new tables, freed storage for dropped
+    /// ones, the `system_schema` tables and `system.local` rewritten.
+    fn install(&self, current: &Schema, next: Schema) -> Result<(), QueryError> {
+        let old_ids: std::collections::HashSet<uuid::Uuid> =
+            current.keyspaces.values().flat_map(|k| k.tables.values().map(|t| t.id)).collect();
+        let new_ids: std::collections::HashSet<uuid::Uuid> =
+            next.keyspaces.values().flat_map(|k| k.tables.values().map(|t| t.id)).collect();
+        system::create_storage(self.engine.as_ref(), &next)?;
+        for id in old_ids.difference(&new_ids) {
+            self.engine.drop_table(*id)?;
+        }
+        system::write_schema_tables(self.engine.as_ref(), Some(current), &next)?;
+        system::write_local(self.engine.as_ref(), &next, &self.node)?;
+        self.schema.replace(next);
+        Ok(())
+    }
+}
+
+/// The Schema_change events that turn `old` into `new`, for drivers.
+fn schema_diff(old: &Schema, new: &Schema) -> Vec<SchemaChange> {
+    use cql_protocol::response::{SchemaChangeTarget as T, SchemaChangeType as C};
+    let mut out = Vec::new();
+    let change = |c, t| SchemaChange { change: c, target: t };
+    for (name, ks) in &new.keyspaces {
+        match old.keyspaces.get(name) {
+            None => out.push(change(C::Created, T::Keyspace { keyspace: name.clone() })),
+            Some(o) if o.replication != ks.replication || o.durable_writes != ks.durable_writes => {
+                out.push(change(C::Updated, T::Keyspace { keyspace: name.clone() }))
+            }
+            _ => {}
+        }
+        let empty = std::collections::BTreeMap::new();
+        let old_tables = old.keyspaces.get(name).map(|k| &k.tables).unwrap_or(&empty);
+        for (t, table) in &ks.tables {
+            match old_tables.get(t) {
+                None => out.push(change(
+                    C::Created,
+                    T::Table {
+                        keyspace: name.clone(),
+                        name: t.clone(),
+                    },
+                )),
+                Some(o) if o != table => out.push(change(
+                    C::Updated,
+                    T::Table {
+                        keyspace: name.clone(),
+                        name: t.clone(),
+                    },
+                )),
+                _ => {}
+            }
+        }
+        for t in old_tables.keys().filter(|t| !ks.tables.contains_key(*t)) {
+            out.push(change(
+                C::Dropped,
+                T::Table {
+                    keyspace: name.clone(),
+                    name: t.clone(),
+                },
+            ));
+        }
+        let old_types = old
+            .keyspaces
+            .get(name)
+            .map(|k| k.types.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        for t in ks.types.keys().filter(|t| !old_types.contains(t)) {
+            out.push(change(
+                C::Created,
+                T::Type {
+                    keyspace: name.clone(),
+                    name: t.clone(),
+                },
+            ));
+        }
+    }
+    for name in old.keyspaces.keys().filter(|k| !new.keyspaces.contains_key(*k)) {
+        out.push(change(C::Dropped, T::Keyspace { keyspace: name.clone() }));
+    }
+    out
+}
+
+impl CurrentRow for Executor {
+    fn current(
+        &self,
+        table: &Table,
+        position: &PartitionPosition,
+        clustering: Option<&[u8]>,
+        column: &str,
+    ) -> Result<Option<LiveData>, QueryError> {
+        let (row, static_row) = self.read_row(table, position, clustering)?;
+        let source = if clustering.is_some() { row } else { static_row };
+        Ok(source.and_then(|r| r.columns.get(column).cloned()))
+    }
+}
+
+/// The keyspace a name refers to: its own, else the session's.
+pub fn keyspace_of(session_ks: Option<&str>, name: &QualifiedName) -> Result<String, QueryError> {
+    name.keyspace
+        .clone()
+        .or_else(|| session_ks.map(str::to_string))
+        .ok_or_else(|| QueryError::invalid("No keyspace has been specified. USE a keyspace, or explicitly specify keyspace.tablename"))
+}
+
+/// Key column values of a row by column index (None for non-key columns).
+fn select_key_values(table: &Table, position: &PartitionPosition, clustering: Option<&[u8]>) -> Vec<Option<Value>> {
+    let mut out = vec![None; table.columns.len()];
+    let parts: Vec<&[u8]> = if table.partition_key_len == 1 {
+        vec![position.key.as_slice()]
+    } else {
+        crate::token::split_partition_key(&position.key, table.partition_key_len).unwrap_or_default()
+    };
+    for (i, (bytes, col)) in parts.iter().zip(table.partition_key()).enumerate() {
+        if let (Some(slot), Ok(v)) = (out.get_mut(i), Value::deserialize(&col.ty, bytes)) {
+            *slot = Some(v);
+        }
+    }
+    if let Some(c) = clustering {
+        if let Ok(values) = crate::storage::key::decode_clustering(&table.clustering_types(), c) {
+            for (i, v) in values.into_iter().enumerate() {
+                if let Some(slot) = out.get_mut(table.partition_key_len + i) {
+                    *slot = Some(v);
+                }
+            }
+        }
+    }
+    out
+}

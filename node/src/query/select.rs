@@ -1,0 +1,651 @@
+//! SELECT: compiling the selection (columns, writetime/ttl, token, aggregates,
+//! functions) into projections with result metadata, then running the read over
+//! the storage engine with filtering, limits and paging.
+
+use std::sync::Arc;
+
+use cql_protocol::cql::ast::{Select, Selection, SelectorExpr, Term};
+use cql_protocol::response::{ColumnSpec, Rows, RowsMetadata};
+use cql_protocol::types::ColumnType;
+use cql_protocol::value::Value;
+use num_bigint::BigInt;
+
+use super::cells::{live_meta, live_value};
+use super::json::to_json;
+use super::literal::{evaluate, Binds, Evaluated};
+use super::paging::PagingState;
+use super::restrictions::{analyse, partition_position, Partitions, Restrictions};
+use crate::error::QueryError;
+use crate::schema::{ColumnKind, Table};
+use crate::storage::key::decode_clustering;
+use crate::storage::{LiveData, LiveRow, PartitionPosition, PartitionSelection, ReadCommand, ResumePoint, StorageEngine, Visit};
+use crate::token::split_partition_key;
+
+#[derive(Debug, Clone)]
+enum Projection {
+    Column(usize),
+    WriteTime(usize),
+    Ttl(usize),
+    Token,
+    CountAll,
+    Aggregate(Aggregate, Box<Projection>),
+    ToJson(Box<Projection>),
+    Cast(Box<Projection>, ColumnType),
+    Field(Box<Projection>, usize),
+    Literal(Option<Value>),
+    /// `SELECT JSON`: one object of the named selections.
+    JsonObject(Vec<(String, Projection)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aggregate {
+    Count,
+    Min,
+    Max,
+    Sum,
+    Avg,
+}
+
+/// A SELECT resolved against its table: what to compute and the result columns.
+#[derive(Debug, Clone)]
+pub struct CompiledSelect {
+    pub table: Arc<Table>,
+    projections: Vec<Projection>,
+    pub columns: Vec<ColumnSpec>,
+    aggregate: bool,
+}
+
+fn spec(table: &Table, name: String, ty: ColumnType) -> ColumnSpec {
+    ColumnSpec {
+        keyspace: table.keyspace.clone(),
+        table: table.name.clone(),
+        name,
+        ty,
+    }
+}
+
+pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, QueryError> {
+    let mut projections = Vec::new();
+    let mut columns = Vec::new();
+    match &select.selection {
+        Selection::Wildcard => {
+            for (i, c) in table.columns.iter().enumerate() {
+                projections.push(Projection::Column(i));
+                columns.push(spec(&table, c.name.clone(), c.ty.clone()));
+            }
+        }
+        Selection::Selectors(selectors) => {
+            for s in selectors {
+                let (p, name, ty) = compile_expr(&table, &s.expr)?;
+                projections.push(p);
+                columns.push(spec(&table, s.alias.clone().unwrap_or(name), ty));
+            }
+        }
+    }
+    let aggregate = projections
+        .iter()
+        .any(|p| matches!(p, Projection::CountAll | Projection::Aggregate(..)));
+    if !select.group_by.is_empty() {
+        return Err(QueryError::invalid("GROUP BY is not supported yet"));
+    }
+    if select.json {
+        let fields = columns.iter().map(|c| c.name.clone()).zip(projections).collect();
+        return Ok(CompiledSelect {
+            columns: vec![spec(&table, "[json]".into(), ColumnType::Varchar)],
+            projections: vec![Projection::JsonObject(fields)],
+            aggregate: false,
+            table,
+        });
+    }
+    Ok(CompiledSelect {
+        table,
+        projections,
+        columns,
+        aggregate,
+    })
+}
+
+fn compile_expr(table: &Table, expr: &SelectorExpr) -> Result<(Projection, String, ColumnType), QueryError> {
+    let col = |name: &str| -> Result<usize, QueryError> {
+        table
+            .column_index(name)
+            .ok_or_else(|| QueryError::invalid(format!("Undefined column name {name} in table {}.{}", table.keyspace, table.name)))
+    };
+    let ty_of = |i: usize| table.columns.get(i).map(|c| c.ty.clone()).unwrap_or(ColumnType::Blob);
+    Ok(match expr {
+        SelectorExpr::Column(name) => {
+            let i = col(name)?;
+            (Projection::Column(i), name.clone(), ty_of(i))
+        }
+        SelectorExpr::CountAll => (Projection::CountAll, "count".into(), ColumnType::Bigint),
+        SelectorExpr::WriteTime(name) => {
+            let i = col(name)?;
+            check_simple(table, i, "WRITETIME")?;
+            (Projection::WriteTime(i), format!("writetime({name})"), ColumnType::Bigint)
+        }
+        SelectorExpr::Ttl(name) => {
+            let i = col(name)?;
+            check_simple(table, i, "TTL")?;
+            (Projection::Ttl(i), format!("ttl({name})"), ColumnType::Int)
+        }
+        SelectorExpr::Function { name, args } => {
+            let compiled: Vec<_> = args.iter().map(|a| compile_expr(table, a)).collect::<Result<_, _>>()?;
+            let arg_names: Vec<&str> = compiled.iter().map(|(_, n, _)| n.as_str()).collect();
+            let display = format!("system.{name}({})", arg_names.join(", "));
+            match (name.as_str(), compiled.as_slice()) {
+                ("token", _) => {
+                    let pk: Vec<&str> = table.partition_key().iter().map(|c| c.name.as_str()).collect();
+                    if arg_names != pk {
+                        return Err(QueryError::invalid(format!(
+                            "Type error: token() takes the partition key columns ({})",
+                            pk.join(", ")
+                        )));
+                    }
+                    (Projection::Token, display, ColumnType::Bigint)
+                }
+                ("count", [(p, _, _)]) => (
+                    Projection::Aggregate(Aggregate::Count, Box::new(p.clone())),
+                    display,
+                    ColumnType::Bigint,
+                ),
+                ("min" | "max" | "sum" | "avg", [(p, _, ty)]) => {
+                    let kind = match name.as_str() {
+                        "min" => Aggregate::Min,
+                        "max" => Aggregate::Max,
+                        "sum" => Aggregate::Sum,
+                        _ => Aggregate::Avg,
+                    };
+                    (Projection::Aggregate(kind, Box::new(p.clone())), display, ty.clone())
+                }
+                ("tojson", [(p, _, _)]) => (Projection::ToJson(Box::new(p.clone())), display, ColumnType::Varchar),
+                ("totimestamp" | "tounixtimestamp" | "todate" | "blobastext" | "textasblob", [(p, _, _)]) => {
+                    let ty = match name.as_str() {
+                        "totimestamp" => ColumnType::Timestamp,
+                        "tounixtimestamp" => ColumnType::Bigint,
+                        "todate" => ColumnType::Date,
+                        "blobastext" => ColumnType::Varchar,
+                        _ => ColumnType::Blob,
+                    };
+                    (Projection::Cast(Box::new(p.clone()), ty.clone()), display, ty)
+                }
+                _ => return Err(QueryError::invalid(format!("Unknown function '{name}'"))),
+            }
+        }
+        SelectorExpr::Cast(inner, ty) => {
+            let (p, n, _) = compile_expr(table, inner)?;
+            let target = crate::schema::Schema::default()
+                .column_type(&table.keyspace, ty)
+                .map_err(QueryError::invalid)?;
+            let tname = super::literal::type_name(&target);
+            (
+                Projection::Cast(Box::new(p), target.clone()),
+                format!("cast({n} as {tname})"),
+                target,
+            )
+        }
+        SelectorExpr::Field(inner, field) => {
+            let (p, n, ty) = compile_expr(table, inner)?;
+            match &ty {
+                ColumnType::Udt { fields, .. } => {
+                    let (i, (_, fty)) = fields
+                        .iter()
+                        .enumerate()
+                        .find(|(_, (f, _))| f == field)
+                        .ok_or_else(|| QueryError::invalid(format!("{n} has no field {field}")))?;
+                    (Projection::Field(Box::new(p), i), format!("{n}.{field}"), fty.clone())
+                }
+                _ => {
+                    return Err(QueryError::invalid(format!(
+                        "Invalid field selection: {n} of type {} is not a user type",
+                        super::literal::type_name(&ty)
+                    )))
+                }
+            }
+        }
+        SelectorExpr::Term(term) => {
+            let (value, ty) = literal_selector(term)?;
+            (Projection::Literal(value), term.to_string(), ty)
+        }
+    })
+}
+
+fn literal_selector(term: &Term) -> Result<(Option<Value>, ColumnType), QueryError> {
+    let ty = match term {
+        Term::Integer(_) => ColumnType::Int,
+        Term::Float(_) => ColumnType::Double,
+        Term::Boolean(_) => ColumnType::Boolean,
+        Term::Uuid(_) => ColumnType::Uuid,
+        Term::Blob(_) => ColumnType::Blob,
+        _ => ColumnType::Varchar,
+    };
+    let v = evaluate(term, &ty, &Binds::default(), "selector")?.into_value();
+    Ok((v, ty))
+}
+
+fn check_simple(table: &Table, i: usize, what: &str) -> Result<(), QueryError> {
+    match table.columns.get(i) {
+        Some(c) if matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) => Err(QueryError::invalid(format!(
+            "Cannot use selection function {what} on PRIMARY KEY part {}",
+            c.name
+        ))),
+        Some(c) if c.is_multi_cell() => Err(QueryError::invalid(format!(
+            "Cannot use selection function {what} on non-frozen collection {}",
+            c.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// One row being looked at: its partition key, clustering and live columns.
+struct RowView<'a> {
+    table: &'a Table,
+    position: &'a PartitionPosition,
+    pk: &'a [Value],
+    clustering: Option<Vec<Value>>,
+    row: Option<&'a LiveRow>,
+    static_row: Option<&'a LiveRow>,
+}
+
+impl RowView<'_> {
+    fn live(&self, i: usize) -> Option<&LiveData> {
+        let col = self.table.columns.get(i)?;
+        match col.kind {
+            ColumnKind::Static => self.static_row?.get(&col.name),
+            ColumnKind::Regular => self.row?.get(&col.name),
+            _ => None,
+        }
+    }
+
+    fn value(&self, i: usize) -> Result<Option<Value>, QueryError> {
+        let Some(col) = self.table.columns.get(i) else { return Ok(None) };
+        Ok(match col.kind {
+            ColumnKind::PartitionKey => self.pk.get(col.position as usize).cloned(),
+            ColumnKind::Clustering => self.clustering.as_ref().and_then(|c| c.get(col.position as usize).cloned()),
+            _ => match self.live(i) {
+                Some(data) => Some(live_value(col, data)?),
+                None => None,
+            },
+        })
+    }
+
+    /// The wire bytes of a column, skipping a decode for simple cells.
+    fn bytes(&self, i: usize) -> Result<Option<Vec<u8>>, QueryError> {
+        if let Some(LiveData::Simple(cell)) = self.live(i) {
+            return Ok(Some(cell.value.clone()));
+        }
+        Ok(self.value(i)?.map(|v| v.to_bytes()))
+    }
+
+    fn project(&self, p: &Projection) -> Result<Option<Value>, QueryError> {
+        Ok(match p {
+            Projection::Column(i) => self.value(*i)?,
+            Projection::WriteTime(i) => self.live(*i).and_then(live_meta).map(|(ts, _)| Value::Bigint(ts)),
+            Projection::Ttl(i) => self.live(*i).and_then(live_meta).and_then(|(_, ttl)| ttl).map(Value::Int),
+            Projection::Token => Some(Value::Bigint(self.position.token)),
+            Projection::ToJson(inner) => Some(Value::Text(match self.project(inner)? {
+                Some(v) => to_json(&v),
+                None => "null".into(),
+            })),
+            Projection::Cast(inner, ty) => self.project(inner)?.and_then(|v| cast(v, ty)),
+            Projection::Field(inner, idx) => match self.project(inner)? {
+                Some(Value::Udt(fields)) => fields.into_iter().nth(*idx).and_then(|(_, v)| v),
+                _ => None,
+            },
+            Projection::Literal(v) => v.clone(),
+            Projection::JsonObject(fields) => {
+                let mut out = String::from("{");
+                for (i, (name, p)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(&to_json(&Value::Text(name.clone())));
+                    out.push_str(": ");
+                    out.push_str(&self.project(p)?.map(|v| to_json(&v)).unwrap_or_else(|| "null".into()));
+                }
+                out.push('}');
+                Some(Value::Text(out))
+            }
+            Projection::CountAll | Projection::Aggregate(..) => None,
+        })
+    }
+
+    fn project_bytes(&self, p: &Projection) -> Result<Option<Vec<u8>>, QueryError> {
+        match p {
+            Projection::Column(i) => self.bytes(*i),
+            other => Ok(self.project(other)?.map(|v| v.to_bytes())),
+        }
+    }
+}
+
+fn cast(v: Value, ty: &ColumnType) -> Option<Value> {
+    Some(match (v, ty) {
+        (v, ColumnType::Varchar) => Value::Text(match v {
+            Value::Text(s) | Value::Ascii(s) => s,
+            Value::Blob(b) => String::from_utf8_lossy(&b).into_owned(),
+            other => other.cql_literal().trim_matches('\'').to_string(),
+        }),
+        (Value::Text(s), ColumnType::Blob) => Value::Blob(s.into_bytes()),
+        (Value::Timeuuid(u), ColumnType::Timestamp) => Value::Timestamp(super::literal::timeuuid_millis(&u)?),
+        (Value::Timeuuid(u), ColumnType::Bigint) => Value::Bigint(super::literal::timeuuid_millis(&u)?),
+        (Value::Timestamp(ms), ColumnType::Date) => Value::Date(u32::try_from(ms.div_euclid(86_400_000) + (1i64 << 31)).ok()?),
+        (Value::Timeuuid(u), ColumnType::Date) => {
+            Value::Date(u32::try_from(super::literal::timeuuid_millis(&u)?.div_euclid(86_400_000) + (1i64 << 31)).ok()?)
+        }
+        (Value::Int(i), ColumnType::Bigint) => Value::Bigint(i64::from(i)),
+        (Value::Int(i), ColumnType::Double) => Value::Double(f64::from(i)),
+        (Value::Bigint(i), ColumnType::Int) => Value::Int(i as i32),
+        (Value::Bigint(i), ColumnType::Double) => Value::Double(i as f64),
+        (Value::Float(f), ColumnType::Double) => Value::Double(f64::from(f)),
+        (Value::Double(f), ColumnType::Float) => Value::Float(f as f32),
+        (Value::Double(f), ColumnType::Int) => Value::Int(f as i32),
+        (Value::Double(f), ColumnType::Bigint) => Value::Bigint(f as i64),
+        (v, t) if v.check_type(t).is_ok() => v,
+        _ => return None,
+    })
+}
+
+/// Where SELECT reads rows from: the local engine, or the replicas through the coordinator.
+pub trait RowSource {
+    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut crate::storage::Visitor<'_>) -> Result<(), QueryError>;
+}
+
+impl<T: StorageEngine + ?Sized> RowSource for T {
+    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut crate::storage::Visitor<'_>) -> Result<(), QueryError> {
+        Ok(self.read(command, now, visitor)?)
+    }
+}
+
+/// Per-statement knobs of a read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    pub page_size: Option<usize>,
+    pub paging_state: Option<Vec<u8>>,
+    pub now: i64,
+}
+
+#[derive(Default)]
+struct Accumulator {
+    count: i64,
+    value: Option<Value>,
+    sum: Option<Value>,
+}
+
+pub fn execute<S: RowSource + ?Sized>(
+    engine: &S,
+    compiled: &CompiledSelect,
+    select: &Select,
+    binds: &Binds,
+    opts: &ReadOptions,
+) -> Result<Rows, QueryError> {
+    let table = compiled.table.as_ref();
+    let r = analyse(table, &select.where_clause, binds)?;
+    if r.needs_filtering && !select.allow_filtering {
+        return Err(QueryError::invalid(
+            "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
+        ));
+    }
+    let reversed = reversed(table, select, &r)?;
+    let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
+    let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;
+    let paging = match &opts.paging_state {
+        Some(bytes) if !compiled.aggregate => Some(PagingState::decode(bytes)?),
+        _ => None,
+    };
+    let mut remaining = paging.as_ref().map(|p| p.remaining).unwrap_or(limit.unwrap_or(usize::MAX));
+    let page_size = if compiled.aggregate { None } else { opts.page_size };
+    let command = ReadCommand {
+        table: table.id,
+        partitions: match &r.partitions {
+            Partitions::Keys(keys) => PartitionSelection::Keys(keys.iter().map(|k| partition_position(table, k)).collect()),
+            Partitions::Tokens { start, end } => PartitionSelection::Tokens { start: *start, end: *end },
+        },
+        slices: r.slices.clone(),
+        reversed,
+        resume: paging.as_ref().map(|p| ResumePoint {
+            position: p.position.clone(),
+            clustering: p.clustering.clone(),
+        }),
+    };
+    let clustering_types = table.clustering_types();
+    let mut rows: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
+    let mut accumulators: Vec<Accumulator> = compiled.projections.iter().map(|_| Accumulator::default()).collect();
+    let mut first_row: Option<Vec<Option<Value>>> = None;
+    let mut current_partition: Option<PartitionPosition> = None;
+    let mut pk_values: Vec<Value> = Vec::new();
+    let mut in_partition = paging.as_ref().map(|p| p.partition_rows).unwrap_or(0);
+    let mut last: Option<(PartitionPosition, Option<Vec<u8>>)> = None;
+    let mut more = false;
+    let mut error: Option<QueryError> = None;
+    let restricts_clustering = r.restricts_clustering();
+
+    let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &LiveRow)>| -> Visit {
+        let step = (|| -> Result<Visit, QueryError> {
+            if current_partition.as_ref() != Some(pv.position) {
+                if current_partition.is_some() || paging.as_ref().is_some_and(|p| &p.position != pv.position) {
+                    in_partition = 0;
+                }
+                current_partition = Some(pv.position.clone());
+                pk_values = decode_partition_key(table, &pv.position.key)?;
+            }
+            if row.is_none() && restricts_clustering {
+                return Ok(Visit::NextPartition);
+            }
+            let clustering = match row {
+                Some((bytes, _)) if table.clustering_len > 0 => {
+                    Some(decode_clustering(&clustering_types, bytes).map_err(|e| QueryError::Server { message: e.to_string() })?)
+                }
+                _ => None,
+            };
+            let view = RowView {
+                table,
+                position: pv.position,
+                pk: &pk_values,
+                clustering,
+                row: row.map(|(_, r)| r),
+                static_row: pv.static_row.as_ref(),
+            };
+            for f in &r.filters {
+                if !f.accepts(view.value(f.column)?.as_ref()) {
+                    return Ok(Visit::Continue);
+                }
+            }
+            if remaining == 0 {
+                return Ok(Visit::Stop);
+            }
+            if per_partition.is_some_and(|n| in_partition >= n) {
+                return Ok(Visit::NextPartition);
+            }
+            if page_size.is_some_and(|n| rows.len() >= n) {
+                more = true;
+                return Ok(Visit::Stop);
+            }
+            if compiled.aggregate {
+                for (acc, p) in accumulators.iter_mut().zip(&compiled.projections) {
+                    accumulate(acc, p, &view)?;
+                }
+                if first_row.is_none() {
+                    first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
+                }
+            } else {
+                rows.push(
+                    compiled
+                        .projections
+                        .iter()
+                        .map(|p| view.project_bytes(p))
+                        .collect::<Result<_, _>>()?,
+                );
+            }
+            remaining = remaining.saturating_sub(1);
+            in_partition += 1;
+            last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec())));
+            Ok(if select.distinct { Visit::NextPartition } else { Visit::Continue })
+        })();
+        match step {
+            Ok(v) => v,
+            Err(e) => {
+                error = Some(e);
+                Visit::Stop
+            }
+        }
+    };
+    engine.read_rows(&command, opts.now, &mut visit)?;
+    if let Some(e) = error {
+        return Err(e);
+    }
+    if compiled.aggregate {
+        let first = first_row.unwrap_or_default();
+        let row = compiled
+            .projections
+            .iter()
+            .zip(accumulators)
+            .enumerate()
+            .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
+            .collect();
+        rows = vec![row];
+    }
+    let paging_state = match (more, last) {
+        (true, Some((position, clustering))) => Some(
+            PagingState {
+                position,
+                clustering: if select.distinct { None } else { clustering },
+                remaining,
+                partition_rows: in_partition,
+            }
+            .encode(),
+        ),
+        _ => None,
+    };
+    Ok(Rows {
+        metadata: RowsMetadata {
+            column_count: compiled.columns.len(),
+            columns: compiled.columns.clone(),
+            paging_state,
+            no_metadata: false,
+        },
+        rows,
+    })
+}
+
+fn decode_partition_key(table: &Table, key: &[u8]) -> Result<Vec<Value>, QueryError> {
+    let corrupt = || QueryError::Server {
+        message: "stored partition key does not decode".into(),
+    };
+    let parts: Vec<&[u8]> = if table.partition_key_len == 1 {
+        vec![key]
+    } else {
+        split_partition_key(key, table.partition_key_len).ok_or_else(corrupt)?
+    };
+    parts
+        .iter()
+        .zip(table.partition_key())
+        .map(|(bytes, col)| Value::deserialize(&col.ty, bytes).map_err(|_| corrupt()))
+        .collect()
+}
+
+fn positive(term: Option<&Term>, binds: &Binds, what: &str) -> Result<Option<usize>, QueryError> {
+    let Some(term) = term else { return Ok(None) };
+    match evaluate(term, &ColumnType::Int, binds, what)? {
+        Evaluated::Value(Value::Int(n)) if n > 0 => Ok(Some(n as usize)),
+        Evaluated::Value(Value::Int(_)) => Err(QueryError::invalid(format!("{what} must be strictly positive"))),
+        Evaluated::Unset => Ok(None),
+        _ => Err(QueryError::invalid(format!("Invalid null value of {what}"))),
+    }
+}
+
+/// Whether ORDER BY asks for the reverse of the table's clustering order.
+fn reversed(table: &Table, select: &Select, r: &Restrictions) -> Result<bool, QueryError> {
+    if select.order_by.is_empty() {
+        return Ok(false);
+    }
+    if !matches!(r.partitions, Partitions::Keys(_)) {
+        return Err(QueryError::invalid(
+            "ORDER BY is only supported when the partition key is restricted by an EQ or an IN.",
+        ));
+    }
+    let mut reversed = None;
+    for (i, (name, order)) in select.order_by.iter().enumerate() {
+        let col = table
+            .column(name)
+            .ok_or_else(|| QueryError::invalid(format!("Undefined column name {name} in table {}.{}", table.keyspace, table.name)))?;
+        if col.kind != ColumnKind::Clustering {
+            return Err(QueryError::invalid(format!(
+                "Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {name}"
+            )));
+        }
+        if col.position as usize != i {
+            return Err(QueryError::invalid(
+                "Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY",
+            ));
+        }
+        let this = *order != col.order;
+        if reversed.is_some_and(|r| r != this) {
+            return Err(QueryError::invalid("Unsupported order by relation"));
+        }
+        reversed = Some(this);
+    }
+    Ok(reversed.unwrap_or(false))
+}
+
+fn accumulate(acc: &mut Accumulator, p: &Projection, view: &RowView<'_>) -> Result<(), QueryError> {
+    match p {
+        Projection::CountAll => acc.count += 1,
+        Projection::Aggregate(kind, inner) => {
+            let Some(v) = view.project(inner)? else { return Ok(()) };
+            acc.count += 1;
+            match kind {
+                Aggregate::Count => {}
+                Aggregate::Min => {
+                    if acc.value.as_ref().is_none_or(|cur| v.compare(cur).is_lt()) {
+                        acc.value = Some(v);
+                    }
+                }
+                Aggregate::Max => {
+                    if acc.value.as_ref().is_none_or(|cur| v.compare(cur).is_gt()) {
+                        acc.value = Some(v);
+                    }
+                }
+                Aggregate::Sum | Aggregate::Avg => acc.sum = Some(add(acc.sum.take(), v)),
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn add(sum: Option<Value>, v: Value) -> Value {
+    match (sum, v) {
+        (None, v) => v,
+        (Some(Value::Int(a)), Value::Int(b)) => Value::Int(a.wrapping_add(b)),
+        (Some(Value::Bigint(a)), Value::Bigint(b)) => Value::Bigint(a.wrapping_add(b)),
+        (Some(Value::Counter(a)), Value::Counter(b)) => Value::Counter(a.wrapping_add(b)),
+        (Some(Value::Smallint(a)), Value::Smallint(b)) => Value::Smallint(a.wrapping_add(b)),
+        (Some(Value::Tinyint(a)), Value::Tinyint(b)) => Value::Tinyint(a.wrapping_add(b)),
+        (Some(Value::Float(a)), Value::Float(b)) => Value::Float(a + b),
+        (Some(Value::Double(a)), Value::Double(b)) => Value::Double(a + b),
+        (Some(Value::Varint(a)), Value::Varint(b)) => Value::Varint(a + b),
+        (Some(s), _) => s,
+    }
+}
+
+fn finish(p: &Projection, acc: Accumulator) -> Option<Value> {
+    match p {
+        Projection::CountAll | Projection::Aggregate(Aggregate::Count, _) => Some(Value::Bigint(acc.count)),
+        Projection::Aggregate(Aggregate::Min | Aggregate::Max, _) => acc.value,
+        Projection::Aggregate(Aggregate::Sum, _) => acc.sum.or(Some(Value::Int(0))),
+        Projection::Aggregate(Aggregate::Avg, _) => {
+            let n = acc.count.max(1);
+            Some(match acc.sum? {
+                Value::Int(s) => Value::Int((i64::from(s) / n) as i32),
+                Value::Bigint(s) => Value::Bigint(s / n),
+                Value::Counter(s) => Value::Counter(s / n),
+                Value::Smallint(s) => Value::Smallint((i64::from(s) / n) as i16),
+                Value::Tinyint(s) => Value::Tinyint((i64::from(s) / n) as i8),
+                Value::Float(s) => Value::Float(s / n as f32),
+                Value::Double(s) => Value::Double(s / n as f64),
+                Value::Varint(s) => Value::Varint(s / BigInt::from(n)),
+                other => other,
+            })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,615 @@
+//! The durable `StorageEngine` on fjall (an LSM tree with a journal): one fjall
+//! keyspace per table, one key per version of every cell and tombstone (`layout`,
+//! `codec`), blind appends as atomic write batches, commit log modes (`sync`),
+//! purging by a compaction filter (`filter`). A read rebuilds each partition it
+//! visits from its keys into the shared `partition::Partition` and visits it
+//! exactly as the memory engine does. Schema, the node's wiring and config are
+//! not here.
+
+pub mod codec;
+mod filter;
+pub mod layout;
+pub mod sync;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use uuid::Uuid;
+
+use self::codec::EntryValue;
+use self::layout::{Component, RowId, RowPart};
+pub use self::sync::CommitLogSync;
+use self::sync::{GroupCommit, PeriodicSync};
+use super::partition::{resume_after, skipped_by_resume, token_in, Partition, RawAnswer, Slice};
+use super::{
+    prefix_end, ColumnData, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, Row, StorageEngine, StorageError,
+    Visitor,
+};
+
+/// Seconds since the epoch; tests inject their own.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// How a `DurableEngine` is opened.
+#[derive(Clone)]
+pub struct DurableOptions {
+    pub sync: CommitLogSync,
+    /// Block cache shared by every table.
+    pub cache_bytes: u64,
+    /// Memory for memtables of every table together (each table's memtable is
+    /// at most this, capped at 64 MiB).
+    pub memtable_bytes: u64,
+    /// Drives `gc_grace_seconds` and TTL expiry in the compaction filter, and the
+    /// local deletion time of cell tombstones.
+    pub clock: Clock,
+}
+
+impl Default for DurableOptions {
+    fn default() -> Self {
+        DurableOptions {
+            sync: CommitLogSync::default(),
+            cache_bytes: 64 << 20,
+            memtable_bytes: 64 << 20,
+            clock: Arc::new(|| chrono::Utc::now().timestamp()),
+        }
+    }
+}
+
+impl std::fmt::Debug for DurableOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableOptions")
+            .field("sync", &self.sync)
+            .field("cache_bytes", &self.cache_bytes)
+            .field("memtable_bytes", &self.memtable_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+type Tables = Arc<RwLock<HashMap<Uuid, Keyspace>>>;
+type FilterAssigner = Arc<dyn Fn(&str) -> Option<Arc<dyn fjall::compaction::filter::Factory>> + Send + Sync>;
+type GcGrace = Arc<RwLock<HashMap<Uuid, i32>>>;
+/// Tables whose compaction may purge tombstones right now (see `filter`).
+type Purging = Arc<std::sync::Mutex<std::collections::HashSet<Uuid>>>;
+
+/// A key no entry has (entries start with 8 token bytes): rewritten before a
+/// purging compaction, see `filter`. Reads skip it.
+const ANCHOR: &[u8] = &[0x00];
+
+pub struct DurableEngine {
+    // Dropped first: joins the fsync thread before the database closes.
+    periodic: Option<PeriodicSync>,
+    db: Database,
+    path: PathBuf,
+    tables: Tables,
+    gc_grace: GcGrace,
+    purging: Purging,
+    sync: CommitLogSync,
+    group: GroupCommit,
+    clock: Clock,
+    memtable_bytes: u64,
+    next_write_id: AtomicU64,
+}
+
+impl std::fmt::Debug for DurableEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableEngine")
+            .field("path", &self.path)
+            .field("sync", &self.sync)
+            .finish_non_exhaustive()
+    }
+}
+
+const MIN_MEMTABLE: u64 = 1 << 20;
+const MAX_MEMTABLE: u64 = 64 << 20;
+
+impl DurableEngine {
+    /// Opens (or creates) the engine in `dir`, recovering the journal, and opens
+    /// every table found there.
+    pub fn open(dir: &Path, options: DurableOptions) -> Result<DurableEngine, StorageError> {
+        let tables: Tables = Arc::default();
+        let gc_grace: GcGrace = Arc::default();
+        let purging: Purging = Arc::default();
+        let factory_purging = purging.clone();
+        let factory_tables = Arc::downgrade(&tables);
+        let factory_grace = gc_grace.clone();
+        let factory_clock = options.clock.clone();
+        let assigner: FilterAssigner = Arc::new(move |name: &str| {
+            let table = Uuid::try_parse(name).ok()?;
+            let factory: Arc<dyn fjall::compaction::filter::Factory> = Arc::new(filter::PurgeFactory::new(
+                table,
+                factory_tables.clone(),
+                factory_grace.clone(),
+                factory_purging.clone(),
+                factory_clock.clone(),
+            ));
+            Some(factory)
+        });
+        #[allow(deprecated)]
+        let db = Database::builder(dir)
+            .cache_size(options.cache_bytes)
+            .max_write_buffer_size(Some(options.memtable_bytes.max(MIN_MEMTABLE)))
+            .with_compaction_filter_factories(assigner)
+            .open()
+            .map_err(|e| engine_error(dir, e))?;
+        let periodic = match options.sync {
+            CommitLogSync::Periodic { period } => Some(PeriodicSync::start(db.clone(), period)?),
+            CommitLogSync::Batch => None,
+        };
+        let engine = DurableEngine {
+            periodic,
+            db,
+            path: dir.to_path_buf(),
+            tables,
+            gc_grace,
+            purging,
+            sync: options.sync,
+            group: GroupCommit::default(),
+            clock: options.clock,
+            memtable_bytes: options.memtable_bytes.clamp(MIN_MEMTABLE, MAX_MEMTABLE),
+            next_write_id: AtomicU64::new(initial_write_id()),
+        };
+        for name in engine.db.list_keyspace_names() {
+            if let Ok(table) = Uuid::try_parse(&name) {
+                engine.create_table(table)?;
+            }
+        }
+        Ok(engine)
+    }
+
+    fn keyspace(&self, table: Uuid) -> Result<Keyspace, StorageError> {
+        let tables = self.tables.read().unwrap_or_else(|e| e.into_inner());
+        tables.get(&table).cloned().ok_or(StorageError::UnknownTable { table })
+    }
+
+    fn keyspaces(&self) -> Vec<Keyspace> {
+        self.tables.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
+    }
+
+    fn error(&self, e: fjall::Error) -> StorageError {
+        engine_error(&self.path, e)
+    }
+
+    /// The entries of one mutation as (key, value) pairs, one write id for all.
+    fn entries(&self, mutation: Mutation, out: &mut BTreeMap<Vec<u8>, Vec<u8>>) {
+        let write_id = self.next_write_id.fetch_add(1, Ordering::Relaxed);
+        let now = (self.clock)();
+        let position = mutation.position.clone();
+        // Merging first gives each cell of the mutation one entry, as the memory
+        // engine would hold it.
+        let mut merged = Partition::default();
+        merged.apply(mutation);
+        let mut put = |component: Component, timestamp: i64, value: EntryValue| {
+            out.insert(layout::encode_key(&position, &component, timestamp, write_id), value.encode());
+        };
+        if let Some(d) = merged.deletion {
+            put(Component::PartitionDeletion, d.timestamp, EntryValue::from_deletion(d));
+        }
+        for rt in merged.range_tombstones {
+            put(
+                Component::RangeTombstone {
+                    start: rt.start,
+                    end: rt.end,
+                },
+                rt.deletion.timestamp,
+                EntryValue::from_deletion(rt.deletion),
+            );
+        }
+        let static_row = std::mem::take(&mut merged.static_row);
+        let rows = std::iter::once((RowId::Static, static_row)).chain(merged.rows.into_iter().map(|(c, r)| (RowId::Clustering(c), r)));
+        for (row, r) in rows {
+            let part = |part: RowPart| Component::Row { row: row.clone(), part };
+            if let Some(m) = &r.marker {
+                put(part(RowPart::Marker), m.timestamp, EntryValue::from_cell(m, now));
+            }
+            if let Some(d) = r.deletion {
+                put(part(RowPart::Deletion), d.timestamp, EntryValue::from_deletion(d));
+            }
+            for (name, data) in r.columns {
+                match data {
+                    ColumnData::Simple(cell) => put(part(RowPart::Cell(name)), cell.timestamp, EntryValue::from_cell(&cell, now)),
+                    ColumnData::Complex { deletion, cells } => {
+                        if let Some(d) = deletion {
+                            put(
+                                part(RowPart::ColumnDeletion(name.clone())),
+                                d.timestamp,
+                                EntryValue::from_deletion(d),
+                            );
+                        }
+                        for (path, cell) in cells {
+                            put(
+                                part(RowPart::Element(name.clone(), path)),
+                                cell.timestamp,
+                                EntryValue::from_cell(&cell, now),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn write(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        for mutation in mutations {
+            let keyspace = self.keyspace(mutation.table)?;
+            let mut entries = BTreeMap::new();
+            self.entries(mutation, &mut entries);
+            for (k, v) in entries {
+                batch.insert(&keyspace, k, v);
+            }
+        }
+        batch.commit().map_err(|e| self.error(e))?;
+        if self.sync == CommitLogSync::Batch {
+            self.group
+                .wait_durable(|| self.db.persist(PersistMode::SyncData))
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    /// Loads one partition, only the rows the slices may select (a superset:
+    /// `Partition::visit` applies the slices exactly).
+    fn load_partition(
+        &self,
+        keyspace: &Keyspace,
+        position: &PartitionPosition,
+        slices: &[Slice],
+    ) -> Result<Option<Partition>, StorageError> {
+        let prefix = layout::partition_prefix(position);
+        let mut builder = PartitionBuilder::default();
+        if slices.is_empty() {
+            for item in keyspace.prefix(&prefix) {
+                let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+                self.add_entry(&mut builder, &k, &v, slices)?;
+            }
+        } else {
+            let rows = layout::rows_prefix(position);
+            let mut ranges = vec![(Bound::Included(prefix), Bound::Excluded(rows.clone()))];
+            for (start, end) in slices {
+                let lo = match start {
+                    Bound::Included(s) | Bound::Excluded(s) => layout::row_lower_bound(position, s),
+                    Bound::Unbounded => rows.clone(),
+                };
+                let hi = match end {
+                    Bound::Included(e) | Bound::Excluded(e) => prefix_end(&layout::row_lower_bound(position, e)),
+                    Bound::Unbounded => prefix_end(&rows),
+                };
+                ranges.push((Bound::Included(lo), hi));
+            }
+            for range in ranges {
+                for item in keyspace.range(range) {
+                    let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+                    self.add_entry(&mut builder, &k, &v, slices)?;
+                }
+            }
+        }
+        Ok(builder.any.then_some(builder.partition))
+    }
+
+    fn add_entry(&self, builder: &mut PartitionBuilder, key: &[u8], value: &[u8], slices: &[Slice]) -> Result<(), StorageError> {
+        let entry = layout::decode_key(key).map_err(|e| self.corrupt(e.to_string()))?;
+        let (component_bytes, _, _) = layout::split_suffix(key).map_err(|e| self.corrupt(e.to_string()))?;
+        let value = EntryValue::decode(value).map_err(|e| self.corrupt(e.to_string()))?;
+        builder.add(component_bytes, entry.component, entry.timestamp, value, slices);
+        Ok(())
+    }
+
+    fn corrupt(&self, message: String) -> StorageError {
+        StorageError::Corrupt {
+            path: self.path.clone(),
+            message,
+        }
+    }
+
+    /// Calls `f` with each partition the command selects, in ring order, rebuilt
+    /// from disk, skipping those the resume point is past, until `f` returns false.
+    fn each_partition(&self, command: &ReadCommand, f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool) -> Result<(), StorageError> {
+        let keyspace = self.keyspace(command.table)?;
+        match &command.partitions {
+            PartitionSelection::Keys(keys) => {
+                let resume = command.resume.as_ref();
+                let mut keys = keys.clone();
+                keys.sort();
+                keys.dedup();
+                for key in keys.iter().filter(|k| !skipped_by_resume(resume, k)) {
+                    if let Some(p) = self.load_partition(&keyspace, key, &command.slices)? {
+                        if !f(key, &p) {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            PartitionSelection::Tokens { start, end } => self.read_tokens(&keyspace, command, start, end, f),
+        }
+    }
+
+    fn read_tokens(
+        &self,
+        keyspace: &Keyspace,
+        command: &ReadCommand,
+        start: &Bound<i64>,
+        end: &Bound<i64>,
+        f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool,
+    ) -> Result<(), StorageError> {
+        let resume = command.resume.as_ref();
+        let lo = match (start, resume) {
+            (_, Some(r)) if token_in(start, r.position.token) => Bound::Included(layout::partition_prefix(&r.position)),
+            (Bound::Included(t), _) => Bound::Included(layout::token_start(*t)),
+            (Bound::Excluded(t), _) if *t == i64::MAX => return Ok(()),
+            (Bound::Excluded(t), _) => Bound::Included(layout::token_start(t + 1)),
+            (Bound::Unbounded, _) => Bound::Unbounded,
+        };
+        let hi = match end {
+            Bound::Included(t) if *t == i64::MAX => Bound::Unbounded,
+            Bound::Included(t) => Bound::Excluded(layout::token_start(t + 1)),
+            Bound::Excluded(t) => Bound::Excluded(layout::token_start(*t)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)> = None;
+        let finish = |current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)>,
+                      f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool|
+         -> bool {
+            match current {
+                Some((position, _, b)) if b.any => f(&position, &b.partition),
+                _ => true,
+            }
+        };
+        for item in keyspace.range::<Vec<u8>, _>((lo, hi)) {
+            let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+            if &*k == ANCHOR {
+                continue;
+            }
+            let same = current.as_ref().is_some_and(|(_, prefix, _)| k.starts_with(prefix));
+            if !same {
+                let entry = layout::decode_key(&k).map_err(|e| self.corrupt(e.to_string()))?;
+                if !finish(current.take(), f) {
+                    return Ok(());
+                }
+                let prefix = layout::partition_prefix(&entry.position);
+                if skipped_by_resume(resume, &entry.position) {
+                    current = Some((entry.position, prefix, PartitionBuilder::skipping()));
+                    continue;
+                }
+                current = Some((entry.position, prefix, PartitionBuilder::default()));
+            }
+            if let Some((_, _, builder)) = current.as_mut() {
+                if !builder.skip {
+                    self.add_entry(builder, &k, &v, &command.slices)?;
+                }
+            }
+        }
+        finish(current, f);
+        Ok(())
+    }
+}
+
+/// A write id that grows across restarts (nanoseconds at open, then +1 per
+/// mutation), so two writes of one cell at one timestamp keep distinct keys.
+fn initial_write_id() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2))
+        .unwrap_or(0)
+}
+
+/// Rebuilds a partition from its entries in key order (newest version of each
+/// entry first, so older versions of an entry already seen are skipped).
+#[derive(Default)]
+struct PartitionBuilder {
+    partition: Partition,
+    any: bool,
+    skip: bool,
+    last: Option<(Vec<u8>, i64)>,
+}
+
+impl PartitionBuilder {
+    fn skipping() -> PartitionBuilder {
+        PartitionBuilder {
+            skip: true,
+            ..PartitionBuilder::default()
+        }
+    }
+
+    fn add(&mut self, component_bytes: &[u8], component: Component, timestamp: i64, value: EntryValue, slices: &[Slice]) {
+        self.any = true;
+        if let Some((last, last_ts)) = &self.last {
+            // Versions of one entry are adjacent, newest first: a lower timestamp loses.
+            if last.as_slice() == component_bytes && timestamp < *last_ts {
+                return;
+            }
+        }
+        self.last = Some((component_bytes.to_vec(), timestamp));
+        let p = &mut self.partition;
+        match component {
+            Component::PartitionDeletion => p.deletion = super::DeletionTime::max(p.deletion, Some(value.deletion(timestamp))),
+            Component::RangeTombstone { start, end } => p.range_tombstones.push(RangeTombstone {
+                start,
+                end,
+                deletion: value.deletion(timestamp),
+            }),
+            Component::Row { row, part } => {
+                let target = match row {
+                    RowId::Static => &mut p.static_row,
+                    RowId::Clustering(c) => {
+                        if !slices.is_empty() && !slices.iter().any(|(s, e)| super::contains(s, e, &c)) {
+                            return;
+                        }
+                        p.rows.entry(c).or_default()
+                    }
+                };
+                let mut piece = Row::default();
+                match part {
+                    RowPart::Marker => piece.marker = Some(value.into_cell(timestamp)),
+                    RowPart::Deletion => piece.deletion = Some(value.deletion(timestamp)),
+                    RowPart::ColumnDeletion(name) => {
+                        piece.columns.insert(
+                            name,
+                            ColumnData::Complex {
+                                deletion: Some(value.deletion(timestamp)),
+                                cells: BTreeMap::new(),
+                            },
+                        );
+                    }
+                    RowPart::Cell(name) => {
+                        piece.columns.insert(name, ColumnData::Simple(value.into_cell(timestamp)));
+                    }
+                    RowPart::Element(name, path) => {
+                        let cells = BTreeMap::from([(path, value.into_cell(timestamp))]);
+                        piece.columns.insert(name, ColumnData::Complex { deletion: None, cells });
+                    }
+                }
+                target.merge(piece);
+            }
+        }
+    }
+}
+
+fn engine_error(path: &Path, e: fjall::Error) -> StorageError {
+    match e {
+        fjall::Error::Io(io) | fjall::Error::Storage(fjall::LsmError::Io(io)) => io_error(path, io),
+        fjall::Error::Storage(
+            inner @ (fjall::LsmError::ChecksumMismatch { .. }
+            | fjall::LsmError::InvalidTrailer
+            | fjall::LsmError::InvalidHeader(_)
+            | fjall::LsmError::Unrecoverable),
+        ) => StorageError::Corrupt {
+            path: path.to_path_buf(),
+            message: inner.to_string(),
+        },
+        e @ (fjall::Error::JournalRecovery(_)
+        | fjall::Error::InvalidTrailer
+        | fjall::Error::InvalidTag(_)
+        | fjall::Error::Unrecoverable) => StorageError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+        e => StorageError::Engine { message: e.to_string() },
+    }
+}
+
+fn io_error(path: &Path, io: std::io::Error) -> StorageError {
+    // ENOSPC (28) and EDQUOT (122) on Linux.
+    if io.kind() == std::io::ErrorKind::StorageFull || matches!(io.raw_os_error(), Some(28 | 122)) {
+        StorageError::DiskFull { path: path.to_path_buf() }
+    } else {
+        StorageError::Io { source: io }
+    }
+}
+
+impl Drop for DurableEngine {
+    fn drop(&mut self) {
+        drop(self.periodic.take());
+        if let Err(e) = self.db.persist(PersistMode::SyncAll) {
+            tracing::error!(error = %e, "final commit log fsync failed");
+        }
+    }
+}
+
+impl StorageEngine for DurableEngine {
+    fn create_table(&self, table: Uuid) -> Result<(), StorageError> {
+        let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
+        if tables.contains_key(&table) {
+            return Ok(());
+        }
+        let memtable = self.memtable_bytes;
+        let keyspace = self
+            .db
+            .keyspace(&table.simple().to_string(), || {
+                KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            })
+            .map_err(|e| self.error(e))?;
+        tables.insert(table, keyspace);
+        Ok(())
+    }
+
+    fn drop_table(&self, table: Uuid) -> Result<(), StorageError> {
+        let removed = self.tables.write().unwrap_or_else(|e| e.into_inner()).remove(&table);
+        if let Some(keyspace) = removed {
+            self.db.delete_keyspace(keyspace).map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    fn truncate(&self, table: Uuid) -> Result<(), StorageError> {
+        self.keyspace(table)?.clear().map_err(|e| self.error(e))
+    }
+
+    fn apply(&self, mutation: Mutation) -> Result<(), StorageError> {
+        self.write(vec![mutation])
+    }
+
+    fn apply_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        self.write(mutations)
+    }
+
+    fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError> {
+        let resume = command.resume.as_ref();
+        self.each_partition(command, &mut |position, p| {
+            p.visit(position, command, resume_after(resume, position), now, visitor)
+        })
+    }
+
+    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError> {
+        let mut answer = RawAnswer::new(command, limit_rows);
+        self.each_partition(command, &mut |position, p| answer.add(position, p))?;
+        Ok(answer.partitions)
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        for keyspace in self.keyspaces() {
+            keyspace.rotate_memtable_and_wait().map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    fn compact(&self) -> Result<(), StorageError> {
+        let tables: Vec<(Uuid, Keyspace)> = self
+            .tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(t, k)| (*t, k.clone()))
+            .collect();
+        for (table, keyspace) in tables {
+            keyspace.insert(ANCHOR, []).map_err(|e| self.error(e))?;
+            keyspace.rotate_memtable_and_wait().map_err(|e| self.error(e))?;
+            self.purging.lock().unwrap_or_else(|e| e.into_inner()).insert(table);
+            let result = keyspace.major_compact();
+            self.purging.lock().unwrap_or_else(|e| e.into_inner()).remove(&table);
+            result.map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    fn size_estimate(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>) -> Result<u64, StorageError> {
+        let keyspace = self.keyspace(table)?;
+        let total = keyspace.disk_space();
+        let fraction = token_fraction(&start, &end);
+        Ok((total as f64 * fraction) as u64)
+    }
+
+    fn set_gc_grace(&self, table: Uuid, seconds: i32) {
+        self.gc_grace.write().unwrap_or_else(|e| e.into_inner()).insert(table, seconds);
+    }
+}
+
+/// The share of the ring a token range covers (tokens are uniformly spread by
+/// Murmur3, so it is also the expected share of a table's data).
+fn token_fraction(start: &Bound<i64>, end: &Bound<i64>) -> f64 {
+    let lo = match start {
+        Bound::Included(t) | Bound::Excluded(t) => *t as f64,
+        Bound::Unbounded => i64::MIN as f64,
+    };
+    let hi = match end {
+        Bound::Included(t) | Bound::Excluded(t) => *t as f64,
+        Bound::Unbounded => i64::MAX as f64,
+    };
+    ((hi - lo) / (i64::MAX as f64 - i64::MIN as f64)).clamp(0.0, 1.0)
+}

@@ -1,0 +1,215 @@
+//! The storage engine boundary: what a table stores (partitions of rows of cells,
+//! see `cell`), the mutations that write it, the read commands that scan it, and
+//! the `StorageEngine` trait the node uses. Keys arrive already encoded: partition
+//! positions are (token, partition key bytes) and clustering keys are the
+//! order-preserving bytes of `key`. The engine knows no CQL types.
+
+pub mod cell;
+pub mod durable;
+pub mod key;
+pub mod memory;
+mod partition;
+#[cfg(test)]
+mod read_raw_tests;
+
+use std::ops::Bound;
+
+use uuid::Uuid;
+
+pub use cell::{Cell, ColumnData, DeletionTime, LiveCell, LiveData, LiveRow, Row};
+
+/// Where a partition sits in the ring order: by token, then by key bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+pub struct PartitionPosition {
+    pub token: i64,
+    pub key: Vec<u8>,
+}
+
+/// A range of clustering keys in byte space: (start, end).
+pub type ClusteringSlice = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// A deletion of every row whose clustering bytes fall in `[start, end]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RangeTombstone {
+    pub start: Bound<Vec<u8>>,
+    pub end: Bound<Vec<u8>>,
+    pub deletion: DeletionTime,
+}
+
+impl RangeTombstone {
+    pub fn covers(&self, clustering: &[u8]) -> bool {
+        contains(&self.start, &self.end, clustering)
+    }
+}
+
+/// Whether `key` lies between two byte-string bounds.
+pub fn contains(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>, key: &[u8]) -> bool {
+    let after_start = match start {
+        Bound::Included(s) => key >= s.as_slice(),
+        Bound::Excluded(s) => key > s.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match end {
+        Bound::Included(e) => key <= e.as_slice(),
+        Bound::Excluded(e) => key < e.as_slice(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}
+
+/// The first byte string that does not start with `prefix`: the exclusive end of
+/// the range of keys that start with it (Unbounded when there is none).
+pub fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Bound::Excluded(end);
+        }
+    }
+    Bound::Unbounded
+}
+
+/// Everything written to one partition of one table by one statement (or batch).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Mutation {
+    pub table: Uuid,
+    pub position: PartitionPosition,
+    pub partition_deletion: Option<DeletionTime>,
+    pub range_tombstones: Vec<RangeTombstone>,
+    pub static_row: Option<Row>,
+    /// Rows by clustering bytes (empty bytes for a table without clustering columns).
+    pub rows: Vec<(Vec<u8>, Row)>,
+}
+
+impl Mutation {
+    pub fn new(table: Uuid, position: PartitionPosition) -> Mutation {
+        Mutation {
+            table,
+            position,
+            partition_deletion: None,
+            range_tombstones: Vec::new(),
+            static_row: None,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Whether the mutation writes nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.partition_deletion.is_none()
+            && self.range_tombstones.is_empty()
+            && self.static_row.as_ref().is_none_or(Row::is_empty)
+            && self.rows.iter().all(|(_, r)| r.is_empty())
+    }
+}
+
+/// Which partitions a read visits.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum PartitionSelection {
+    /// These partitions (visited in ring order, each once).
+    Keys(Vec<PartitionPosition>),
+    /// Every partition whose token lies in the range.
+    Tokens { start: Bound<i64>, end: Bound<i64> },
+}
+
+/// A read of one table: which partitions, which clustering slices, which order,
+/// and where a previous page stopped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReadCommand {
+    pub table: Uuid,
+    pub partitions: PartitionSelection,
+    /// Clustering slices in ascending byte order; empty means the whole partition.
+    pub slices: Vec<ClusteringSlice>,
+    /// Rows in descending clustering order within each partition.
+    pub reversed: bool,
+    pub resume: Option<ResumePoint>,
+}
+
+/// Where the previous page stopped: start at `position`, after `clustering` when
+/// given (in read order), otherwise after the whole partition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResumePoint {
+    pub position: PartitionPosition,
+    pub clustering: Option<Vec<u8>>,
+}
+
+/// A partition as a read sees it.
+#[derive(Debug)]
+pub struct PartitionView<'a> {
+    pub position: &'a PartitionPosition,
+    pub static_row: Option<LiveRow>,
+}
+
+/// What a read visitor wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    Continue,
+    NextPartition,
+    Stop,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("table {table} does not exist in the storage engine")]
+    UnknownTable { table: Uuid },
+    #[error("storage I/O failed: {source}")]
+    Io {
+        #[from]
+        source: std::io::Error,
+    },
+    #[error("the disk holding {path} is full")]
+    DiskFull { path: std::path::PathBuf },
+    #[error("corrupt data in {path}: {message}")]
+    Corrupt { path: std::path::PathBuf, message: String },
+    #[error("storage engine failed: {message}")]
+    Engine { message: String },
+}
+
+/// A visitor receives each live row of each partition in order; a partition
+/// whose only live data is its static row is visited once with `None`.
+pub type Visitor<'v> = dyn FnMut(&PartitionView<'_>, Option<(&[u8], &LiveRow)>) -> Visit + 'v;
+
+/// The local store of a node. Writes are blind (no read before write);
+/// reads resolve tombstones and expiry at `now` (seconds since the epoch).
+pub trait StorageEngine: Send + Sync + 'static {
+    fn create_table(&self, table: Uuid) -> Result<(), StorageError>;
+    fn drop_table(&self, table: Uuid) -> Result<(), StorageError>;
+    fn truncate(&self, table: Uuid) -> Result<(), StorageError>;
+    fn apply(&self, mutation: Mutation) -> Result<(), StorageError>;
+    fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError>;
+
+    /// What a replica answers a coordinator's read with: for each selected
+    /// partition in ring order (after `resume`, as `read`), its stored content as
+    /// a `Mutation`, nothing resolved (partition deletion, every range tombstone,
+    /// the static row, and the rows in the command's slices in ascending
+    /// clustering order, with their tombstones and expired cells). Partitions
+    /// with nothing stored in the selection are left out. With `limit_rows`, the
+    /// answer stops after that many rows in total (a partition without rows
+    /// counts one); a partition cut short keeps its first rows in read order
+    /// (the highest clusterings when `reversed`).
+    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError>;
+
+    /// Applies every mutation; the durable engine makes them one atomic write
+    /// (all or none survive a crash), the default applies them one by one.
+    fn apply_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        mutations.into_iter().try_for_each(|m| self.apply(m))
+    }
+
+    /// Writes memtables out to disk (SSTables); a no-op where there are none.
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Major compaction of every table: purges what the compaction rules allow.
+    fn compact(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Approximate bytes a table holds for partitions with tokens in the range.
+    fn size_estimate(&self, _table: Uuid, _start: Bound<i64>, _end: Bound<i64>) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+
+    /// The table's `gc_grace_seconds`: how long its tombstones must be kept.
+    fn set_gc_grace(&self, _table: Uuid, _seconds: i32) {}
+}

@@ -1,0 +1,262 @@
+//! Replication through the scylla driver on three real nodes at RF 3: QUORUM
+//! survives a SIGKILLed node, ALL then reports Unavailable with its fields, and
+//! the writes the dead node missed reach it by hints after its restart.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::{db_error, within, TestCluster};
+use scylla::client::session::Session;
+use scylla::errors::DbError;
+use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
+use scylla::statement::unprepared::Statement;
+use scylla::statement::Consistency;
+
+/// Waits until the `observer` node's own `system.cluster_status` shows each wanted
+/// state. The query is pinned to that node: another node may see a change earlier,
+/// and the steps that follow are coordinated by the observer.
+async fn wait_for_states(
+    s: &Session,
+    observer: std::net::IpAddr,
+    want: &[(std::net::IpAddr, &str)],
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut q = Statement::new("SELECT peer, state FROM system.cluster_status");
+    q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+        NodeIdentifier::NodeAddress(SocketAddr::new(observer, 9042)),
+        None,
+    )));
+    loop {
+        let rows: Vec<(std::net::IpAddr, String)> = s
+            .query_unpaged(q.clone(), ())
+            .await?
+            .into_rows_result()?
+            .rows::<(std::net::IpAddr, String)>()?
+            .collect::<Result<_, _>>()?;
+        if want.iter().all(|(ip, state)| rows.iter().any(|(p, s)| p == ip && s == state)) {
+            return Ok(());
+        }
+        if start.elapsed() > limit {
+            anyhow::bail!("cluster did not reach {want:?} within {limit:?}; it shows {rows:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn count_at(s: &Session, cl: Consistency, target: Option<SocketAddr>) -> Result<usize, scylla::errors::ExecutionError> {
+    let mut q = Statement::new("SELECT k FROM r.t");
+    q.set_consistency(cl);
+    if let Some(addr) = target {
+        q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(NodeIdentifier::NodeAddress(addr), None)));
+    }
+    let result = s.query_unpaged(q, ()).await?;
+    Ok(result.into_rows_result().expect("a SELECT returns rows").rows_num())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_survives_a_killed_replica_all_is_unavailable_and_hints_catch_it_up() {
+    within(Duration::from_secs(110), async {
+        let mut cluster = TestCluster::start(3).await;
+        let s = cluster.session_to(1).await?;
+        let ips = cluster.addresses();
+        wait_for_states(
+            &s,
+            ips[0],
+            &[(ips[0], "UN"), (ips[1], "UN"), (ips[2], "UN")],
+            Duration::from_secs(30),
+        )
+        .await?;
+        s.query_unpaged(
+            "CREATE KEYSPACE r WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE r.t (k int PRIMARY KEY, v text)", ()).await?;
+        s.await_schema_agreement().await?;
+        let mut insert = s.prepare("INSERT INTO r.t (k, v) VALUES (?, ?)").await?;
+        insert.set_consistency(Consistency::Quorum);
+        for k in 0..50i32 {
+            s.execute_unpaged(&insert, (k, format!("v{k}"))).await?;
+        }
+
+        cluster.kill(3);
+        for k in 50..100i32 {
+            s.execute_unpaged(&insert, (k, format!("v{k}"))).await?;
+        }
+        assert_eq!(
+            count_at(&s, Consistency::Quorum, None).await?,
+            100,
+            "QUORUM reads every row with one replica dead"
+        );
+
+        wait_for_states(&s, ips[0], &[(ips[2], "DN")], Duration::from_secs(20)).await?;
+        let node1 = SocketAddr::new(ips[0], 9042);
+        let err = count_at(&s, Consistency::All, Some(node1))
+            .await
+            .expect_err("ALL cannot be met with a replica down");
+        match db_error(&err) {
+            Some(DbError::Unavailable {
+                consistency,
+                required,
+                alive,
+            }) => {
+                assert_eq!((*consistency, *required, *alive), (Consistency::All, 3, 2));
+            }
+            other => panic!("expected Unavailable, got {other:?} ({err})"),
+        }
+
+        cluster.restart(3).await;
+        wait_for_states(&s, ips[0], &[(ips[2], "UN")], Duration::from_secs(20)).await?;
+        // The restarted replica alone (ONE, coordinated by itself) sees the writes it missed.
+        let node3 = SocketAddr::new(ips[2], 9042);
+        let start = Instant::now();
+        loop {
+            let n = count_at(&s, Consistency::One, Some(node3)).await.unwrap_or(0);
+            if n == 100 {
+                break;
+            }
+            anyhow::ensure!(
+                start.elapsed() < Duration::from_secs(20),
+                "hints did not reach node 3 within 20 s: it has {n} rows"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+async fn value_at(s: &Session, k: i32, cl: Consistency, target: SocketAddr) -> anyhow::Result<Option<String>> {
+    let mut q = Statement::new("SELECT v FROM r.t WHERE k = ?");
+    q.set_consistency(cl);
+    q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+        NodeIdentifier::NodeAddress(target),
+        None,
+    )));
+    let rows = s.query_unpaged(q, (k,)).await?.into_rows_result()?;
+    Ok(rows.maybe_first_row::<(String,)>()?.map(|r| r.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_read_repairs_a_stale_replica() {
+    within(Duration::from_secs(110), async {
+        let mut cluster = TestCluster::start(3).await;
+        let s = cluster.session_to(1).await?;
+        let ips = cluster.addresses();
+        let node = |k: usize| SocketAddr::new(ips[k - 1], 9042);
+        wait_for_states(
+            &s,
+            ips[0],
+            &[(ips[0], "UN"), (ips[1], "UN"), (ips[2], "UN")],
+            Duration::from_secs(30),
+        )
+        .await?;
+        s.query_unpaged(
+            "CREATE KEYSPACE r WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE r.t (k int PRIMARY KEY, v text)", ()).await?;
+        s.await_schema_agreement().await?;
+        let mut write = Statement::new("INSERT INTO r.t (k, v) VALUES (1, ?)");
+        write.set_consistency(Consistency::All);
+        s.query_unpaged(write, ("old",)).await?;
+
+        // Node 3 misses the new value; node 1 coordinates and holds its only hint.
+        cluster.kill(3);
+        wait_for_states(&s, ips[0], &[(ips[2], "DN")], Duration::from_secs(20)).await?;
+        let mut update = Statement::new("INSERT INTO r.t (k, v) VALUES (1, ?)");
+        update.set_consistency(Consistency::Quorum);
+        update.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+            NodeIdentifier::NodeAddress(node(1)),
+            None,
+        )));
+        s.query_unpaged(update, ("new",)).await?;
+        // With the hint holder down, node 3 comes back stale.
+        cluster.kill(1);
+        cluster.restart(3).await;
+        let s3 = cluster.session_to(3).await?;
+        let start = Instant::now();
+        while value_at(&s3, 1, Consistency::Quorum, node(3)).await.is_err() {
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(20), "node 3 never answered a QUORUM read");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        assert_eq!(
+            value_at(&s3, 1, Consistency::Quorum, node(3)).await?.as_deref(),
+            Some("new"),
+            "QUORUM sees the newest write"
+        );
+        assert_eq!(
+            value_at(&s3, 1, Consistency::One, node(3)).await?.as_deref(),
+            Some("new"),
+            "node 3's own copy was repaired by the QUORUM read"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_aware_routing_sends_each_prepared_statement_to_a_replica() {
+    within(Duration::from_secs(90), async {
+        let cluster = TestCluster::start(3).await;
+        let s = cluster.session_to(1).await?;
+        let ips = cluster.addresses();
+        wait_for_states(
+            &s,
+            ips[0],
+            &[(ips[0], "UN"), (ips[1], "UN"), (ips[2], "UN")],
+            Duration::from_secs(30),
+        )
+        .await?;
+        // RF 1: each key has exactly one replica, so a wrong coordinator must forward.
+        s.query_unpaged(
+            "CREATE KEYSPACE one WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE one.t (k int PRIMARY KEY, v int)", ()).await?;
+        s.await_schema_agreement().await?;
+        // A session that has seen the whole ring (peers and their tokens).
+        let s = cluster.session_to(1).await?;
+        anyhow::ensure!(
+            s.get_cluster_state().get_nodes_info().len() == 3,
+            "the driver discovers all three nodes"
+        );
+        let insert = s.prepare("INSERT INTO one.t (k, v) VALUES (?, ?)").await?;
+        let select = s.prepare("SELECT v FROM one.t WHERE k = ?").await?;
+        for k in 0..150i32 {
+            s.execute_unpaged(&insert, (k, k)).await?;
+            s.execute_unpaged(&select, (k,)).await?;
+        }
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let (mut writes, mut forwarded) = (0i64, 0i64);
+        for k in 1..=3 {
+            let mut q = Statement::new("SELECT name, value FROM system.coordinator_metrics");
+            q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+                NodeIdentifier::NodeAddress(SocketAddr::new(ips[k - 1], 9042)),
+                None,
+            )));
+            let rows: Vec<(String, i64)> = s
+                .query_unpaged(q, ())
+                .await?
+                .into_rows_result()?
+                .rows::<(String, i64)>()?
+                .collect::<Result<_, _>>()?;
+            for (name, value) in rows {
+                match name.as_str() {
+                    "writes" => writes += value,
+                    "writes_forwarded" | "reads_forwarded" => forwarded += value,
+                    _ => {}
+                }
+            }
+        }
+        assert!(writes >= 150, "every insert was coordinated somewhere ({writes})");
+        assert_eq!(forwarded, 0, "no prepared statement went to a node that is not its replica");
+        Ok(())
+    })
+    .await;
+}

@@ -1,0 +1,236 @@
+"""The DataStax Python driver (cassandra-driver 3.30) against a rustica node, with
+the driver's default options: what a Cassandra 4/5 node answers is the spec."""
+
+import time
+
+import pytest
+from cassandra import InvalidRequest
+from cassandra.cluster import Cluster
+from cassandra.concurrent import execute_concurrent_with_args
+from cassandra.protocol import SyntaxException
+from cassandra.query import BatchStatement, BatchType, SimpleStatement
+
+KS = "pydriver"
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def cluster(node_address):
+    # Default options on purpose: the driver starts above v4 and must downgrade.
+    c = Cluster([node_address])
+    yield c
+    c.shutdown()
+
+
+@pytest.fixture(scope="module")
+def session(cluster):
+    s = cluster.connect()
+    s.execute(f"DROP KEYSPACE IF EXISTS {KS}")
+    s.execute(f"CREATE KEYSPACE {KS} WITH replication = "
+              "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    s.set_keyspace(KS)
+    yield s
+
+
+def test_driver_connects_with_default_options_and_settles_on_protocol_v4(cluster, session):
+    assert cluster.protocol_version == 4
+    row = session.execute("SELECT release_version, cql_version FROM system.local").one()
+    assert row is not None
+    major = int(row.release_version.split(".")[0])
+    assert major >= 4, row.release_version
+    assert row.cql_version.startswith("3."), row.cql_version
+
+
+def test_metadata_has_the_system_keyspaces_and_a_created_table_with_its_columns(
+        cluster, session):
+    session.execute("CREATE TABLE meta_t (pk int, ck text, v bigint, tags set<int>, "
+                    "PRIMARY KEY (pk, ck))")
+    keyspaces = cluster.metadata.keyspaces
+    for name in ("system", "system_schema", KS):
+        assert name in keyspaces, sorted(keyspaces)
+    ks = keyspaces[KS]
+    assert ks.replication_strategy.replication_factor == 1
+    assert "meta_t" in ks.tables, sorted(ks.tables)
+    table = ks.tables["meta_t"]
+    assert [c.name for c in table.partition_key] == ["pk"]
+    assert [c.name for c in table.clustering_key] == ["ck"]
+    types = {name: col.cql_type for name, col in table.columns.items()}
+    assert types == {"pk": "int", "ck": "text", "v": "bigint", "tags": "set<int>"}
+    assert table.export_as_string().startswith(f"CREATE TABLE {KS}.meta_t (")
+
+
+def test_token_map_is_built_and_places_every_key_on_the_node(cluster, session, node_address):
+    token_map = cluster.metadata.token_map
+    assert token_map is not None
+    assert len(token_map.token_to_host_owner) > 0
+    owners = {host.address for host in token_map.token_to_host_owner.values()}
+    assert owners == {node_address}
+    token = token_map.token_class.from_key(b"\x00\x00\x00\x2a")
+    replicas = token_map.get_replicas(KS, token)
+    assert [h.address for h in replicas] == [node_address]
+
+
+def test_insert_select_update_and_delete_a_row(session):
+    session.execute("CREATE TABLE users (id int PRIMARY KEY, name text, age int)")
+    session.execute("INSERT INTO users (id, name, age) VALUES (1, 'ada', 36)")
+    session.execute("INSERT INTO users (id, name, age) VALUES (2, 'alan', 41)")
+    row = session.execute("SELECT name, age FROM users WHERE id = 1").one()
+    assert (row.name, row.age) == ("ada", 36)
+
+    session.execute("UPDATE users SET age = 37 WHERE id = 1")
+    assert session.execute("SELECT age FROM users WHERE id = 1").one().age == 37
+
+    session.execute("DELETE age FROM users WHERE id = 1")
+    row = session.execute("SELECT name, age FROM users WHERE id = 1").one()
+    assert (row.name, row.age) == ("ada", None)
+
+    session.execute("DELETE FROM users WHERE id = 1")
+    assert session.execute("SELECT * FROM users WHERE id = 1").one() is None
+    ids = sorted(r.id for r in session.execute("SELECT id FROM users"))
+    assert ids == [2]
+
+
+def test_clustering_ranges_and_order_by(session):
+    session.execute("CREATE TABLE events (pk int, ck int, v text, PRIMARY KEY (pk, ck))")
+    for ck in range(10):
+        session.execute("INSERT INTO events (pk, ck, v) VALUES (%s, %s, %s)", (1, ck, f"e{ck}"))
+    session.execute("INSERT INTO events (pk, ck, v) VALUES (2, 5, 'other')")
+
+    def cks(query):
+        return [r.ck for r in session.execute(query)]
+
+    assert cks("SELECT ck FROM events WHERE pk = 1") == list(range(10))
+    assert cks("SELECT ck FROM events WHERE pk = 1 AND ck >= 3 AND ck < 7") == [3, 4, 5, 6]
+    assert cks("SELECT ck FROM events WHERE pk = 1 AND ck > 7") == [8, 9]
+    assert cks("SELECT ck FROM events WHERE pk = 1 AND ck <= 1") == [0, 1]
+    assert cks("SELECT ck FROM events WHERE pk = 1 AND ck >= 3 AND ck < 7 "
+               "ORDER BY ck DESC") == [6, 5, 4, 3]
+    assert cks("SELECT ck FROM events WHERE pk = 1 ORDER BY ck DESC LIMIT 3") == [9, 8, 7]
+    assert cks("SELECT ck FROM events WHERE pk = 1 AND ck IN (2, 4, 100)") == [2, 4]
+
+    session.execute("CREATE TABLE events_desc (pk int, ck int, PRIMARY KEY (pk, ck)) "
+                    "WITH CLUSTERING ORDER BY (ck DESC)")
+    for ck in (3, 1, 2):
+        session.execute("INSERT INTO events_desc (pk, ck) VALUES (0, %s)", (ck,))
+    assert cks("SELECT ck FROM events_desc WHERE pk = 0") == [3, 2, 1]
+    assert cks("SELECT ck FROM events_desc WHERE pk = 0 ORDER BY ck ASC") == [1, 2, 3]
+
+
+def test_prepared_statements_with_positional_and_named_markers(session):
+    session.execute("CREATE TABLE prep (pk int, ck int, v text, PRIMARY KEY (pk, ck))")
+    insert = session.prepare("INSERT INTO prep (pk, ck, v) VALUES (?, ?, ?)")
+    assert [c.name for c in insert.column_metadata] == ["pk", "ck", "v"]
+    # The node reports which markers make up the partition key (pk_indexes).
+    assert insert.routing_key_indexes == [0]
+    session.execute(insert, (1, 1, "one"))
+    session.execute(insert.bind((1, 2, "two")))
+
+    select = session.prepare("SELECT ck, v FROM prep WHERE pk = :p AND ck = :c")
+    assert [c.name for c in select.column_metadata] == ["p", "c"]
+    assert select.routing_key_indexes == [0]
+    row = session.execute(select, {"p": 1, "c": 2}).one()
+    assert (row.ck, row.v) == (2, "two")
+    assert session.execute(select, {"c": 9, "p": 1}).one() is None
+
+    by_range = session.prepare("SELECT ck FROM prep WHERE pk = ? AND ck >= ?")
+    assert [r.ck for r in session.execute(by_range, (1, 1))] == [1, 2]
+
+    update = session.prepare("UPDATE prep SET v = :v WHERE pk = :pk AND ck = :ck")
+    session.execute(update, {"v": "uno", "pk": 1, "ck": 1})
+    assert session.execute(select, {"p": 1, "c": 1}).one().v == "uno"
+
+
+def test_paging_2500_rows_with_fetch_size_100_in_one_partition(session):
+    session.execute("CREATE TABLE paging (pk int, ck int, v text, PRIMARY KEY (pk, ck))")
+    insert = session.prepare("INSERT INTO paging (pk, ck, v) VALUES (?, ?, ?)")
+    results = execute_concurrent_with_args(
+        session, insert, [(0, ck, f"v{ck}") for ck in range(2500)], concurrency=50)
+    assert all(ok for ok, _ in results)
+
+    rs = session.execute(SimpleStatement("SELECT ck, v FROM paging WHERE pk = 0",
+                                         fetch_size=100))
+    assert len(rs.current_rows) == 100
+    assert rs.has_more_pages
+    rows = list(rs)
+    assert [r.ck for r in rows] == list(range(2500))
+    assert all(r.v == f"v{r.ck}" for r in rows)
+
+    bound = session.prepare("SELECT ck FROM paging WHERE pk = ?").bind((0,))
+    bound.fetch_size = 100
+    assert [r.ck for r in session.execute(bound)] == list(range(2500))
+
+
+def test_paging_2500_partitions_with_fetch_size_100_in_token_order(session):
+    session.execute("CREATE TABLE paging_parts (pk int PRIMARY KEY, v int)")
+    insert = session.prepare("INSERT INTO paging_parts (pk, v) VALUES (?, ?)")
+    results = execute_concurrent_with_args(
+        session, insert, [(pk, pk * 2) for pk in range(2500)], concurrency=50)
+    assert all(ok for ok, _ in results)
+
+    rs = session.execute(SimpleStatement("SELECT token(pk), pk, v FROM paging_parts",
+                                         fetch_size=100))
+    assert len(rs.current_rows) == 100
+    rows = list(rs)
+    assert len(rows) == 2500
+    assert sorted(r[1] for r in rows) == list(range(2500))
+    assert all(r[2] == r[1] * 2 for r in rows)
+    tokens = [r[0] for r in rows]
+    assert tokens == sorted(tokens), "a full scan returns partitions in token order"
+
+
+def test_logged_and_unlogged_batches_apply_every_statement(session):
+    session.execute("CREATE TABLE batched (pk int, ck int, v text, PRIMARY KEY (pk, ck))")
+    insert = session.prepare("INSERT INTO batched (pk, ck, v) VALUES (?, ?, ?)")
+
+    logged = BatchStatement(batch_type=BatchType.LOGGED)
+    logged.add(insert, (1, 1, "a"))
+    logged.add(insert, (2, 1, "b"))
+    logged.add(SimpleStatement("UPDATE batched SET v = %s WHERE pk = %s AND ck = %s"),
+               ("c", 1, 2))
+    session.execute(logged)
+
+    unlogged = BatchStatement(batch_type=BatchType.UNLOGGED)
+    unlogged.add(insert, (3, 1, "d"))
+    unlogged.add(SimpleStatement("DELETE FROM batched WHERE pk = 2 AND ck = 1"))
+    session.execute(unlogged)
+
+    session.execute("BEGIN BATCH "
+                    "INSERT INTO batched (pk, ck, v) VALUES (4, 1, 'e'); "
+                    "INSERT INTO batched (pk, ck, v) VALUES (4, 2, 'f'); "
+                    "APPLY BATCH")
+    session.execute("BEGIN BATCH APPLY BATCH")
+
+    rows = sorted((r.pk, r.ck, r.v) for r in session.execute("SELECT pk, ck, v FROM batched"))
+    assert rows == [(1, 1, "a"), (1, 2, "c"), (3, 1, "d"), (4, 1, "e"), (4, 2, "f")]
+
+
+def test_values_written_with_ttl_1_are_gone_after_2_5_seconds(session):
+    session.execute("CREATE TABLE ttl_t (pk int PRIMARY KEY, v text, w text)")
+    session.execute("INSERT INTO ttl_t (pk, v) VALUES (1, 'short') USING TTL 1")
+    session.execute("INSERT INTO ttl_t (pk, v, w) VALUES (2, 'keep', 'keep')")
+    session.execute("UPDATE ttl_t USING TTL 1 SET w = 'short' WHERE pk = 2")
+    assert session.execute("SELECT v FROM ttl_t WHERE pk = 1").one().v == "short"
+
+    time.sleep(2.5)
+
+    assert session.execute("SELECT * FROM ttl_t WHERE pk = 1").one() is None
+    # Only the cell expires; the row, written without a TTL, stays.
+    row = session.execute("SELECT v, w FROM ttl_t WHERE pk = 2").one()
+    assert (row.v, row.w) == ("keep", None)
+
+
+def test_unknown_table_and_keyspace_are_invalid_request(session):
+    with pytest.raises(InvalidRequest):
+        session.execute("SELECT * FROM no_such_table")
+    with pytest.raises(InvalidRequest):
+        session.execute("SELECT * FROM no_such_keyspace.t")
+    with pytest.raises(InvalidRequest):
+        session.execute("INSERT INTO no_such_table (pk) VALUES (1)")
+
+
+def test_a_syntax_error_is_syntax_exception(session):
+    with pytest.raises(SyntaxException):
+        session.execute("SELEC * FROM users")
+    with pytest.raises(SyntaxException):
+        session.execute("SELECT * FROM users WHERE")
