@@ -45,7 +45,7 @@ pub enum TileChoice {
 
 const OSM_HOST: &str = "tile.openstreetmap.org:443";
 const DAY_REFRESH: Duration = Duration::from_secs(5);
-const FLIGHT_REFRESH: Duration = Duration::from_secs(2);
+const FLIGHT_REFRESH: Duration = Duration::from_secs(1);
 
 /// Checks on its own thread whether the tile server can be reached at all, so an
 /// offline machine falls back to the drawn map instead of waiting on every tile.

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -38,6 +39,21 @@ pub struct NodeConfig {
     pub gossip_interval_ms: u64,
     /// Phi above which the failure detector convicts a silent peer.
     pub phi_convict_threshold: f64,
+    /// `AllowAllAuthenticator` (default) or `PasswordAuthenticator` (logins
+    /// checked against `system_auth.roles`).
+    pub authenticator: crate::auth::AuthenticatorKind,
+    /// `AllowAllAuthorizer` (default) or `CassandraAuthorizer` (GRANTed permissions).
+    pub authorizer: crate::auth::AuthorizerKind,
+    /// bcrypt work factor of stored password hashes (4..=31).
+    pub password_hash_cost: u32,
+    /// How long a coordinator waits for replicas to acknowledge a write.
+    pub write_request_timeout_ms: u64,
+    /// How long a coordinator waits for replicas to answer a one-partition read.
+    pub read_request_timeout_ms: u64,
+    /// How long a coordinator waits for replicas to answer a range or multi-partition read.
+    pub range_request_timeout_ms: u64,
+    /// How long a coordinator waits for every node to finish a TRUNCATE.
+    pub truncate_request_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -68,6 +84,13 @@ impl Default for NodeConfig {
             internode_port: 7000,
             gossip_interval_ms: 400,
             phi_convict_threshold: 8.0,
+            authenticator: crate::auth::AuthenticatorKind::AllowAllAuthenticator,
+            authorizer: crate::auth::AuthorizerKind::AllowAllAuthorizer,
+            password_hash_cost: crate::auth::password::DEFAULT_COST,
+            write_request_timeout_ms: 2_000,
+            read_request_timeout_ms: 5_000,
+            range_request_timeout_ms: 10_000,
+            truncate_request_timeout_ms: 60_000,
         }
     }
 }
@@ -120,10 +143,41 @@ impl NodeConfig {
         if self.memtable_space_mb == 0 || self.cache_size_mb == 0 {
             return invalid("memtable_space_mb and cache_size_mb must be positive");
         }
+        if !(4..=31).contains(&self.password_hash_cost) {
+            return invalid("password_hash_cost must be between 4 and 31");
+        }
         if self.max_frame_bytes < 1024 {
             return invalid("max_frame_bytes must be at least 1024");
         }
+        if [
+            self.write_request_timeout_ms,
+            self.read_request_timeout_ms,
+            self.range_request_timeout_ms,
+            self.truncate_request_timeout_ms,
+        ]
+        .contains(&0)
+        {
+            return invalid("write_, read_, range_ and truncate_request_timeout_ms must be positive");
+        }
         Ok(())
+    }
+
+    pub fn auth(&self) -> crate::auth::AuthConfig {
+        crate::auth::AuthConfig {
+            authenticator: self.authenticator,
+            authorizer: self.authorizer,
+            password_hash_cost: self.password_hash_cost,
+        }
+    }
+
+    /// The coordinator's timeouts (`Coordinator::set_timeouts`).
+    pub fn timeouts(&self) -> crate::coordinator::Timeouts {
+        crate::coordinator::Timeouts {
+            write: Duration::from_millis(self.write_request_timeout_ms),
+            read: Duration::from_millis(self.read_request_timeout_ms),
+            range: Duration::from_millis(self.range_request_timeout_ms),
+            truncate: Duration::from_millis(self.truncate_request_timeout_ms),
+        }
     }
 }
 
@@ -137,6 +191,38 @@ mod tests {
         let config = NodeConfig::from_file(&path).unwrap();
         assert_eq!(config.native_port, 9042);
         assert_eq!(config.cluster_name, "Rustica Cluster");
+        assert_eq!(
+            (
+                config.write_request_timeout_ms,
+                config.read_request_timeout_ms,
+                config.range_request_timeout_ms,
+                config.truncate_request_timeout_ms
+            ),
+            (2000, 5000, 10000, 60000)
+        );
+    }
+
+    #[test]
+    fn request_timeouts_default_to_cassandras_and_reach_the_coordinator() {
+        let defaults = NodeConfig::from_toml("").unwrap().timeouts();
+        assert_eq!(defaults, crate::coordinator::Timeouts::default());
+        assert_eq!(
+            (defaults.write, defaults.read, defaults.range),
+            (Duration::from_secs(2), Duration::from_secs(5), Duration::from_secs(10))
+        );
+        let set = NodeConfig::from_toml("write_request_timeout_ms = 150\nrange_request_timeout_ms = 20000")
+            .unwrap()
+            .timeouts();
+        assert_eq!(
+            (set.write, set.read, set.range),
+            (Duration::from_millis(150), Duration::from_secs(5), Duration::from_secs(20))
+        );
+    }
+
+    #[test]
+    fn a_zero_request_timeout_is_invalid() {
+        let err = NodeConfig::from_toml("read_request_timeout_ms = 0").unwrap_err();
+        assert!(err.to_string().contains("request_timeout_ms"), "{err}");
     }
 
     #[test]

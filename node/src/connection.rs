@@ -15,6 +15,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::{debug, warn, Instrument};
 
+use crate::auth::gate::{Gate, RequestKind};
+use crate::auth::PASSWORD_AUTHENTICATOR;
 use crate::error::QueryError;
 use crate::query::{Executor, QueryOptions, Session};
 use crate::system::CQL_VERSION;
@@ -51,6 +53,7 @@ pub async fn serve(socket: TcpStream, executor: Arc<Executor>, max_frame: u32) -
         let _ = write_half.shutdown().await;
     });
     let session = Arc::new(Mutex::new(Session::default()));
+    let mut gate = Gate::new(executor.auth.login_required());
     let mut header_bytes = [0u8; HEADER_LEN];
     loop {
         if reader.read_exact(&mut header_bytes).await.is_err() {
@@ -96,7 +99,44 @@ pub async fn serve(socket: TcpStream, executor: Arc<Executor>, max_frame: u32) -
                 continue;
             }
         };
+        if let Err(message) = gate.admit(request_kind(&frame.request)) {
+            warn!(peer = ?peer, %message, "request refused before login");
+            let _ = tx.send(encode_response_frame(stream, &protocol_error(message), &[]));
+            continue;
+        }
         match frame.request {
+            // The login runs in order on this task: nothing else is admitted meanwhile.
+            Request::Startup(s) => {
+                let response = startup(&s, gate.login_required());
+                if !matches!(response, Response::Error(_)) {
+                    gate.started();
+                }
+                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+            }
+            Request::AuthResponse(a) if gate.login_required() => {
+                let ex = executor.clone();
+                let ip = peer.map(|p| p.ip());
+                let login = tokio::task::spawn_blocking(move || ex.auth.login(&ex, ip, a.token.as_deref())).await;
+                let response = match login {
+                    Ok(Ok(user)) => {
+                        debug!(peer = ?peer, user = %user.name, "logged in");
+                        session.lock().unwrap_or_else(|e| e.into_inner()).user = Some(Arc::new(user));
+                        gate.authenticated();
+                        Response::AuthSuccess { token: None }
+                    }
+                    Ok(Err(e)) => {
+                        warn!(peer = ?peer, error = %e, "login refused");
+                        Response::Error(e.to_error_body())
+                    }
+                    Err(e) => Response::Error(
+                        QueryError::Server {
+                            message: format!("the login check failed: {e}"),
+                        }
+                        .to_error_body(),
+                    ),
+                };
+                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+            }
             Request::Register(r) => {
                 let _ = tx.send(encode_response_frame(stream, &Response::Ready, &[]));
                 spawn_event_pusher(&executor, r.events, tx.clone());
@@ -161,12 +201,8 @@ fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Re
                 ],
             }
         }
-        Request::Startup(s) => {
-            if let Some(c) = s.option("COMPRESSION") {
-                return protocol_error(format!("Unknown compression algorithm: {c}"));
-            }
-            return Response::Ready;
-        }
+        Request::Startup(s) => return startup(&s, false),
+        // Without a password authenticator any credentials are fine (AllowAll).
         Request::AuthResponse(_) => return Response::AuthSuccess { token: None },
         Request::Register(_) => return Response::Ready,
         Request::Query(q) => {
@@ -203,6 +239,32 @@ fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Re
             Response::Error(e.to_error_body())
         }
     }
+}
+
+fn request_kind(request: &Request) -> RequestKind {
+    match request {
+        Request::Options => RequestKind::Options,
+        Request::Startup(_) => RequestKind::Startup,
+        Request::AuthResponse(_) => RequestKind::AuthResponse,
+        Request::Register(_) => RequestKind::Register,
+        Request::Query(_) => RequestKind::Query,
+        Request::Prepare(_) => RequestKind::Prepare,
+        Request::Execute(_) => RequestKind::Execute,
+        Request::Batch(_) => RequestKind::Batch,
+    }
+}
+
+/// STARTUP: READY, or AUTHENTICATE when the client must log in.
+fn startup(s: &cql_protocol::request::Startup, login_required: bool) -> Response {
+    if let Some(c) = s.option("COMPRESSION") {
+        return protocol_error(format!("Unknown compression algorithm: {c}"));
+    }
+    if login_required {
+        return Response::Authenticate {
+            authenticator: PASSWORD_AUTHENTICATOR.into(),
+        };
+    }
+    Response::Ready
 }
 
 /// With SKIP_METADATA the client already has the columns from PREPARE.

@@ -20,6 +20,8 @@ pub enum QueryError {
     Protocol { message: String },
     #[error("{message}")]
     Unauthorized { message: String },
+    #[error("{message}")]
+    BadCredentials { message: String },
     #[error("Cannot achieve consistency level {consistency}")]
     Unavailable {
         consistency: Consistency,
@@ -66,6 +68,7 @@ impl QueryError {
             QueryError::Config { .. } => ErrorKind::Config,
             QueryError::Protocol { .. } => ErrorKind::Protocol,
             QueryError::Unauthorized { .. } => ErrorKind::Unauthorized,
+            QueryError::BadCredentials { .. } => ErrorKind::BadCredentials,
             QueryError::Unavailable {
                 consistency,
                 required,

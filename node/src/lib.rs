@@ -1,6 +1,7 @@
 //! The rustica database node: CQL server, schema, storage, system tables, and the
 //! client-side tools (`rustica shell`, `rustica stress`) that ship in the same binary.
 
+pub mod auth;
 pub mod bench;
 pub mod cluster;
 pub mod config;

@@ -366,10 +366,7 @@ impl Apps {
 
     /// Starts a new simulator run when the last one is over (all its flights landed).
     fn keep_flying(&mut self) {
-        let over = match self.simulator.as_mut().map(Child::try_wait) {
-            Some(Ok(Some(_))) => true,
-            _ => false,
-        };
+        let over = matches!(self.simulator.as_mut().map(Child::try_wait), Some(Ok(Some(_))));
         if over {
             if let Err(e) = self.start_simulator() {
                 println!("cannot start the simulator again: {e:#}");

@@ -119,7 +119,10 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let engine =
         DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
     tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
-    let executor = Arc::new(Executor::new(Arc::new(engine), info.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?);
+    let mut executor = Executor::new(Arc::new(engine), info.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
+    executor.auth = node::auth::Auth::new(config.auth());
+    executor.coordinator.set_timeouts(config.timeouts());
+    let executor = Arc::new(executor);
     let addr = SocketAddr::new(config.address, config.native_port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -149,6 +152,9 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     executor.coordinator.set_messaging(messaging);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(executor.coordinator.clone().replay_hints(stop_rx.clone()));
+    if executor.auth.login_required() {
+        tokio::spawn(node::auth::statements::default_superuser_task(executor.clone(), stop_rx.clone()));
+    }
     let mut gossip_stop = stop_rx.clone();
     let gossip = tokio::spawn(node::cluster::run(gossip_listener, executor.clone(), cluster, async move {
         let _ = gossip_stop.changed().await;

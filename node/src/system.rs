@@ -38,6 +38,9 @@ pub struct NodeInfo {
     pub tokens: Vec<i64>,
 }
 
+/// The keyspace of roles and permissions, replicated like a user keyspace.
+pub const AUTH_KEYSPACE: &str = "system_auth";
+
 const FROZEN_TEXT_MAP: &str = "frozen<map<text, text>>";
 
 fn definitions() -> Vec<(&'static str, String)> {
@@ -73,6 +76,7 @@ fn definitions() -> Vec<(&'static str, String)> {
         ("system", "CREATE TABLE hints (target inet, id timeuuid, mutation blob, PRIMARY KEY ((target), id))".into()),
         ("system", "CREATE TABLE cluster_status (peer inet PRIMARY KEY, state text, status text, host_id uuid, data_center text, rack text, tokens int, load bigint, schema_version uuid, updated_at timestamp)".into()),
         ("system_auth", "CREATE TABLE roles (role text PRIMARY KEY, can_login boolean, is_superuser boolean, member_of set<text>, salted_hash text)".into()),
+        ("system_auth", "CREATE TABLE role_permissions (role text, resource text, permissions set<text>, PRIMARY KEY ((role), resource))".into()),
     ]
 }
 

@@ -54,8 +54,9 @@ def pytest_runtest_makereport(item, call):
 
 
 class Node:
-    def __init__(self, address: str, port: int, data_dir: Path, log_path: Path, seeds=()):
+    def __init__(self, address: str, port: int, data_dir: Path, log_path: Path, seeds=(), extra_args=()):
         self.address = address
+        self.extra_args = list(extra_args)
         self.port = port
         self.data_dir = data_dir
         self.log_path = log_path
@@ -80,6 +81,7 @@ class Node:
         command = [str(binary), "node", "--address", self.address, "--data-dir", str(self.data_dir)]
         if self.seeds:
             command += ["--seeds", ",".join(self.seeds)]
+        command += self.extra_args
         self.process = subprocess.Popen(
             command,
             stdout=log,

@@ -7,6 +7,8 @@
 
 use uuid::Uuid;
 
+pub use super::auth::{AlterRole, CreateRole, DropRole, GrantPermissions, ListPermissions, ListRoles, Permission, Resource, RoleOptions};
+
 /// A name that may be qualified by a keyspace: `ks.table` or `table`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct QualifiedName {
@@ -32,6 +34,13 @@ pub enum Statement {
     Select(Select),
     Batch(Batch),
     Describe(Describe),
+    CreateRole(CreateRole),
+    AlterRole(AlterRole),
+    DropRole(DropRole),
+    ListRoles(ListRoles),
+    Grant(GrantPermissions),
+    Revoke(GrantPermissions),
+    ListPermissions(ListPermissions),
 }
 
 // ---------------------------------------------------------------- types

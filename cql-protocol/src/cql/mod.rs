@@ -2,6 +2,7 @@
 //! through `parse_statement` / `parse_statements`; every AST node prints back as
 //! CQL that parses to the same AST.
 pub mod ast;
+mod auth;
 mod error;
 mod keyword;
 mod lexer;

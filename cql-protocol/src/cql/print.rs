@@ -645,6 +645,13 @@ impl Display for Statement {
             Statement::Select(s) => s.fmt(f),
             Statement::Batch(s) => s.fmt(f),
             Statement::Describe(s) => s.fmt(f),
+            Statement::CreateRole(s) => s.fmt(f),
+            Statement::AlterRole(s) => s.fmt(f),
+            Statement::DropRole(s) => s.fmt(f),
+            Statement::ListRoles(s) => s.fmt(f),
+            Statement::Grant(s) => s.fmt(f),
+            Statement::Revoke(s) => super::auth::Revoke(s).fmt(f),
+            Statement::ListPermissions(s) => s.fmt(f),
         }
     }
 }

@@ -1,24 +1,27 @@
 //! The coordinator: any node takes any request and runs it on the replicas of
-//! the data. Writes go to every live replica and complete when the consistency
-//! level is met (a replica that is down or fails gets a hint); reads ask as many
-//! replicas as the level needs, merge their raw answers by timestamp, repair the
-//! replicas that were stale (blocking read repair) and answer from the merge.
-//! Replica choice and consistency counting are pure (`replicas`, `consistency`);
-//! this module only sends and waits.
+//! the data. Writes (`write`) go to every live replica and complete as soon as
+//! the consistency level is met (a replica that is down or fails gets a hint);
+//! reads ask as many replicas as the level needs, merge their raw answers by
+//! timestamp, repair the replicas that were stale (blocking read repair) and
+//! answer from the merge; TRUNCATE (`truncate`) runs on every node. Replica
+//! choice and consistency counting are pure (`replicas`, `consistency`); this
+//! module only sends and waits, within the configured `Timeouts`.
 
 pub mod consistency;
 pub mod hints;
 pub mod replicas;
+pub mod truncate;
+pub mod write;
 
 use std::net::IpAddr;
 use std::ops::Bound;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use cql_protocol::wire::Consistency;
 use futures::future::join_all;
 
-use self::consistency::block_for;
+use self::consistency::{Requirement, Tally};
 use self::replicas::{Strategy, Topology};
 use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
@@ -31,9 +34,52 @@ pub struct Coordinator {
     engine: Arc<dyn StorageEngine>,
     pub view: Arc<ClusterView>,
     messaging: OnceLock<Arc<Messaging>>,
-    pub write_timeout: Duration,
-    pub read_timeout: Duration,
+    timeouts: RwLock<Timeouts>,
     metrics: Metrics,
+}
+
+/// How long the coordinator waits for replicas (Cassandra's `*_request_timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Writes, hints and read repair.
+    pub write: Duration,
+    /// Reads of one partition.
+    pub read: Duration,
+    /// Reads of token ranges and of several partitions.
+    pub range: Duration,
+    /// TRUNCATE, on every node.
+    pub truncate: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            write: Duration::from_millis(2_000),
+            read: Duration::from_millis(5_000),
+            range: Duration::from_millis(10_000),
+            truncate: Duration::from_millis(60_000),
+        }
+    }
+}
+
+/// What sending a verb needs, detached from the coordinator so that a replica
+/// write can outlive the request that started it.
+#[derive(Clone)]
+struct Transport {
+    local: IpAddr,
+    engine: Arc<dyn StorageEngine>,
+    messaging: Option<Arc<Messaging>>,
+}
+
+impl Transport {
+    /// Sends one verb to a replica; the local node is served without a socket.
+    async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, String> {
+        match &self.messaging {
+            Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
+            None if to == self.local => Ok(local_reply(self.engine.as_ref(), verb)),
+            None => Err(format!("no messaging service to reach {to}")),
+        }
+    }
 }
 
 /// Counts of coordinated requests: a request whose partition has no replica on
@@ -61,14 +107,30 @@ impl Coordinator {
             engine,
             view,
             messaging: OnceLock::new(),
-            write_timeout: Duration::from_secs(2),
-            read_timeout: Duration::from_secs(5),
+            timeouts: RwLock::new(Timeouts::default()),
             metrics: Metrics::default(),
         }
     }
 
     pub fn set_messaging(&self, messaging: Arc<Messaging>) {
         let _ = self.messaging.set(messaging);
+    }
+
+    /// The timeouts of the node's configuration (`NodeConfig::timeouts`).
+    pub fn set_timeouts(&self, timeouts: Timeouts) {
+        *self.timeouts.write().unwrap_or_else(|e| e.into_inner()) = timeouts;
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        *self.timeouts.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn transport(&self) -> Transport {
+        Transport {
+            local: self.local,
+            engine: self.engine.clone(),
+            messaging: self.messaging.get().cloned(),
+        }
     }
 
     /// (name, count) of the coordinator's counters, for `system.coordinator_metrics`.
@@ -98,11 +160,7 @@ impl Coordinator {
 
     /// Sends one verb to a replica; the local node is served without a socket.
     async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, String> {
-        match self.messaging.get() {
-            Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
-            None if to == self.local => Ok(local_reply(self.engine.as_ref(), verb)),
-            None => Err(format!("no messaging service to reach {to}")),
-        }
+        self.transport().send(to, verb, timeout).await
     }
 
     fn replicas(&self, topology: &Topology, strategy: &Strategy, token: i64) -> Vec<IpAddr> {
@@ -112,62 +170,6 @@ impl Coordinator {
         } else {
             r
         }
-    }
-
-    /// Writes `mutations` at `cl`: Unavailable before sending when too few
-    /// replicas are up, WriteTimeout when too few acknowledged in time.
-    pub fn write(&self, strategy: &Strategy, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
-        if matches!(strategy, Strategy::Local) || mutations.is_empty() {
-            self.engine.apply_all(mutations)?;
-            return Ok(());
-        }
-        let topology = self.view.topology();
-        let (rf, local_rf) = strategy.factors(&topology.local_dc());
-        let need = block_for(cl, rf, local_rf);
-        let mut plans = Vec::with_capacity(mutations.len());
-        for m in mutations {
-            let replicas = self.replicas(&topology, strategy, m.position.token);
-            self.count(false, &replicas);
-            let (alive, down): (Vec<IpAddr>, Vec<IpAddr>) = replicas.into_iter().partition(|r| topology.is_up(r));
-            if cl != Consistency::Any && alive.len() < need {
-                return Err(QueryError::Unavailable {
-                    consistency: cl,
-                    required: need as i32,
-                    alive: alive.len() as i32,
-                });
-            }
-            plans.push((m, alive, down));
-        }
-        let timeout = self.write_timeout;
-        let results = block_on(join_all(plans.into_iter().map(|(m, alive, down)| async move {
-            let sends = alive.iter().map(|r| {
-                let verb = Verb::Mutate {
-                    mutations: vec![m.clone()],
-                };
-                async move { (*r, matches!(self.send(*r, verb, timeout).await, Ok(Reply::Ack))) }
-            });
-            let answers = join_all(sends).await;
-            let acks = answers.iter().filter(|(_, ok)| *ok).count();
-            let mut hinted = 0;
-            for target in answers.iter().filter(|(_, ok)| !ok).map(|(r, _)| *r).chain(down) {
-                if hints::store(self.engine.as_ref(), target, &m).is_ok() {
-                    hinted += 1;
-                }
-            }
-            (acks, hinted)
-        })));
-        for (acks, hinted) in results {
-            let satisfied = if cl == Consistency::Any { acks + hinted >= 1 } else { acks >= need };
-            if !satisfied {
-                return Err(QueryError::WriteTimeout {
-                    consistency: cl,
-                    received: acks as i32,
-                    block_for: need as i32,
-                    write_type: write_type.into(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// A row source for SELECT that reads through the replicas at `cl`.
@@ -181,37 +183,47 @@ impl Coordinator {
 
     /// Fetches one command's raw data from enough replicas of `token`, merges it,
     /// and repairs replicas whose answer differed. Returns the merged engine.
-    fn fetch(&self, strategy: &Strategy, cl: Consistency, token: i64, command: &ReadCommand) -> Result<MemoryEngine, QueryError> {
+    /// `timeout` is the read or the range timeout, as the command is.
+    fn fetch(
+        &self,
+        strategy: &Strategy,
+        cl: Consistency,
+        token: i64,
+        command: &ReadCommand,
+        timeout: Duration,
+    ) -> Result<MemoryEngine, QueryError> {
         let topology = self.view.topology();
-        let (rf, local_rf) = strategy.factors(&topology.local_dc());
-        let need = block_for(cl, rf, local_rf).max(1);
-        let mut alive: Vec<IpAddr> = self
+        let local_dc = topology.local_dc();
+        let requirement = Requirement::for_level(cl, strategy, &local_dc);
+        let alive: Vec<IpAddr> = self
             .replicas(&topology, strategy, token)
             .into_iter()
             .filter(|r| topology.is_up(r))
             .collect();
-        if alive.len() < need {
+        if let Some(short) = requirement.shortfall(alive.iter().map(|r| topology.data_center(r))) {
             return Err(QueryError::Unavailable {
                 consistency: cl,
-                required: need as i32,
-                alive: alive.len() as i32,
+                required: short.required as i32,
+                alive: short.alive as i32,
             });
         }
-        // The local replica first: it answers without a network hop.
-        alive.sort_by_key(|r| *r != self.local);
-        let timeout = self.read_timeout;
+        // The local replica first (it answers without a network hop), then the
+        // local data centre, then the rest in ring order.
+        let mut candidates: Vec<(IpAddr, &str)> = alive.iter().map(|r| (*r, topology.data_center(r))).collect();
+        candidates.sort_by_key(|(r, dc)| (*r != self.local, *dc != local_dc));
+        let mut tally = Tally::new(&requirement);
         let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
-        let mut candidates = alive.into_iter();
-        while answers.len() < need {
-            let batch: Vec<IpAddr> = candidates.by_ref().take(need - answers.len()).collect();
+        while !tally.is_met() {
+            let batch = tally.pick(&candidates);
             if batch.is_empty() {
                 return Err(QueryError::ReadTimeout {
                     consistency: cl,
-                    received: answers.len() as i32,
-                    block_for: need as i32,
+                    received: tally.received() as i32,
+                    block_for: requirement.block_for() as i32,
                     data_present: !answers.is_empty(),
                 });
             }
+            candidates.retain(|(r, _)| !batch.contains(r));
             let replies = block_on(join_all(batch.iter().map(|r| {
                 let verb = Verb::Read {
                     command: command.clone(),
@@ -221,6 +233,7 @@ impl Coordinator {
             })));
             for (r, reply) in replies {
                 if let Ok(Reply::Data { partitions }) = reply {
+                    tally.answer(topology.data_center(&r));
                     answers.push((r, partitions));
                 }
             }
@@ -250,7 +263,7 @@ impl Coordinator {
         if repairs.is_empty() {
             return Ok(());
         }
-        let timeout = self.write_timeout;
+        let timeout = self.timeouts().write;
         let results = block_on(join_all(repairs.into_iter().map(|(r, mutations)| async move {
             tracing::debug!(replica = %r, partitions = mutations.len(), "read repair");
             matches!(self.send(r, Verb::Mutate { mutations }, timeout).await, Ok(Reply::Ack))
@@ -280,6 +293,10 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Err(e) => Reply::Failed { message: e.to_string() },
         },
         Verb::Ping => Reply::Pong,
+        Verb::Truncate { table } => match engine.truncate(table) {
+            Ok(()) => Reply::Ack,
+            Err(e) => Reply::Failed { message: e.to_string() },
+        },
     }
 }
 
@@ -309,7 +326,7 @@ impl Coordinator {
                 };
                 for (clustering, mutation) in pending {
                     match self
-                        .send(target, Verb::Mutate { mutations: vec![mutation] }, self.write_timeout)
+                        .send(target, Verb::Mutate { mutations: vec![mutation] }, self.timeouts().write)
                         .await
                     {
                         Ok(Reply::Ack) => {
@@ -343,6 +360,7 @@ pub struct ReplicaRead<'a> {
 impl crate::query::select::RowSource for ReplicaRead<'_> {
     fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), QueryError> {
         let c = self.coordinator;
+        let timeouts = c.timeouts();
         let stopped = std::cell::Cell::new(false);
         let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
             let v = visitor(pv, row);
@@ -356,6 +374,7 @@ impl crate::query::select::RowSource for ReplicaRead<'_> {
                 let mut keys = keys.clone();
                 keys.sort();
                 keys.dedup();
+                let timeout = if keys.len() > 1 { timeouts.range } else { timeouts.read };
                 for key in keys {
                     if command.resume.as_ref().is_some_and(|r| key < r.position) {
                         continue;
@@ -364,7 +383,7 @@ impl crate::query::select::RowSource for ReplicaRead<'_> {
                         partitions: PartitionSelection::Keys(vec![key.clone()]),
                         ..command.clone()
                     };
-                    let merged = c.fetch(self.strategy, self.cl, key.token, &one)?;
+                    let merged = c.fetch(self.strategy, self.cl, key.token, &one, timeout)?;
                     merged.read(&one, now, &mut visit)?;
                     if stopped.get() {
                         break;
@@ -379,7 +398,7 @@ impl crate::query::select::RowSource for ReplicaRead<'_> {
                         partitions: PartitionSelection::Tokens { start: lo, end: hi },
                         ..command.clone()
                     };
-                    let merged = c.fetch(self.strategy, self.cl, owner, &part)?;
+                    let merged = c.fetch(self.strategy, self.cl, owner, &part, timeouts.range)?;
                     merged.read(&part, now, &mut visit)?;
                     if stopped.get() {
                         break;
@@ -470,32 +489,4 @@ fn non_empty(lo: Bound<i64>, hi: Bound<i64>) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ring::Ring;
-
-    #[test]
-    fn sub_ranges_cover_the_ring_in_order_with_their_owners() {
-        let topo = Topology {
-            ring: Ring::new([("127.0.0.1".parse().unwrap(), vec![-10, 10])]),
-            ..Topology::default()
-        };
-        let r = sub_ranges(&topo, Bound::Unbounded, Bound::Unbounded);
-        assert_eq!(
-            r,
-            vec![
-                (Bound::Unbounded, Bound::Included(-10), -10),
-                (Bound::Excluded(-10), Bound::Included(10), 10),
-                (Bound::Excluded(10), Bound::Unbounded, -10)
-            ]
-        );
-        let part = sub_ranges(&topo, Bound::Excluded(0), Bound::Included(20));
-        assert_eq!(
-            part,
-            vec![
-                (Bound::Excluded(0), Bound::Included(10), 10),
-                (Bound::Excluded(10), Bound::Included(20), -10)
-            ]
-        );
-    }
-}
+mod tests;

@@ -7,6 +7,9 @@ use std::net::IpAddr;
 
 use crate::ring::Ring;
 
+/// The data centre of a node that did not say.
+pub const DEFAULT_DC: &str = "datacenter1";
+
 /// The cluster as the coordinator sees it at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
@@ -89,9 +92,21 @@ impl Topology {
     }
 
     pub fn local_dc(&self) -> String {
-        self.local
-            .and_then(|l| self.data_centers.get(&l).cloned())
-            .unwrap_or_else(|| "datacenter1".into())
+        self.local.map_or(DEFAULT_DC, |l| self.data_center(&l)).to_string()
+    }
+
+    /// The data centre of `node` (Cassandra's default name when unknown).
+    pub fn data_center(&self, node: &IpAddr) -> &str {
+        self.data_centers.get(node).map_or(DEFAULT_DC, String::as_str)
+    }
+
+    /// Every node of the ring (the local node included), in no particular order.
+    pub fn members(&self) -> Vec<IpAddr> {
+        let mut members = self.ring.replicas(i64::MIN, usize::MAX);
+        if let Some(local) = self.local.filter(|l| !members.contains(l)) {
+            members.push(local);
+        }
+        members
     }
 }
 

@@ -7,6 +7,8 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use uuid::Uuid;
+
 use super::frame::{EncodeError, Frame, Kind};
 use crate::storage::{Mutation, ReadCommand};
 
@@ -20,6 +22,9 @@ pub enum Verb {
     Read { command: ReadCommand, limit_rows: Option<u32> },
     /// Liveness; answered by `Pong`.
     Ping,
+    /// Empty this table (TRUNCATE, sent to every node); answered by `Ack`.
+    /// New in version 2.
+    Truncate { table: Uuid },
 }
 
 /// A replica's answer to one verb.
@@ -43,6 +48,7 @@ impl Verb {
             Verb::Mutate { .. } => "mutate",
             Verb::Read { .. } => "read",
             Verb::Ping => "ping",
+            Verb::Truncate { .. } => "truncate",
         }
     }
 }
@@ -142,6 +148,7 @@ mod tests {
                 limit_rows: Some(100),
             },
             Verb::Ping,
+            Verb::Truncate { table: Uuid::from_u128(3) },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -171,6 +178,21 @@ mod tests {
             vec![0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2]
         );
         assert_eq!(encode(1, Kind::Response, &Reply::Pong).unwrap()[13..], [3]);
+        let mut truncate = vec![3, 16];
+        truncate.extend_from_slice(&[0; 15]);
+        truncate.push(0x2a);
+        assert_eq!(
+            encode(
+                1,
+                Kind::Request,
+                &Verb::Truncate {
+                    table: Uuid::from_u128(42)
+                }
+            )
+            .unwrap()[13..],
+            truncate[..],
+            "variant 3, then the uuid as 16 (a varint) and its 16 bytes"
+        );
         assert_eq!(
             encode(1, Kind::Response, &Reply::Failed { message: "no".into() }).unwrap()[13..],
             [2, 2, b'n', b'o']
@@ -180,6 +202,10 @@ mod tests {
     #[test]
     fn trailing_bytes_and_unknown_variants_are_errors() {
         assert!(matches!(decode::<Verb>(&[2, 0]), Err(DecodeError::TrailingBytes { extra: 1 })));
+        assert!(
+            matches!(decode::<Verb>(&[3, 16, 0]), Err(DecodeError::Postcard { .. })),
+            "a truncated uuid"
+        );
         assert!(matches!(decode::<Verb>(&[9]), Err(DecodeError::Postcard { .. })));
         assert!(matches!(decode::<Reply>(&[]), Err(DecodeError::Postcard { .. })));
     }

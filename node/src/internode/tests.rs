@@ -50,6 +50,10 @@ impl Handler for Replica {
                 Ok(partitions) => Reply::Data { partitions },
                 Err(e) => Reply::Failed { message: e.to_string() },
             },
+            Verb::Truncate { table } => match self.engine.truncate(table) {
+                Ok(()) => Reply::Ack,
+                Err(e) => Reply::Failed { message: e.to_string() },
+            },
             Verb::Ping => {
                 if self.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(600));
@@ -61,7 +65,8 @@ impl Handler for Replica {
 }
 
 fn ip(c: u8, d: u8) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, c, d))
+    // 127.2.x.x: clear of the integration tests (127.0.x.x) that run at the same time.
+    IpAddr::V4(Ipv4Addr::new(127, 2, c, d))
 }
 
 /// Binds the internode port, retrying while a stopped node's listener closes.
@@ -335,7 +340,7 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x02future hello").await.unwrap();
+        s.write_all(b"RSTI\x03future hello").await.unwrap();
         assert_eq!(closed_by_peer(&mut s).await, Hello::new("test", b_ip).encode());
     })
     .await

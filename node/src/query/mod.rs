@@ -31,6 +31,7 @@ use tokio::sync::broadcast;
 use self::binds::{batch_statement, bind, Markers};
 use self::literal::{evaluate, now_seconds, Binds, Evaluated};
 use self::modify::CurrentRow;
+use crate::auth::{Auth, AuthenticatedUser};
 use crate::cluster::view::ClusterView;
 use crate::coordinator::replicas::Strategy;
 use crate::coordinator::Coordinator;
@@ -44,6 +45,8 @@ use crate::system::{self, NodeInfo};
 #[derive(Debug, Default, Clone)]
 pub struct Session {
     pub keyspace: Option<String>,
+    /// The role this connection logged in as (None without a password authenticator).
+    pub user: Option<Arc<AuthenticatedUser>>,
 }
 
 /// The knobs of one request that are not part of the statement.
@@ -53,6 +56,9 @@ pub struct QueryOptions {
     pub page_size: Option<usize>,
     pub paging_state: Option<Vec<u8>>,
     pub default_timestamp: Option<i64>,
+    /// Run by the node itself (the auth tables): no permission checks, and the
+    /// auth keyspace is writable.
+    pub internal: bool,
 }
 
 impl Default for QueryOptions {
@@ -62,6 +68,7 @@ impl Default for QueryOptions {
             page_size: None,
             paging_state: None,
             default_timestamp: None,
+            internal: false,
         }
     }
 }
@@ -73,6 +80,7 @@ impl QueryOptions {
             page_size: p.page_size.filter(|n| *n > 0).map(|n| n as usize),
             paging_state: p.paging_state.clone(),
             default_timestamp: p.default_timestamp,
+            internal: false,
         }
     }
 }
@@ -103,6 +111,7 @@ pub struct Executor {
     /// Serialises read-modify-write (counters, list indexes, IF conditions).
     write_lock: Mutex<()>,
     pub events: broadcast::Sender<Event>,
+    pub auth: Auth,
 }
 
 /// Bind marker specs, partition key marker indexes, and the statement's table.
@@ -154,7 +163,24 @@ impl Executor {
             prepared: RwLock::new(HashMap::new()),
             write_lock: Mutex::new(()),
             events: events_tx,
+            auth: Auth::default(),
         })
+    }
+
+    /// Runs a statement on behalf of the node itself (no client, no permission
+    /// checks), e.g. reads and writes of the auth tables.
+    pub fn execute_internal(&self, text: &str, consistency: Consistency, keyspace: Option<&str>) -> Result<ResultBody, QueryError> {
+        let statement = parse(text)?;
+        let mut session = Session {
+            keyspace: keyspace.map(str::to_string),
+            user: None,
+        };
+        let opts = QueryOptions {
+            consistency,
+            internal: true,
+            ..QueryOptions::default()
+        };
+        self.execute(&mut session, &statement, &Binds::default(), &opts)
     }
 
     pub fn query(&self, session: &mut Session, text: &str, values: &BoundValues, opts: &QueryOptions) -> Result<ResultBody, QueryError> {
@@ -212,6 +238,7 @@ impl Executor {
         // A statement runs in the keyspace it was prepared in.
         let mut scoped = Session {
             keyspace: prepared.keyspace.clone().or_else(|| session.keyspace.clone()),
+            user: session.user.clone(),
         };
         let result = self.execute(&mut scoped, &prepared.statement, &binds, opts);
         if let Statement::Use(_) = prepared.statement {
@@ -255,6 +282,8 @@ impl Executor {
                     )
                 }
             };
+            self.auth
+                .authorize(self, session.user.as_deref(), &statement, keyspace.as_deref())?;
             let s = match statement.as_ref() {
                 Statement::Insert(i) => BatchStatement::Insert(i.clone()),
                 Statement::Update(u) => BatchStatement::Update(u.clone()),
@@ -279,13 +308,7 @@ impl Executor {
                 .keyspaces
                 .values()
                 .find(|k| k.tables.values().any(|t| t.id == m.table))
-                .map(|k| {
-                    if k.system {
-                        Strategy::Local
-                    } else {
-                        Strategy::from_replication(&k.replication)
-                    }
-                })
+                .map(|k| Strategy::from_replication(&k.replication))
                 .unwrap_or(Strategy::Local);
             match by_strategy.iter_mut().find(|(s, _)| *s == strategy) {
                 Some((_, list)) => list.push(m),
@@ -300,7 +323,7 @@ impl Executor {
 
     fn strategy(&self, schema: &Schema, table: &Table) -> Strategy {
         match schema.keyspace(&table.keyspace) {
-            Some(k) if !k.system => Strategy::from_replication(&k.replication),
+            Some(k) => Strategy::from_replication(&k.replication),
             _ => Strategy::Local,
         }
     }
@@ -347,9 +370,16 @@ impl Executor {
             .ok_or_else(|| QueryError::invalid(format!("unconfigured table {}", name.name)))
     }
 
-    fn writable_table(&self, schema: &Schema, session_ks: Option<&str>, name: &QualifiedName) -> Result<Arc<Table>, QueryError> {
+    fn writable_table(
+        &self,
+        schema: &Schema,
+        session_ks: Option<&str>,
+        name: &QualifiedName,
+        opts: &QueryOptions,
+    ) -> Result<Arc<Table>, QueryError> {
         let t = self.table(schema, session_ks, name)?;
-        if t.system {
+        // The node itself writes the auth tables; clients never do.
+        if t.system && !(opts.internal && t.keyspace == crate::system::AUTH_KEYSPACE) {
             return Err(QueryError::Unauthorized {
                 message: format!("{} keyspace is not user-modifiable.", t.keyspace),
             });
@@ -366,7 +396,17 @@ impl Executor {
     ) -> Result<ResultBody, QueryError> {
         let schema = self.schema.snapshot();
         let ks = session.keyspace.as_deref();
+        if !opts.internal {
+            self.auth.authorize(self, session.user.as_deref(), statement, ks)?;
+        }
         match statement {
+            Statement::CreateRole(_)
+            | Statement::AlterRole(_)
+            | Statement::DropRole(_)
+            | Statement::ListRoles(_)
+            | Statement::Grant(_)
+            | Statement::Revoke(_)
+            | Statement::ListPermissions(_) => crate::auth::statements::execute(self, session.user.as_deref(), ks, statement),
             Statement::Use(name) => {
                 if schema.keyspace(name).is_none() {
                     return Err(QueryError::invalid(format!("Keyspace '{name}' does not exist")));
@@ -424,8 +464,12 @@ impl Executor {
             }
             Statement::Describe(d) => Ok(ResultBody::Rows(describe::describe(&schema, ks, d, &self.node)?)),
             Statement::Truncate(t) => {
-                let table = self.writable_table(&schema, ks, &t.name)?;
-                self.engine.truncate(table.id)?;
+                let table = self.writable_table(&schema, ks, &t.name, opts)?;
+                let strategy = schema
+                    .keyspaces
+                    .get(&table.keyspace)
+                    .map_or(Strategy::Local, |k| Strategy::from_replication(&k.replication));
+                self.coordinator.truncate(&strategy, table.id)?;
                 Ok(ResultBody::Void)
             }
             _ => self.ddl(ks, statement),
@@ -446,17 +490,17 @@ impl Executor {
                 if i.if_not_exists {
                     return Err(QueryError::invalid("Conditional statements in batches are not supported yet"));
                 }
-                let t = self.writable_table(schema, ks, &i.table)?;
+                let t = self.writable_table(schema, ks, &i.table, opts)?;
                 let ctx = modify::write_context(&t, &i.using, binds, opts.default_timestamp, now)?;
                 Ok(vec![modify::insert(&t, i, binds, &ctx)?])
             }
             BatchStatement::Update(u) => {
-                let t = self.writable_table(schema, ks, &u.table)?;
+                let t = self.writable_table(schema, ks, &u.table, opts)?;
                 let ctx = modify::write_context(&t, &u.using, binds, opts.default_timestamp, now)?;
                 modify::update(&t, u, binds, &ctx, self)
             }
             BatchStatement::Delete(d) => {
-                let t = self.writable_table(schema, ks, &d.table)?;
+                let t = self.writable_table(schema, ks, &d.table, opts)?;
                 let using = cql_protocol::cql::ast::Using {
                     ttl: None,
                     timestamp: d.timestamp.clone(),
@@ -482,9 +526,9 @@ impl Executor {
             BatchStatement::Delete(d) => d.if_exists || !d.conditions.is_empty(),
         };
         let table = match s {
-            BatchStatement::Insert(i) => self.writable_table(schema, ks, &i.table)?,
-            BatchStatement::Update(u) => self.writable_table(schema, ks, &u.table)?,
-            BatchStatement::Delete(d) => self.writable_table(schema, ks, &d.table)?,
+            BatchStatement::Insert(i) => self.writable_table(schema, ks, &i.table, opts)?,
+            BatchStatement::Update(u) => self.writable_table(schema, ks, &u.table, opts)?,
+            BatchStatement::Delete(d) => self.writable_table(schema, ks, &d.table, opts)?,
         };
         let needs_lock = conditional || table.is_counter_table() || table.columns.iter().any(|c| matches!(c.ty, ColumnType::List(_)));
         let _guard = needs_lock.then(|| self.write_lock.lock().unwrap_or_else(|e| e.into_inner()));

@@ -39,6 +39,8 @@ pub struct TestNode {
     work_dir: Option<tempfile::TempDir>,
     log_path: PathBuf,
     seeds: Vec<IpAddr>,
+    /// The node's config file (in its work directory), if the test gave one.
+    config: Option<PathBuf>,
     _claim: AddressClaim,
 }
 
@@ -52,20 +54,34 @@ impl TestNode {
     /// Starts a node whose address is derived from `name` and this process's id.
     pub async fn start_named(name: &str) -> TestNode {
         let claim = AddressClaim::for_test(name);
-        let mut node = TestNode::spawn(claim, Vec::new());
+        let mut node = TestNode::spawn(claim, Vec::new(), None);
+        node.wait_for_cql_port().await;
+        node
+    }
+
+    /// Starts a node for the current test with `config` (TOML) as its config file.
+    pub async fn start_with_config(config: &str) -> TestNode {
+        let name = std::thread::current().name().unwrap_or("unnamed-test").to_string();
+        let claim = AddressClaim::for_test(&name);
+        let mut node = TestNode::spawn(claim, Vec::new(), Some(config));
         node.wait_for_cql_port().await;
         node
     }
 
     /// Starts the node on a claimed address without waiting for its CQL port.
-    fn spawn(claim: AddressClaim, seeds: Vec<IpAddr>) -> TestNode {
+    fn spawn(claim: AddressClaim, seeds: Vec<IpAddr>, config: Option<&str>) -> TestNode {
         let address = IpAddr::V4(claim.address);
         let work_dir = tempfile::Builder::new()
             .prefix("rustica-test-")
             .tempdir()
             .expect("create a temporary work directory");
         let log_path = work_dir.path().join("node.log");
-        let child = spawn_node(address, work_dir.path(), &log_path, &seeds);
+        let config = config.map(|text| {
+            let path = work_dir.path().join("rustica.toml");
+            fs::write(&path, text).expect("write the node's config file");
+            path
+        });
+        let child = spawn_node(address, work_dir.path(), &log_path, &seeds, config.as_deref());
         let watchdog = spawn_watchdog(child.id());
         TestNode {
             address,
@@ -75,6 +91,7 @@ impl TestNode {
             work_dir: Some(work_dir),
             log_path,
             seeds,
+            config,
             _claim: claim,
         }
     }
@@ -98,7 +115,7 @@ impl TestNode {
             .expect("the work directory exists while the node does")
             .path()
             .to_path_buf();
-        self.child = spawn_node(self.address, &work_dir, &self.log_path, &self.seeds);
+        self.child = spawn_node(self.address, &work_dir, &self.log_path, &self.seeds, self.config.as_deref());
         self.watchdog = spawn_watchdog(self.child.id());
         self.wait_for_cql_port().await;
     }
@@ -169,7 +186,7 @@ impl TestNode {
 
 /// Spawns `rustica node` on `address` with its data under `work_dir`, appending
 /// stdout and stderr to `log_path`; no `seeds` means the node's default.
-fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr]) -> Child {
+fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr], config: Option<&Path>) -> Child {
     let data_dir = work_dir.join("data");
     fs::create_dir_all(&data_dir).expect("create the data directory");
     let log = fs::OpenOptions::new()
@@ -179,12 +196,11 @@ fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr
         .expect("open the node log file");
     let log_err = log.try_clone().expect("clone the node log file handle");
     let mut command = Command::new(env!("CARGO_BIN_EXE_rustica"));
-    command
-        .arg("node")
-        .arg("--address")
-        .arg(address.to_string())
-        .arg("--data-dir")
-        .arg(&data_dir);
+    command.arg("node");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    command.arg("--address").arg(address.to_string()).arg("--data-dir").arg(&data_dir);
     if !seeds.is_empty() {
         let seeds: Vec<String> = seeds.iter().map(IpAddr::to_string).collect();
         command.arg("--seeds").arg(seeds.join(","));
@@ -258,7 +274,10 @@ impl TestCluster {
         let (subnet, claims) = SubnetClaim::for_test(name, n);
         let seeds: Vec<IpAddr> = claims.iter().take(2).map(|c| IpAddr::V4(c.address)).collect();
         // Start every node first, then wait, so they boot in parallel.
-        let mut nodes: Vec<TestNode> = claims.into_iter().map(|claim| TestNode::spawn(claim, seeds.clone())).collect();
+        let mut nodes: Vec<TestNode> = claims
+            .into_iter()
+            .map(|claim| TestNode::spawn(claim, seeds.clone(), None))
+            .collect();
         for node in &mut nodes {
             node.wait_for_cql_port().await;
         }

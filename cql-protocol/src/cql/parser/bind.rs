@@ -60,7 +60,14 @@ fn visit_statement(statement: &mut Statement, f: &mut Visitor<'_>) {
         | Statement::CreateType(_)
         | Statement::DropType(_)
         | Statement::Use(_)
-        | Statement::Describe(_) => {}
+        | Statement::Describe(_)
+        | Statement::CreateRole(_)
+        | Statement::AlterRole(_)
+        | Statement::DropRole(_)
+        | Statement::ListRoles(_)
+        | Statement::Grant(_)
+        | Statement::Revoke(_)
+        | Statement::ListPermissions(_) => {}
     }
 }
 

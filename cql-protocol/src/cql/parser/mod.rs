@@ -3,6 +3,7 @@
 //! wording of syntax errors; the rules live in the submodules by statement family.
 //! It checks syntax only: names are not resolved and values are not typed.
 
+mod auth;
 mod bind;
 mod ddl;
 mod describe;
@@ -99,9 +100,15 @@ fn statement(i: Tokens<'_>) -> PResult<'_, Statement> {
         "UPDATE" => dml::update(i).map(|(i, s)| (i, Statement::Update(s))),
         "DELETE" => dml::delete(i).map(|(i, s)| (i, Statement::Delete(s))),
         "BEGIN" => dml::batch(i).map(|(i, s)| (i, Statement::Batch(s))),
+        "CREATE" if auth::is_role_statement(&i) => auth::create(i),
+        "ALTER" if auth::is_role_statement(&i) => auth::alter(i),
+        "DROP" if auth::is_role_statement(&i) => auth::drop(i),
         "CREATE" => ddl::create(i),
         "ALTER" => ddl::alter(i),
         "DROP" => ddl::drop(i),
+        "GRANT" => auth::grant(i),
+        "REVOKE" => auth::revoke(i),
+        "LIST" => auth::list(i),
         "TRUNCATE" => ddl::truncate(i).map(|(i, s)| (i, Statement::Truncate(s))),
         "USE" => {
             let (i, ()) = kw("USE")(i)?;
@@ -111,7 +118,8 @@ fn statement(i: Tokens<'_>) -> PResult<'_, Statement> {
         "DESCRIBE" | "DESC" => describe::describe(i).map(|(i, s)| (i, Statement::Describe(s))),
         _ => {
             for word in [
-                "SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP", "TRUNCATE", "USE", "DESCRIBE",
+                "SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP", "TRUNCATE", "USE", "DESCRIBE", "GRANT",
+                "REVOKE", "LIST",
             ] {
                 i.expect_err(word);
             }

@@ -1,6 +1,7 @@
 //! Tests of the CQL parser and printer through the public API: one test per
 //! statement form, error wording, a parse-print-parse corpus, and property tests.
 
+mod auth;
 mod ddl;
 mod dml;
 mod errors;

@@ -1,0 +1,246 @@
+//! Who a client is and what it may do: Cassandra's PasswordAuthenticator (SASL
+//! PLAIN, bcrypt hashes in `system_auth.roles`) and CassandraAuthorizer
+//! (permissions in `system_auth.role_permissions`), or AllowAll for both, the
+//! default. Pure parts: `sasl`, `gate`, `resource`, `required`; `store` reads and
+//! writes the auth tables through the executor; `statements` runs the role and
+//! permission statements. Sockets and TLS are not here.
+
+pub mod gate;
+pub mod password;
+pub mod required;
+pub mod resource;
+pub mod sasl;
+pub mod statements;
+pub mod store;
+pub mod throttle;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cql_protocol::cql::ast::Permission;
+use serde::Deserialize;
+
+use self::required::Requirement;
+use self::resource::AuthResource;
+use crate::error::QueryError;
+use crate::query::Executor;
+
+/// The class name drivers are told in AUTHENTICATE.
+pub const PASSWORD_AUTHENTICATOR: &str = "org.apache.cassandra.auth.PasswordAuthenticator";
+/// The superuser a new cluster gets when it needs logins, as in Cassandra.
+pub const DEFAULT_SUPERUSER: &str = "cassandra";
+/// How long a role or its permissions are trusted before being read again
+/// (Cassandra's `roles_validity` / `permissions_validity`).
+const VALIDITY: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum AuthenticatorKind {
+    #[default]
+    #[serde(alias = "org.apache.cassandra.auth.AllowAllAuthenticator")]
+    AllowAllAuthenticator,
+    #[serde(alias = "org.apache.cassandra.auth.PasswordAuthenticator")]
+    PasswordAuthenticator,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+pub enum AuthorizerKind {
+    #[default]
+    #[serde(alias = "org.apache.cassandra.auth.AllowAllAuthorizer")]
+    AllowAllAuthorizer,
+    #[serde(alias = "org.apache.cassandra.auth.CassandraAuthorizer")]
+    CassandraAuthorizer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub authenticator: AuthenticatorKind,
+    pub authorizer: AuthorizerKind,
+    /// bcrypt work factor of new password hashes.
+    pub password_hash_cost: u32,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            authenticator: AuthenticatorKind::AllowAllAuthenticator,
+            authorizer: AuthorizerKind::AllowAllAuthorizer,
+            password_hash_cost: password::DEFAULT_COST,
+        }
+    }
+}
+
+/// A row of `system_auth.roles`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub can_login: bool,
+    pub is_superuser: bool,
+    pub salted_hash: Option<String>,
+}
+
+/// The role a connection logged in as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedUser {
+    pub name: String,
+}
+
+type Cached<T> = Mutex<HashMap<String, (Instant, T)>>;
+
+/// The node's authenticator and authorizer, with short-lived caches of roles and
+/// permissions (other nodes' changes are seen within `VALIDITY`).
+#[derive(Debug, Default)]
+pub struct Auth {
+    pub config: AuthConfig,
+    roles: Cached<Option<Role>>,
+    permissions: Cached<HashMap<AuthResource, BTreeSet<Permission>>>,
+    throttle: Mutex<throttle::LoginThrottle>,
+}
+
+fn bad_credentials(user: &str) -> QueryError {
+    QueryError::BadCredentials {
+        message: format!("Provided username {user} and/or password are incorrect"),
+    }
+}
+
+impl Auth {
+    pub fn new(config: AuthConfig) -> Auth {
+        Auth { config, ..Auth::default() }
+    }
+
+    pub fn login_required(&self) -> bool {
+        self.config.authenticator == AuthenticatorKind::PasswordAuthenticator
+    }
+
+    fn authorizes(&self) -> bool {
+        self.config.authorizer == AuthorizerKind::CassandraAuthorizer
+    }
+
+    /// Forgets what was cached, after this node changed roles or permissions.
+    pub fn invalidate(&self) {
+        self.roles.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.permissions.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    pub fn role(&self, executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
+        if let Some((at, role)) = self.roles.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            if at.elapsed() < VALIDITY {
+                return Ok(role.clone());
+            }
+        }
+        let role = store::role(executor, name)?;
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_string(), (Instant::now(), role.clone()));
+        Ok(role)
+    }
+
+    fn permissions_of(&self, executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
+        if let Some((at, p)) = self.permissions.lock().unwrap_or_else(|e| e.into_inner()).get(role) {
+            if at.elapsed() < VALIDITY {
+                return Ok(p.clone());
+            }
+        }
+        let p = store::permissions(executor, role)?;
+        self.permissions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role.to_string(), (Instant::now(), p.clone()));
+        Ok(p)
+    }
+
+    /// Checks a SASL PLAIN token against `system_auth.roles`. Slow on purpose
+    /// (bcrypt): run it off the async threads.
+    pub fn login(
+        &self,
+        executor: &Executor,
+        peer: Option<std::net::IpAddr>,
+        token: Option<&[u8]>,
+    ) -> Result<AuthenticatedUser, QueryError> {
+        let (user, password) = sasl::parse_plain(token).map_err(|e| QueryError::BadCredentials { message: e.to_string() })?;
+        if let Some(ip) = peer {
+            if let Some(wait) = self
+                .throttle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .locked_for(ip, &user, Instant::now())
+            {
+                return Err(QueryError::BadCredentials {
+                    message: format!(
+                        "Too many failed login attempts for {user} from {ip}; try again in {} s",
+                        wait.as_secs().max(1)
+                    ),
+                });
+            }
+        }
+        let result = self.check_password(executor, &user, &password);
+        if let Some(ip) = peer {
+            let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
+            match &result {
+                Ok(_) => throttle.succeeded(ip, &user),
+                Err(QueryError::BadCredentials { .. }) => throttle.failed(ip, &user, Instant::now()),
+                Err(_) => {}
+            }
+        }
+        result
+    }
+
+    fn check_password(&self, executor: &Executor, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
+        let role = store::role(executor, user)?.ok_or_else(|| bad_credentials(user))?;
+        let hash = role.salted_hash.as_deref().ok_or_else(|| bad_credentials(user))?;
+        if !password::verify(password, hash) {
+            return Err(bad_credentials(user));
+        }
+        if !role.can_login {
+            return Err(QueryError::BadCredentials {
+                message: format!("{user} is not permitted to log in"),
+            });
+        }
+        Ok(AuthenticatedUser { name: user.to_string() })
+    }
+
+    pub fn is_superuser(&self, executor: &Executor, user: &str) -> Result<bool, QueryError> {
+        Ok(self.role(executor, user)?.is_some_and(|r| r.is_superuser))
+    }
+
+    /// Refuses the statement with Unauthorized when the logged-in role lacks what
+    /// it needs. Nothing is checked without a login or without the authorizer.
+    pub fn authorize(
+        &self,
+        executor: &Executor,
+        user: Option<&AuthenticatedUser>,
+        statement: &cql_protocol::cql::ast::Statement,
+        session_ks: Option<&str>,
+    ) -> Result<(), QueryError> {
+        let Some(user) = user else { return Ok(()) };
+        let needed = required::required(statement, session_ks, &user.name)?;
+        if needed.is_empty() || self.is_superuser(executor, &user.name)? {
+            return Ok(());
+        }
+        for requirement in needed {
+            match requirement {
+                Requirement::Superuser(message) => return Err(QueryError::Unauthorized { message: message.into() }),
+                Requirement::Permission(_, _) if !self.authorizes() => {}
+                Requirement::Permission(permission, resource) => {
+                    let granted = self.permissions_of(executor, &user.name)?;
+                    let has = resource
+                        .chain()
+                        .iter()
+                        .any(|r| granted.get(r).is_some_and(|set| set.contains(&permission)));
+                    if !has {
+                        return Err(QueryError::Unauthorized {
+                            message: format!(
+                                "User {} has no {} permission on {} or any of its parents",
+                                user.name,
+                                permission.name(),
+                                resource.display()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,296 @@
+//! The role and permission statements: CREATE / ALTER / DROP ROLE, LIST ROLES,
+//! GRANT / REVOKE, LIST PERMISSIONS, and the default superuser of a new cluster.
+//! What a statement needs is checked before (see `required`); here it is done.
+
+use cql_protocol::cql::ast::{GrantPermissions, ListPermissions, Permission, RoleOptions, Statement};
+use cql_protocol::response::{ColumnSpec, ResultBody, Rows, RowsMetadata};
+use cql_protocol::types::ColumnType;
+use cql_protocol::value::Value;
+
+use super::resource::AuthResource;
+use super::{password, store, AuthenticatedUser, DEFAULT_SUPERUSER};
+use crate::error::QueryError;
+use crate::query::Executor;
+
+fn result(table: &str, columns: &[(&str, ColumnType)], rows: Vec<Vec<Value>>) -> ResultBody {
+    let columns: Vec<ColumnSpec> = columns
+        .iter()
+        .map(|(name, ty)| ColumnSpec {
+            keyspace: "system_auth".into(),
+            table: table.into(),
+            name: (*name).into(),
+            ty: ty.clone(),
+        })
+        .collect();
+    ResultBody::Rows(Rows {
+        metadata: RowsMetadata {
+            column_count: columns.len(),
+            columns,
+            paging_state: None,
+            no_metadata: false,
+        },
+        rows: rows
+            .into_iter()
+            .map(|row| row.into_iter().map(|v| Some(v.to_bytes())).collect())
+            .collect(),
+    })
+}
+
+fn missing(name: &str) -> QueryError {
+    QueryError::invalid(format!("{name} doesn't exist"))
+}
+
+fn hash(executor: &Executor, options: &RoleOptions) -> Result<Option<String>, QueryError> {
+    options
+        .password
+        .as_deref()
+        .map(|p| password::hash(p, executor.auth.config.password_hash_cost))
+        .transpose()
+        .map_err(|e| QueryError::Server { message: e.to_string() })
+}
+
+/// Runs a role or permission statement for `user` (None without a login).
+pub fn execute(
+    executor: &Executor,
+    user: Option<&AuthenticatedUser>,
+    session_ks: Option<&str>,
+    statement: &Statement,
+) -> Result<ResultBody, QueryError> {
+    let auth = &executor.auth;
+    let result = match statement {
+        Statement::CreateRole(r) => {
+            if auth.role(executor, &r.name)?.is_some() {
+                if r.if_not_exists {
+                    return Ok(ResultBody::Void);
+                }
+                return Err(QueryError::invalid(format!("{} already exists", r.name)));
+            }
+            let salted = hash(executor, &r.options)?;
+            store::write_role(
+                executor,
+                &r.name,
+                Some(r.options.login.unwrap_or(false)),
+                Some(r.options.superuser.unwrap_or(false)),
+                salted.as_deref(),
+                None,
+            )?;
+            // The creator may manage what it created, as in Cassandra.
+            if let Some(creator) = user {
+                if !auth.is_superuser(executor, &creator.name)? {
+                    let on = AuthResource::Role(r.name.clone());
+                    store::change_permissions(
+                        executor,
+                        &creator.name,
+                        &on,
+                        &[Permission::Alter, Permission::Drop, Permission::Authorize],
+                        true,
+                    )?;
+                }
+            }
+            ResultBody::Void
+        }
+        Statement::AlterRole(r) => {
+            if auth.role(executor, &r.name)?.is_none() {
+                return Err(missing(&r.name));
+            }
+            let salted = hash(executor, &r.options)?;
+            store::write_role(executor, &r.name, r.options.login, r.options.superuser, salted.as_deref(), None)?;
+            ResultBody::Void
+        }
+        Statement::DropRole(r) => {
+            if auth.role(executor, &r.name)?.is_none() {
+                if r.if_exists {
+                    return Ok(ResultBody::Void);
+                }
+                return Err(missing(&r.name));
+            }
+            if user.is_some_and(|u| u.name == r.name) {
+                return Err(QueryError::invalid("Cannot DROP primary role for current login"));
+            }
+            store::delete_role(executor, &r.name)?;
+            ResultBody::Void
+        }
+        Statement::ListRoles(l) => list_roles(executor, user, l.of.as_deref(), l.users)?,
+        Statement::Grant(g) => change(executor, session_ks, g, true)?,
+        Statement::Revoke(g) => change(executor, session_ks, g, false)?,
+        Statement::ListPermissions(l) => list_permissions(executor, user, session_ks, l)?,
+        _ => {
+            return Err(QueryError::Server {
+                message: "not a role or permission statement".into(),
+            })
+        }
+    };
+    auth.invalidate();
+    Ok(result)
+}
+
+fn list_roles(executor: &Executor, user: Option<&AuthenticatedUser>, of: Option<&str>, users: bool) -> Result<ResultBody, QueryError> {
+    let auth = &executor.auth;
+    let mut roles = store::all_roles(executor)?;
+    let sees_all = match user {
+        None => true,
+        Some(u) => auth.is_superuser(executor, &u.name)?,
+    };
+    if let Some(of) = of {
+        if auth.role(executor, of)?.is_none() {
+            return Err(missing(of));
+        }
+        roles.retain(|r| r.name == of);
+    }
+    if !sees_all {
+        let me = user.map(|u| u.name.clone()).unwrap_or_default();
+        roles.retain(|r| r.name == me);
+    }
+    if users {
+        roles.retain(|r| r.can_login);
+        let rows = roles
+            .into_iter()
+            .map(|r| vec![Value::Text(r.name), Value::Boolean(r.is_superuser)])
+            .collect();
+        return Ok(result(
+            "users",
+            &[("name", ColumnType::Varchar), ("super", ColumnType::Boolean)],
+            rows,
+        ));
+    }
+    let options_type = ColumnType::Map(Box::new(ColumnType::Varchar), Box::new(ColumnType::Varchar));
+    let rows = roles
+        .into_iter()
+        .map(|r| {
+            vec![
+                Value::Text(r.name),
+                Value::Boolean(r.is_superuser),
+                Value::Boolean(r.can_login),
+                Value::Map(Vec::new()),
+            ]
+        })
+        .collect();
+    Ok(result(
+        "roles",
+        &[
+            ("role", ColumnType::Varchar),
+            ("super", ColumnType::Boolean),
+            ("login", ColumnType::Boolean),
+            ("options", options_type),
+        ],
+        rows,
+    ))
+}
+
+fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result<(), QueryError> {
+    let schema = executor.schema.snapshot();
+    let exists = match resource {
+        AuthResource::AllKeyspaces | AuthResource::AllRoles | AuthResource::Role(_) => true,
+        AuthResource::Keyspace(k) => schema.keyspace(k).is_some(),
+        AuthResource::Table(k, t) => schema.keyspace(k).is_some_and(|ks| ks.tables.contains_key(t)),
+    };
+    if let AuthResource::Role(r) = resource {
+        if executor.auth.role(executor, r)?.is_none() {
+            return Err(missing(r));
+        }
+    }
+    if exists {
+        Ok(())
+    } else {
+        Err(QueryError::invalid(format!("Resource {} doesn't exist", resource.display())))
+    }
+}
+
+fn change(executor: &Executor, session_ks: Option<&str>, g: &GrantPermissions, grant: bool) -> Result<ResultBody, QueryError> {
+    let resource = AuthResource::resolve(&g.resource, session_ks).map_err(QueryError::invalid)?;
+    check_resource_exists(executor, &resource)?;
+    if executor.auth.role(executor, &g.role)?.is_none() {
+        return Err(missing(&g.role));
+    }
+    store::change_permissions(executor, &g.role, &resource, &g.permissions, grant)?;
+    Ok(ResultBody::Void)
+}
+
+fn list_permissions(
+    executor: &Executor,
+    user: Option<&AuthenticatedUser>,
+    session_ks: Option<&str>,
+    l: &ListPermissions,
+) -> Result<ResultBody, QueryError> {
+    let resource = l
+        .resource
+        .as_ref()
+        .map(|r| AuthResource::resolve(r, session_ks))
+        .transpose()
+        .map_err(QueryError::invalid)?;
+    let sees_all = match user {
+        None => true,
+        Some(u) => executor.auth.is_superuser(executor, &u.name)?,
+    };
+    let mut rows = Vec::new();
+    for (role, on, set) in store::all_permissions(executor)? {
+        if l.role.as_ref().is_some_and(|r| *r != role) || (!sees_all && user.is_some_and(|u| u.name != role)) {
+            continue;
+        }
+        if resource.as_ref().is_some_and(|r| !r.chain().contains(&on)) {
+            continue;
+        }
+        for p in set {
+            if l.permission.is_some_and(|want| want != p) {
+                continue;
+            }
+            rows.push(vec![
+                Value::Text(role.clone()),
+                Value::Text(role.clone()),
+                Value::Text(on.display()),
+                Value::Text(p.name().into()),
+            ]);
+        }
+    }
+    Ok(result(
+        "role_permissions",
+        &[
+            ("role", ColumnType::Varchar),
+            ("username", ColumnType::Varchar),
+            ("resource", ColumnType::Varchar),
+            ("permission", ColumnType::Varchar),
+        ],
+        rows,
+    ))
+}
+
+/// Creates `cassandra`/`cassandra` when the cluster has no such role yet, written
+/// at timestamp 0 so that every node may do it at once and any later change or
+/// DROP ROLE (with a real timestamp) wins over it. Returns whether it wrote.
+pub fn ensure_default_superuser(executor: &Executor) -> Result<bool, QueryError> {
+    if store::role(executor, DEFAULT_SUPERUSER)?.is_some() {
+        return Ok(false);
+    }
+    let salted = password::hash(DEFAULT_SUPERUSER, executor.auth.config.password_hash_cost)
+        .map_err(|e| QueryError::Server { message: e.to_string() })?;
+    store::write_role(executor, DEFAULT_SUPERUSER, Some(true), Some(true), Some(&salted), Some(0))?;
+    executor.auth.invalidate();
+    Ok(true)
+}
+
+/// Keeps trying `ensure_default_superuser` (the replicas of `system_auth` may not
+/// be known or up yet at start) until it is done or the node stops.
+pub async fn default_superuser_task(executor: std::sync::Arc<Executor>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // Give gossip a moment to find the ring first.
+    let mut delay = std::time::Duration::from_millis(500);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let ex = executor.clone();
+        match tokio::task::spawn_blocking(move || ensure_default_superuser(&ex)).await {
+            Ok(Ok(true)) => {
+                tracing::warn!(
+                    "created the default superuser '{DEFAULT_SUPERUSER}' with password '{DEFAULT_SUPERUSER}': \
+                     change it (ALTER ROLE {DEFAULT_SUPERUSER} WITH PASSWORD = '...') or create another superuser and drop it"
+                );
+                return;
+            }
+            Ok(Ok(false)) => return,
+            Ok(Err(e)) => tracing::debug!(error = %e, "cannot set up the default superuser yet; retrying"),
+            Err(e) => tracing::warn!(error = %e, "default superuser setup failed"),
+        }
+        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,321 @@
+//! The coordinator against replicas: without sockets (data centres whose peers
+//! are down) and over real internode messaging on loopback (127.0.9.x and
+//! 127.0.10.x, port 7000), where one replica can be made slow. Hard timeouts.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cql_protocol::wire::Consistency;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use super::*;
+use crate::cluster::peers::{PeerInfo, NORMAL};
+use crate::internode::Handler;
+use crate::ring::Ring;
+use crate::storage::{PartitionPosition, Row};
+use crate::system::NodeInfo;
+
+const TABLE: Uuid = Uuid::from_u128(0xc0);
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn ip(c: u8, d: u8) -> IpAddr {
+    // 127.2.x.x: clear of the integration and Python tests (127.0.x.x).
+    IpAddr::from([127, 2, c, d])
+}
+
+fn engine() -> Arc<MemoryEngine> {
+    let engine = MemoryEngine::new();
+    engine.create_table(TABLE).unwrap();
+    engine.create_table(hints::hints_table()).unwrap();
+    Arc::new(engine)
+}
+
+fn node_info(address: IpAddr, dc: &str, token: i64) -> NodeInfo {
+    NodeInfo {
+        cluster_name: "test".into(),
+        address,
+        native_port: 9042,
+        host_id: Uuid::new_v4(),
+        data_center: dc.into(),
+        rack: "rack1".into(),
+        tokens: vec![token],
+    }
+}
+
+fn peer(address: IpAddr, dc: &str, token: i64) -> PeerInfo {
+    PeerInfo {
+        address,
+        host_id: Some(Uuid::new_v4()),
+        tokens: vec![token],
+        data_center: dc.into(),
+        rack: "rack1".into(),
+        native_address: Some(address),
+        native_port: 9042,
+        schema_version: None,
+        release_version: "test".into(),
+        status: NORMAL.into(),
+        load: 0,
+    }
+}
+
+fn position(i: u32) -> PartitionPosition {
+    PartitionPosition {
+        token: i64::from(i),
+        key: i.to_be_bytes().to_vec(),
+    }
+}
+
+fn mutation(i: u32) -> Mutation {
+    let mut m = Mutation::new(TABLE, position(i));
+    m.rows.push((
+        vec![1],
+        Row {
+            marker: Some(crate::storage::Cell::live(1, Vec::new(), 0, 0)),
+            ..Row::default()
+        },
+    ));
+    m
+}
+
+fn holds(engine: &dyn StorageEngine, i: u32) -> bool {
+    let command = ReadCommand {
+        table: TABLE,
+        partitions: PartitionSelection::Keys(vec![position(i)]),
+        slices: Vec::new(),
+        reversed: false,
+        resume: None,
+    };
+    !engine.read_raw(&command, None).unwrap().is_empty()
+}
+
+fn network(dcs: &[(&str, usize)]) -> Strategy {
+    Strategy::Network {
+        rf_by_dc: dcs.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect(),
+    }
+}
+
+/// A coordinator in dc1 (127.0.0.1 alone there) whose dc2 peers are down.
+fn coordinator_with_dc2_down() -> (Coordinator, Arc<MemoryEngine>) {
+    let local = ip(0, 1);
+    let view = Arc::new(ClusterView::new(node_info(local, "dc1", 0)));
+    view.update(peer(ip(0, 2), "dc2", 100), false);
+    view.update(peer(ip(0, 3), "dc2", 200), false);
+    let engine = engine();
+    (Coordinator::new(local, engine.clone(), view), engine)
+}
+
+#[test]
+fn local_quorum_writes_need_only_the_local_data_centre() {
+    let (c, engine) = coordinator_with_dc2_down();
+    let s = network(&[("dc1", 1), ("dc2", 2)]);
+    c.write(&s, vec![mutation(1)], Consistency::LocalQuorum, "SIMPLE").unwrap();
+    c.write(&s, vec![mutation(2)], Consistency::LocalOne, "SIMPLE").unwrap();
+    assert!(holds(engine.as_ref(), 1) && holds(engine.as_ref(), 2));
+    assert_eq!(
+        c.write(&s, vec![mutation(3)], Consistency::Quorum, "SIMPLE"),
+        Err(QueryError::Unavailable {
+            consistency: Consistency::Quorum,
+            required: 2,
+            alive: 1,
+        }),
+        "QUORUM counts every data centre"
+    );
+}
+
+#[test]
+fn each_quorum_writes_are_unavailable_when_a_data_centre_has_no_quorum() {
+    let (c, _) = coordinator_with_dc2_down();
+    let s = network(&[("dc1", 1), ("dc2", 2)]);
+    assert_eq!(
+        c.write(&s, vec![mutation(1)], Consistency::EachQuorum, "SIMPLE"),
+        Err(QueryError::Unavailable {
+            consistency: Consistency::EachQuorum,
+            required: 2,
+            alive: 0,
+        })
+    );
+}
+
+#[test]
+fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
+    let (c, _) = coordinator_with_dc2_down();
+    let s = network(&[("dc2", 2)]);
+    let err = Err(QueryError::Unavailable {
+        consistency: Consistency::LocalOne,
+        required: 1,
+        alive: 0,
+    });
+    assert_eq!(c.write(&s, vec![mutation(1)], Consistency::LocalOne, "SIMPLE"), err.clone());
+    let read = ReadCommand {
+        table: TABLE,
+        partitions: PartitionSelection::Keys(vec![position(1)]),
+        slices: Vec::new(),
+        reversed: false,
+        resume: None,
+    };
+    assert_eq!(
+        c.fetch(&s, Consistency::LocalOne, 1, &read, Duration::from_secs(1)).map(|_| ()),
+        err,
+        "reads count the same way"
+    );
+}
+
+#[test]
+fn sub_ranges_cover_the_ring_in_order_with_their_owners() {
+    let topo = Topology {
+        ring: Ring::new([("127.0.0.1".parse().unwrap(), vec![-10, 10])]),
+        ..Topology::default()
+    };
+    let r = sub_ranges(&topo, Bound::Unbounded, Bound::Unbounded);
+    assert_eq!(
+        r,
+        vec![
+            (Bound::Unbounded, Bound::Included(-10), -10),
+            (Bound::Excluded(-10), Bound::Included(10), 10),
+            (Bound::Excluded(10), Bound::Unbounded, -10)
+        ]
+    );
+    let part = sub_ranges(&topo, Bound::Excluded(0), Bound::Included(20));
+    assert_eq!(
+        part,
+        vec![
+            (Bound::Excluded(0), Bound::Included(10), 10),
+            (Bound::Excluded(10), Bound::Included(20), -10)
+        ]
+    );
+}
+
+/// A replica serving from its own engine; writes can be made slow.
+struct Replica {
+    engine: Arc<MemoryEngine>,
+    write_delay_ms: AtomicU64,
+}
+
+impl Handler for Replica {
+    fn handle(&self, _from: IpAddr, verb: Verb) -> Reply {
+        if matches!(verb, Verb::Mutate { .. }) {
+            std::thread::sleep(Duration::from_millis(self.write_delay_ms.load(Ordering::SeqCst)));
+        }
+        local_reply(self.engine.as_ref(), verb)
+    }
+}
+
+async fn listen(address: IpAddr) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind((address, 7000)).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("cannot bind {address}:7000");
+}
+
+/// Three nodes of dc1 on 127.0.`c`.1-3; the coordinator is node 1. Returns it,
+/// the replicas (node 1 first) and their messaging services (kept alive).
+async fn three_nodes(c: u8) -> (Coordinator, Vec<Arc<Replica>>, Vec<Arc<Messaging>>) {
+    let addresses = [ip(c, 1), ip(c, 2), ip(c, 3)];
+    let view = Arc::new(ClusterView::new(node_info(addresses[0], "dc1", -100)));
+    view.update(peer(addresses[1], "dc1", 0), true);
+    view.update(peer(addresses[2], "dc1", 100), true);
+    let mut replicas = Vec::new();
+    let mut services = Vec::new();
+    for address in addresses {
+        let replica = Arc::new(Replica {
+            engine: engine(),
+            write_delay_ms: AtomicU64::new(0),
+        });
+        services.push(Messaging::start(listen(address).await, address, "test".into(), replica.clone()).await);
+        replicas.push(replica);
+    }
+    let coordinator = Coordinator::new(addresses[0], replicas[0].engine.clone(), view);
+    coordinator.set_messaging(services[0].clone());
+    (coordinator, replicas, services)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_write_answers_without_waiting_for_a_slow_replica() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(9).await;
+        replicas[2].write_delay_ms.store(1_500, Ordering::SeqCst);
+        let start = Instant::now();
+        c.write(&Strategy::Simple { rf: 3 }, vec![mutation(1)], Consistency::Quorum, "SIMPLE")
+            .unwrap();
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(1_000), "QUORUM waited {took:?} for the slow replica");
+        assert!(!holds(replicas[2].engine.as_ref(), 1), "the slow replica is still writing");
+        // The third write goes on in the background.
+        while !holds(replicas[2].engine.as_ref(), 1) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(holds(replicas[0].engine.as_ref(), 1) && holds(replicas[1].engine.as_ref(), 1));
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_timeout_reports_its_acks_and_the_late_replica_gets_a_hint() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(10).await;
+        c.set_timeouts(Timeouts {
+            write: Duration::from_millis(300),
+            ..Timeouts::default()
+        });
+        replicas[2].write_delay_ms.store(1_000, Ordering::SeqCst);
+        let start = Instant::now();
+        let result = c.write(&Strategy::Simple { rf: 3 }, vec![mutation(1)], Consistency::All, "SIMPLE");
+        assert_eq!(
+            result,
+            Err(QueryError::WriteTimeout {
+                consistency: Consistency::All,
+                received: 2,
+                block_for: 3,
+                write_type: "SIMPLE".into(),
+            })
+        );
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(900), "the configured 300 ms timeout took {took:?}");
+        let late = ip(10, 3);
+        let start = Instant::now();
+        while hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap().is_empty() {
+            assert!(start.elapsed() < Duration::from_secs(5), "no hint for the late replica");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let hinted = hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap();
+        assert_eq!(hinted.into_iter().map(|(_, m)| m).collect::<Vec<_>>(), vec![mutation(1)]);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_down() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(11).await;
+        for r in &replicas {
+            r.engine.apply(mutation(1)).unwrap();
+        }
+        c.truncate(&Strategy::Simple { rf: 1 }, TABLE).unwrap();
+        for (k, r) in replicas.iter().enumerate() {
+            assert!(!holds(r.engine.as_ref(), 1), "node {} still holds the row", k + 1);
+        }
+        for r in &replicas {
+            r.engine.apply(mutation(2)).unwrap();
+        }
+        c.view.update(peer(ip(11, 3), "dc1", 100), false);
+        assert_eq!(
+            c.truncate(&Strategy::Simple { rf: 1 }, TABLE),
+            Err(QueryError::Unavailable {
+                consistency: Consistency::All,
+                required: 3,
+                alive: 2,
+            })
+        );
+        assert!(replicas.iter().all(|r| holds(r.engine.as_ref(), 2)), "nothing was truncated");
+    })
+    .await
+    .unwrap();
+}

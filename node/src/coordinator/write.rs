@@ -1,0 +1,267 @@
+//! The coordinator's write path: send each mutation to every live replica and
+//! answer as soon as the consistency level is met, while the other replica
+//! writes go on in the background. A replica that is down, fails or does not
+//! answer in time gets a hint, whether or not the client is still waiting.
+//! Counting is `consistency`'s and `WriteProgress` (pure); this file only
+//! spawns the sends and waits on their outcomes.
+
+use std::net::IpAddr;
+
+use cql_protocol::wire::Consistency;
+use tokio::sync::mpsc;
+
+use super::consistency::{Requirement, Tally};
+use super::replicas::Strategy;
+use super::{hints, Coordinator, Transport};
+use crate::error::QueryError;
+use crate::internode::{Reply, Verb};
+use crate::storage::Mutation;
+
+/// What became of one replica write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Which mutation of the request (its index).
+    pub mutation: usize,
+    /// The data centre of the replica.
+    pub dc: String,
+    pub acked: bool,
+    /// Whether a hint was stored for the replica instead.
+    pub hinted: bool,
+}
+
+/// The answers of one write request (several mutations, each to its replicas),
+/// against one requirement. Pure.
+#[derive(Debug)]
+pub struct WriteProgress<'a> {
+    any: bool,
+    block_for: usize,
+    tallies: Vec<Tally<'a>>,
+    hinted: Vec<usize>,
+    outstanding: Vec<usize>,
+}
+
+impl<'a> WriteProgress<'a> {
+    /// `sends[i]` replica writes are in flight for mutation `i`; `hinted[i]`
+    /// replicas of it were down and hinted already. ANY is met by a hint alone.
+    pub fn new(requirement: &'a Requirement, any: bool, sends: Vec<usize>, hinted: Vec<usize>) -> WriteProgress<'a> {
+        WriteProgress {
+            any,
+            block_for: if any { 1 } else { requirement.block_for() },
+            tallies: sends.iter().map(|_| Tally::new(requirement)).collect(),
+            hinted,
+            outstanding: sends,
+        }
+    }
+
+    pub fn record(&mut self, outcome: &Outcome) {
+        let i = outcome.mutation;
+        if let Some(left) = self.outstanding.get_mut(i) {
+            *left = left.saturating_sub(1);
+        }
+        if outcome.acked {
+            if let Some(tally) = self.tallies.get_mut(i) {
+                tally.answer(&outcome.dc);
+            }
+        }
+        if outcome.hinted {
+            if let Some(hinted) = self.hinted.get_mut(i) {
+                *hinted += 1;
+            }
+        }
+    }
+
+    fn met(&self, i: usize) -> bool {
+        let Some(tally) = self.tallies.get(i) else {
+            return true;
+        };
+        if self.any {
+            // A replica's ack, or (once no replica can ack any more) a stored hint.
+            tally.received() >= 1 || (self.outstanding.get(i) == Some(&0) && self.hinted.get(i).is_some_and(|h| *h >= 1))
+        } else {
+            tally.is_met()
+        }
+    }
+
+    /// Every mutation met its level: the client can be answered.
+    pub fn is_met(&self) -> bool {
+        (0..self.tallies.len()).all(|i| self.met(i))
+    }
+
+    /// No answer still to come can change the result.
+    pub fn is_settled(&self) -> bool {
+        self.is_met() || (0..self.tallies.len()).any(|i| !self.met(i) && self.outstanding.get(i) == Some(&0))
+    }
+
+    /// (received, block_for) of the first mutation short of its level, as a
+    /// WriteTimeout reports them.
+    pub fn shortfall(&self) -> Option<(usize, usize)> {
+        (0..self.tallies.len())
+            .find(|i| !self.met(*i))
+            .map(|i| (self.tallies.get(i).map_or(0, Tally::received), self.block_for))
+    }
+}
+
+/// Sends one mutation to one replica; on failure or timeout stores a hint for
+/// it. Reports the outcome to whoever still listens.
+async fn deliver(
+    transport: Transport,
+    replica: IpAddr,
+    mutation: Mutation,
+    outcome: Outcome,
+    timeout: std::time::Duration,
+    report: mpsc::UnboundedSender<Outcome>,
+) {
+    let verb = Verb::Mutate {
+        mutations: vec![mutation.clone()],
+    };
+    let acked = matches!(transport.send(replica, verb, timeout).await, Ok(Reply::Ack));
+    let hinted = !acked && {
+        tracing::debug!(%replica, "replica write failed or timed out; storing a hint");
+        hints::store(transport.engine.as_ref(), replica, &mutation).is_ok()
+    };
+    let _ = report.send(Outcome { acked, hinted, ..outcome });
+}
+
+impl Coordinator {
+    /// Writes `mutations` at `cl`: Unavailable before sending when too few
+    /// replicas are up, WriteTimeout when too few acknowledged in time. Returns
+    /// as soon as every mutation met the level; the rest keep going.
+    pub fn write(&self, strategy: &Strategy, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
+        if matches!(strategy, Strategy::Local) || mutations.is_empty() {
+            self.engine.apply_all(mutations)?;
+            return Ok(());
+        }
+        let topology = self.view.topology();
+        let requirement = Requirement::for_level(cl, strategy, &topology.local_dc());
+        let any = cl == Consistency::Any;
+        let mut plans = Vec::with_capacity(mutations.len());
+        for m in mutations {
+            let replicas = self.replicas(&topology, strategy, m.position.token);
+            self.count(false, &replicas);
+            let (alive, down): (Vec<IpAddr>, Vec<IpAddr>) = replicas.into_iter().partition(|r| topology.is_up(r));
+            if !any {
+                if let Some(short) = requirement.shortfall(alive.iter().map(|r| topology.data_center(r))) {
+                    return Err(QueryError::Unavailable {
+                        consistency: cl,
+                        required: short.required as i32,
+                        alive: short.alive as i32,
+                    });
+                }
+            }
+            plans.push((m, alive, down));
+        }
+        let timeout = self.timeouts().write;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let transport = self.transport();
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let (report, mut outcomes) = mpsc::unbounded_channel();
+        let mut sends = Vec::with_capacity(plans.len());
+        let mut hinted = Vec::with_capacity(plans.len());
+        for (i, (m, alive, down)) in plans.into_iter().enumerate() {
+            hinted.push(down.iter().filter(|d| hints::store(self.engine.as_ref(), **d, &m).is_ok()).count());
+            sends.push(alive.len());
+            for replica in alive {
+                let outcome = Outcome {
+                    mutation: i,
+                    dc: topology.data_center(&replica).to_string(),
+                    acked: false,
+                    hinted: false,
+                };
+                let job = deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone());
+                match &runtime {
+                    Some(handle) => drop(handle.spawn(job)),
+                    // Without a runtime there is no messaging either: the local
+                    // replica answers at once, in line.
+                    None => futures::executor::block_on(job),
+                }
+            }
+        }
+        drop(report);
+        let mut progress = WriteProgress::new(&requirement, any, sends, hinted);
+        super::block_on(async {
+            while !progress.is_settled() {
+                let next = match runtime {
+                    Some(_) => tokio::time::timeout_at(deadline, outcomes.recv()).await.ok().flatten(),
+                    None => outcomes.recv().await,
+                };
+                match next {
+                    Some(outcome) => progress.record(&outcome),
+                    None => break,
+                }
+            }
+        });
+        match progress.shortfall() {
+            None => Ok(()),
+            Some((received, block_for)) => Err(QueryError::WriteTimeout {
+                consistency: cl,
+                received: received as i32,
+                block_for: block_for as i32,
+                write_type: write_type.into(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(mutation: usize, dc: &str, acked: bool) -> Outcome {
+        Outcome {
+            mutation,
+            dc: dc.into(),
+            acked,
+            hinted: !acked,
+        }
+    }
+
+    #[test]
+    fn a_quorum_write_is_met_before_the_last_replica_answers() {
+        let req = Requirement::Total { n: 2 };
+        let mut progress = WriteProgress::new(&req, false, vec![3], vec![0]);
+        progress.record(&outcome(0, "dc1", true));
+        assert!(!progress.is_settled());
+        progress.record(&outcome(0, "dc1", true));
+        assert!(progress.is_met() && progress.is_settled(), "two of three acks are a quorum");
+        assert_eq!(progress.shortfall(), None);
+    }
+
+    #[test]
+    fn a_write_that_cannot_be_met_any_more_reports_its_acks_and_block_for() {
+        let req = Requirement::Total { n: 3 };
+        let mut progress = WriteProgress::new(&req, false, vec![3, 3], vec![0, 0]);
+        progress.record(&outcome(0, "dc1", true));
+        progress.record(&outcome(1, "dc1", true));
+        progress.record(&outcome(1, "dc1", false));
+        assert!(!progress.is_settled(), "both mutations may still get their acks");
+        progress.record(&outcome(0, "dc1", false));
+        progress.record(&outcome(0, "dc1", false));
+        assert!(progress.is_settled(), "mutation 0 can no longer reach ALL");
+        assert_eq!(progress.shortfall(), Some((1, 3)), "mutation 0 got one ack of three");
+    }
+
+    #[test]
+    fn remote_acks_do_not_meet_local_quorum() {
+        let req = Requirement::InDc { dc: "dc1".into(), n: 2 };
+        let mut progress = WriteProgress::new(&req, false, vec![4], vec![0]);
+        progress.record(&outcome(0, "dc2", true));
+        progress.record(&outcome(0, "dc2", true));
+        progress.record(&outcome(0, "dc1", true));
+        assert!(!progress.is_met());
+        progress.record(&outcome(0, "dc1", false));
+        assert_eq!(progress.shortfall(), Some((1, 2)));
+        assert!(progress.is_settled());
+    }
+
+    #[test]
+    fn any_is_met_by_a_hint_once_no_replica_can_ack() {
+        let req = Requirement::Total { n: 1 };
+        let down = WriteProgress::new(&req, true, vec![0], vec![1]);
+        assert!(down.is_met(), "every replica down: the hint is the write");
+        let mut failing = WriteProgress::new(&req, true, vec![2], vec![0]);
+        failing.record(&outcome(0, "dc1", false));
+        assert!(!failing.is_met(), "the other replica may still ack");
+        failing.record(&outcome(0, "dc1", false));
+        assert!(failing.is_met());
+    }
+}
