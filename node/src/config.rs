@@ -46,6 +46,8 @@ pub struct NodeConfig {
     pub authorizer: crate::auth::AuthorizerKind,
     /// bcrypt work factor of stored password hashes (4..=31).
     pub password_hash_cost: u32,
+    /// TLS on the client port.
+    pub client_encryption: crate::tls::ClientEncryption,
     /// How long a coordinator waits for replicas to acknowledge a write.
     pub write_request_timeout_ms: u64,
     /// How long a coordinator waits for replicas to answer a one-partition read.
@@ -82,11 +84,12 @@ impl Default for NodeConfig {
             seeds: Vec::new(),
             gossip_port: 9044,
             internode_port: 7000,
-            gossip_interval_ms: 400,
+            gossip_interval_ms: 300,
             phi_convict_threshold: 8.0,
             authenticator: crate::auth::AuthenticatorKind::AllowAllAuthenticator,
             authorizer: crate::auth::AuthorizerKind::AllowAllAuthorizer,
             password_hash_cost: crate::auth::password::DEFAULT_COST,
+            client_encryption: crate::tls::ClientEncryption::default(),
             write_request_timeout_ms: 2_000,
             read_request_timeout_ms: 5_000,
             range_request_timeout_ms: 10_000,

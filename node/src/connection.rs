@@ -4,14 +4,14 @@
 //! answered on the request's stream; only an unreadable frame boundary (bad
 //! version, oversized length) closes the connection.
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, HEADER_LEN};
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tracing::{debug, warn, Instrument};
 
@@ -30,10 +30,12 @@ fn protocol_error(message: impl Into<String>) -> Response {
     })
 }
 
-pub async fn serve(socket: TcpStream, executor: Arc<Executor>, max_frame: u32) -> std::io::Result<()> {
-    let peer = socket.peer_addr().ok();
-    let _ = socket.set_nodelay(true);
-    let (read_half, mut write_half) = socket.into_split();
+/// Serves one client over `stream` (a TCP socket, or TLS over one) until it closes.
+pub async fn serve<S>(stream: S, peer: Option<SocketAddr>, executor: Arc<Executor>, max_frame: u32) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (read_half, mut write_half) = tokio::io::split(stream);
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
     let writer = tokio::spawn(async move {

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod bench;
+pub mod certs;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -21,4 +22,5 @@ pub mod status;
 pub mod storage;
 pub mod stress;
 pub mod system;
+pub mod tls;
 pub mod token;

@@ -34,6 +34,8 @@ enum Command {
     Status(node::status::StatusArgs),
     /// Start a local cluster of N nodes on loopback addresses; Ctrl-C stops it.
     Local(node::local::LocalArgs),
+    /// Make a cluster certificate authority and certificates for nodes and a client.
+    Certs(node::certs::CertsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -163,7 +165,20 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop_tx.send(true);
     };
-    node::server::run(listener, executor, config.max_frame_bytes, shutdown).await;
+    let tls = if config.client_encryption.enabled {
+        let server_config = config
+            .client_encryption
+            .server_config()
+            .context("cannot set up TLS for the client port ([client_encryption])")?;
+        tracing::info!(optional = config.client_encryption.optional, "TLS on the client port");
+        Some(node::server::ClientTls {
+            acceptor: tokio_rustls::TlsAcceptor::from(server_config),
+            optional: config.client_encryption.optional,
+        })
+    } else {
+        None
+    };
+    node::server::run(listener, executor, config.max_frame_bytes, tls, shutdown).await;
     let _ = gossip.await;
     Ok(())
 }
@@ -178,5 +193,6 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchStorage(args) => node::bench::run(args),
         Command::Status(args) => node::status::run(args).await,
         Command::Local(args) => node::local::run(args).await,
+        Command::Certs(args) => node::certs::run(args),
     }
 }

@@ -1,14 +1,31 @@
-//! The CQL server: accepts connections on the native port until shut down.
+//! The CQL server: accepts connections on the native port until shut down, in
+//! plaintext, TLS, or both on one port (`optional`), and hands each to `connection`.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn, Instrument};
 
 use crate::connection;
 use crate::query::Executor;
 
-pub async fn run(listener: TcpListener, executor: Arc<Executor>, max_frame: u32, shutdown: impl std::future::Future<Output = ()>) {
+/// TLS on the client port.
+#[derive(Clone)]
+pub struct ClientTls {
+    pub acceptor: TlsAcceptor,
+    /// Plaintext clients are served too.
+    pub optional: bool,
+}
+
+pub async fn run(
+    listener: TcpListener,
+    executor: Arc<Executor>,
+    max_frame: u32,
+    tls: Option<ClientTls>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -19,9 +36,10 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, max_frame: u32,
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
                     let executor = executor.clone();
+                    let tls = tls.clone();
                     let span = tracing::info_span!("connection", peer = %peer);
                     tokio::spawn(async move {
-                        if let Err(e) = connection::serve(socket, executor, max_frame).await {
+                        if let Err(e) = accept(socket, peer, executor, max_frame, tls).await {
                             warn!(error = %e, "connection failed");
                         }
                     }.instrument(span));
@@ -31,6 +49,33 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, max_frame: u32,
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }
+        }
+    }
+}
+
+async fn accept(
+    socket: TcpStream,
+    peer: SocketAddr,
+    executor: Arc<Executor>,
+    max_frame: u32,
+    tls: Option<ClientTls>,
+) -> std::io::Result<()> {
+    let _ = socket.set_nodelay(true);
+    let Some(tls) = tls else {
+        return connection::serve(socket, Some(peer), executor, max_frame).await;
+    };
+    if tls.optional {
+        let mut first = [0u8; 1];
+        let n = socket.peek(&mut first).await?;
+        if n == 0 || !crate::tls::starts_tls_handshake(first[0]) {
+            return connection::serve(socket, Some(peer), executor, max_frame).await;
+        }
+    }
+    match tls.acceptor.accept(socket).await {
+        Ok(stream) => connection::serve(stream, Some(peer), executor, max_frame).await,
+        Err(e) => {
+            warn!(peer = %peer, error = %e, "TLS handshake with a client failed");
+            Ok(())
         }
     }
 }

@@ -34,6 +34,20 @@ def connect(node, user=None, password=None):
     return cluster, cluster.connect()
 
 
+def wait_for_default_superuser(connect_as_cassandra, limit_s=30):
+    """The node creates cassandra/cassandra in the background just after start."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        try:
+            cluster, _ = connect_as_cassandra()
+            cluster.shutdown()
+            return
+        except NoHostAvailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def auth_node(tmp_path_factory):
     work = tmp_path_factory.mktemp("auth-node")
@@ -43,18 +57,11 @@ def auth_node(tmp_path_factory):
     config.write_text(CONFIG)
     n = Node(ADDRESS, CQL_PORT, data, work / "node.log", extra_args=["--config", str(config)])
     n.start()
-    # The node creates the default superuser in the background right after start.
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            cluster, _ = connect(n, "cassandra", "cassandra")
-            cluster.shutdown()
-            break
-        except NoHostAvailable:
-            if time.monotonic() > deadline:
-                n.stop()
-                pytest.fail(n.log_tail("cassandra/cassandra never worked"))
-            time.sleep(0.5)
+    try:
+        wait_for_default_superuser(lambda: connect(n, "cassandra", "cassandra"))
+    except Exception:
+        n.stop()
+        raise
     try:
         yield n
     finally:
