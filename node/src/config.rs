@@ -48,6 +48,8 @@ pub struct NodeConfig {
     pub password_hash_cost: u32,
     /// TLS on the client port.
     pub client_encryption: crate::tls::ClientEncryption,
+    /// Mutual TLS on the internode and gossip ports.
+    pub internode_encryption: crate::tls::InternodeEncryption,
     /// How long a coordinator waits for replicas to acknowledge a write.
     pub write_request_timeout_ms: u64,
     /// How long a coordinator waits for replicas to answer a one-partition read.
@@ -90,6 +92,7 @@ impl Default for NodeConfig {
             authorizer: crate::auth::AuthorizerKind::AllowAllAuthorizer,
             password_hash_cost: crate::auth::password::DEFAULT_COST,
             client_encryption: crate::tls::ClientEncryption::default(),
+            internode_encryption: crate::tls::InternodeEncryption::default(),
             write_request_timeout_ms: 2_000,
             read_request_timeout_ms: 5_000,
             range_request_timeout_ms: 10_000,

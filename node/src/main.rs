@@ -135,7 +135,14 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for gossip on {gossip_addr}"))?;
     node::cluster::write_local_status(&executor);
+    let peer_tls = if config.internode_encryption.enabled {
+        tracing::info!("mutual TLS on the internode and gossip ports");
+        Some(node::tls::PeerTls::new(&config.internode_encryption).context("cannot set up TLS between nodes ([internode_encryption])")?)
+    } else {
+        None
+    };
     let cluster = node::cluster::ClusterConfig {
+        tls: peer_tls.clone(),
         cluster_name: config.cluster_name.clone(),
         address: config.address,
         gossip_port: config.gossip_port,
@@ -150,7 +157,9 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let handler = Arc::new(node::coordinator::ReplicaHandler {
         engine: executor.engine.clone(),
     });
-    let messaging = node::internode::Messaging::start(internode_listener, config.address, config.cluster_name.clone(), handler).await;
+    let messaging =
+        node::internode::Messaging::start_with_tls(internode_listener, config.address, config.cluster_name.clone(), handler, peer_tls)
+            .await;
     executor.coordinator.set_messaging(messaging);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(executor.coordinator.clone().replay_hints(stop_rx.clone()));

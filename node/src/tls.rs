@@ -1,15 +1,24 @@
-//! TLS for the client port (rustls with the ring provider): the
-//! `[client_encryption]` settings, loading PEM certificates and keys, and the
-//! rustls server configuration, with optional or required client certificates.
-//! Accepting connections is the server's business.
+//! TLS with rustls (ring provider): for the client port, the
+//! `[client_encryption]` settings and server configuration (optional or required
+//! client certificates); between nodes (internode and gossip ports), the
+//! `[internode_encryption]` settings and mutual TLS, where each side must show a
+//! certificate of the cluster's authority. Loading PEM files lives here too.
+//! Accepting and dialling sockets is the servers' business.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::net::IpAddr;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// `[client_encryption]`, as Cassandra's `client_encryption_options`.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -109,6 +118,149 @@ impl ClientEncryption {
             }
         };
         Ok(Arc::new(builder.with_single_cert(certs, key).map_err(setup)?))
+    }
+}
+
+/// `[internode_encryption]`: mutual TLS on the internode and gossip ports.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InternodeEncryption {
+    pub enabled: bool,
+    /// This node's certificate (PEM), signed by `ca_certificate`.
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    /// The cluster's authority: peers must show a certificate it signed.
+    pub ca_certificate: PathBuf,
+}
+
+impl Default for InternodeEncryption {
+    fn default() -> Self {
+        InternodeEncryption {
+            enabled: false,
+            certificate: PathBuf::from("certs/node.crt"),
+            private_key: PathBuf::from("certs/node.key"),
+            ca_certificate: PathBuf::from("certs/ca.crt"),
+        }
+    }
+}
+
+/// A connection between nodes: a plain socket or TLS over one.
+pub trait PeerIo: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> PeerIo for T {}
+pub type PeerStream = Box<dyn PeerIo>;
+
+/// Checks that a peer's certificate chains to the cluster's authority, and
+/// nothing about its name: nodes are dialled by address, and in containers those
+/// addresses are not known when certificates are made. Membership of the cluster
+/// is what the authority's signature proves.
+#[derive(Debug)]
+struct ClusterMemberVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for ClusterMemberVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Mutual TLS between nodes: both sides show a certificate of the cluster's
+/// authority, or the handshake fails.
+#[derive(Clone)]
+pub struct PeerTls {
+    acceptor: TlsAcceptor,
+    connector: TlsConnector,
+}
+
+impl std::fmt::Debug for PeerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerTls")
+    }
+}
+
+impl PeerTls {
+    pub fn new(config: &InternodeEncryption) -> Result<PeerTls, TlsError> {
+        let roots = Arc::new(root_store(&config.ca_certificate)?);
+        let certs = load_certificates(&config.certificate)?;
+        let key = load_private_key(&config.private_key)?;
+        let client_verifier = WebPkiClientVerifier::builder_with_provider(roots.clone(), provider())
+            .build()
+            .map_err(setup)?;
+        let server = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(setup)?
+            .with_client_cert_verifier(client_verifier)
+            .with_single_cert(certs.clone(), key.clone_key())
+            .map_err(setup)?;
+        let server_verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
+            .build()
+            .map_err(setup)?;
+        let client = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(setup)?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ClusterMemberVerifier { inner: server_verifier }))
+            .with_client_auth_cert(certs, key)
+            .map_err(setup)?;
+        Ok(PeerTls {
+            acceptor: TlsAcceptor::from(Arc::new(server)),
+            connector: TlsConnector::from(Arc::new(client)),
+        })
+    }
+}
+
+/// An accepted peer connection, after the TLS handshake when there is TLS.
+pub async fn accept_peer(tls: Option<&PeerTls>, socket: TcpStream) -> std::io::Result<PeerStream> {
+    let _ = socket.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(socket)),
+        Some(tls) => Ok(Box::new(tls.acceptor.accept(socket).await?)),
+    }
+}
+
+/// A connection to peer `ip`, after the TLS handshake when there is TLS.
+pub async fn connect_peer(tls: Option<&PeerTls>, socket: TcpStream, ip: IpAddr) -> std::io::Result<PeerStream> {
+    let _ = socket.set_nodelay(true);
+    match tls {
+        None => Ok(Box::new(socket)),
+        Some(tls) => Ok(Box::new(tls.connector.connect(ServerName::IpAddress(ip.into()), socket).await?)),
     }
 }
 

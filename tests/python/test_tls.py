@@ -4,8 +4,10 @@ cluster's authority (or without TLS at all) gets. The node (127.0.12.1) uses
 certificates made by `rustica certs` for this test.
 """
 
+import socket
 import ssl
 import subprocess
+import time
 
 import pytest
 from cassandra.auth import PlainTextAuthProvider
@@ -108,3 +110,127 @@ def test_cqlsh_connects_with_ssl_and_credentials(tls_node, certs, tmp_path):
     proc, report = cqlsh(tls_node, tmp_path, "SELECT cluster_name FROM system.local",
                          "-u", "cassandra", "-p", "cassandra", expect_ok=False)
     assert proc.returncode != 0, report
+
+
+# ---------------------------------------------------------------- between nodes
+
+CLUSTER = ["127.0.13.1", "127.0.13.2", "127.0.13.3"]
+ROGUE = "127.0.13.4"
+
+
+def node_config(certs, name):
+    return f"""
+[client_encryption]
+enabled = true
+certificate = "{certs / (name + '.crt')}"
+private_key = "{certs / (name + '.key')}"
+
+[internode_encryption]
+enabled = true
+certificate = "{certs / (name + '.crt')}"
+private_key = "{certs / (name + '.key')}"
+ca_certificate = "{certs / 'ca.crt'}"
+"""
+
+
+def start_nodes(work, certs, specs):
+    """specs: (address, certificate name); every node's seed is the first node."""
+    nodes = []
+    for address, name in specs:
+        d = work / address
+        (d / "data").mkdir(parents=True)
+        config = d / "rustica.toml"
+        config.write_text(node_config(certs, name))
+        nodes.append(Node(address, CQL_PORT, d / "data", d / "node.log", seeds=[CLUSTER[0]],
+                          extra_args=["--config", str(config)]))
+    for n in nodes:
+        n.spawn()
+    for n in nodes:
+        n.wait_for_port()
+    return nodes
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory):
+    work = tmp_path_factory.mktemp("tls-cluster")
+    certs = work / "certs"
+    make_certs(certs, *[f"node{k}+{a}" for k, a in enumerate(CLUSTER, 1)])
+    rogue_certs = work / "rogue-certs"
+    make_certs(rogue_certs, f"node4+{ROGUE}")
+    nodes = start_nodes(work, certs, [(a, f"node{k}") for k, a in enumerate(CLUSTER, 1)])
+    nodes += start_nodes(work / "rogue", rogue_certs, [(ROGUE, "node4")])
+    try:
+        yield nodes, certs, rogue_certs
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+def cluster_states(session):
+    return {str(r.peer): r.state for r in session.execute("SELECT peer, state FROM system.cluster_status")}
+
+
+def test_nodes_with_the_cluster_authority_form_a_cluster_and_a_rogue_node_is_kept_out(tls_cluster):
+    nodes, certs, _ = tls_cluster
+    cluster = Cluster([CLUSTER[0]], port=CQL_PORT, ssl_context=context(certs / "ca.crt"),
+                      load_balancing_policy=RoundRobinPolicy(), connect_timeout=10)
+    session = cluster.connect()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            states = cluster_states(session)
+            if all(states.get(a) == "UN" for a in CLUSTER):
+                break
+            assert time.monotonic() < deadline, f"the TLS cluster never formed: {states}"
+            time.sleep(0.5)
+        # The rogue node has been gossiping at the seed all along; give it time.
+        time.sleep(3)
+        states = cluster_states(session)
+        assert ROGUE not in states, f"a node without the cluster's certificate joined: {states}"
+        refused = nodes[0].log_path.read_text(errors="replace")
+        assert "TLS handshake failed" in refused, "the seed should log the refused handshakes"
+
+        # Replication runs over the TLS internode port: an ALL write and read.
+        session.execute("CREATE KEYSPACE tls_ks WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 3}")
+        session.execute("CREATE TABLE tls_ks.t (k int PRIMARY KEY, v text)")
+        from cassandra import ConsistencyLevel
+        from cassandra.query import SimpleStatement
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                session.execute(SimpleStatement("INSERT INTO tls_ks.t (k, v) VALUES (1, 'x')",
+                                                consistency_level=ConsistencyLevel.ALL))
+                break
+            except Exception:
+                assert time.monotonic() < deadline, "an ALL write never succeeded over TLS"
+                time.sleep(0.5)
+        row = session.execute(SimpleStatement("SELECT v FROM tls_ks.t WHERE k = 1",
+                                              consistency_level=ConsistencyLevel.ALL)).one()
+        assert row.v == "x"
+    finally:
+        cluster.shutdown()
+
+
+def plaintext_answer(address, port, payload):
+    with socket.create_connection((address, port), timeout=5) as s:
+        s.sendall(payload)
+        chunks = []
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return b"".join(chunks)
+
+
+def test_every_port_of_a_tls_node_answers_plaintext_with_nothing_useful(tls_cluster):
+    # A CQL OPTIONS frame, and a few bytes where a peer's hello would be.
+    options = bytes([0x04, 0x00, 0x00, 0x01, 0x05, 0, 0, 0, 0])
+    for port, payload in [(CQL_PORT, options), (7000, b"RSTC\x00\x02hello"), (9044, b"\x00\x00\x00\x10" + b"x" * 16)]:
+        answer = plaintext_answer(CLUSTER[0], port, payload)
+        # At most a TLS alert record (type 21), never a CQL frame or a hello.
+        assert answer == b"" or answer[0] == 0x15, f"port {port} answered plaintext with {answer[:16]!r}"

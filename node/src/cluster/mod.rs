@@ -24,6 +24,7 @@ use self::wire::{Frame, Kind};
 use crate::query::Executor;
 use crate::schema_events;
 use crate::system;
+use crate::tls;
 
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
@@ -33,6 +34,8 @@ pub struct ClusterConfig {
     pub seeds: Vec<IpAddr>,
     pub interval: Duration,
     pub phi_convict_threshold: f64,
+    /// Mutual TLS with peers, when `[internode_encryption]` is enabled.
+    pub tls: Option<tls::PeerTls>,
 }
 
 struct Shared {
@@ -43,6 +46,7 @@ struct Shared {
     last_pull: Mutex<HashMap<SocketAddr, Instant>>,
     /// What each peer's rows say now, to write only what changed.
     written: Mutex<HashMap<SocketAddr, (PeerInfo, bool)>>,
+    tls: Option<tls::PeerTls>,
 }
 
 impl Shared {
@@ -73,6 +77,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
         started: Instant::now(),
         last_pull: Mutex::new(HashMap::new()),
         written: Mutex::new(HashMap::new()),
+        tls: config.tls.clone(),
     });
     info!(%local, "gossip listening");
     tokio::pin!(shutdown);
@@ -84,8 +89,8 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
         tokio::select! {
             _ = &mut shutdown => return,
             accepted = listener.accept() => {
-                if let Ok((socket, _)) = accepted {
-                    tokio::spawn(receive(socket, shared.clone()));
+                if let Ok((socket, peer)) = accepted {
+                    tokio::spawn(receive(socket, peer, shared.clone()));
                 }
             }
             _ = ticker.tick() => {
@@ -119,7 +124,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
                     let live: Vec<SocketAddr> = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner()).live_endpoints().iter().copied().collect();
                     let payload = schema_events::encode(&events);
                     for to in live {
-                        send(to, Frame { kind: Kind::SchemaEvents, sender: shared.local, payload: payload.clone() });
+                        send(&shared, to, Frame { kind: Kind::SchemaEvents, sender: shared.local, payload: payload.clone() });
                     }
                 }
             }
@@ -130,6 +135,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
 fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
     match message.encode() {
         Ok(payload) => send(
+            shared,
             to,
             Frame {
                 kind: Kind::Gossip,
@@ -143,21 +149,33 @@ fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
 
 /// Sends one frame on a fresh connection; a peer that is down is the failure
 /// detector's business, not an error here.
-fn send(to: SocketAddr, frame: Frame) {
+fn send(shared: &Shared, to: SocketAddr, frame: Frame) {
+    let tls = shared.tls.clone();
     tokio::spawn(async move {
         let bytes = wire::encode(&frame);
-        match tokio::time::timeout(Duration::from_millis(500), TcpStream::connect(to)).await {
+        let connect = async {
+            let stream = TcpStream::connect(to).await?;
+            tls::connect_peer(tls.as_ref(), stream, to.ip()).await
+        };
+        match tokio::time::timeout(Duration::from_millis(500), connect).await {
             Ok(Ok(mut stream)) => {
-                let _ = stream.set_nodelay(true);
                 let _ = stream.write_all(&bytes).await;
                 let _ = stream.shutdown().await;
             }
-            _ => debug!(%to, "gossip peer unreachable"),
+            Ok(Err(e)) => debug!(%to, error = %e, "gossip peer unreachable"),
+            Err(_) => debug!(%to, "gossip peer unreachable (timed out)"),
         }
     });
 }
 
-async fn receive(mut socket: TcpStream, shared: Arc<Shared>) {
+async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+    let mut socket = match tls::accept_peer(shared.tls.as_ref(), socket).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(%peer, error = %e, "refusing a gossip connection: TLS handshake failed");
+            return;
+        }
+    };
     loop {
         let mut len = [0u8; 4];
         if socket.read_exact(&mut len).await.is_err() {
@@ -204,6 +222,7 @@ fn handle(shared: &Shared, frame: Frame) {
         Kind::SchemaPull => {
             let payload = schema_events::encode(&shared.executor.schema_events());
             send(
+                shared,
                 frame.sender,
                 Frame {
                     kind: Kind::SchemaEvents,
@@ -295,6 +314,7 @@ fn after_change(shared: &Shared) {
         }
         last.insert(*ep, Instant::now());
         send(
+            shared,
             *ep,
             Frame {
                 kind: Kind::SchemaPull,

@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
+
+use crate::tls::{accept_peer, connect_peer, PeerStream, PeerTls};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn, Instrument};
@@ -41,7 +43,11 @@ enum Closed {
 
 /// Reads frames until the stream ends or fails; `on_frame` returning an error
 /// closes the connection as garbage.
-async fn read_frames(reader: &mut OwnedReadHalf, buf: &mut BytesMut, mut on_frame: impl FnMut(Frame) -> Result<(), String>) -> Closed {
+async fn read_frames(
+    reader: &mut ReadHalf<PeerStream>,
+    buf: &mut BytesMut,
+    mut on_frame: impl FnMut(Frame) -> Result<(), String>,
+) -> Closed {
     loop {
         loop {
             match Frame::parse(buf) {
@@ -70,7 +76,7 @@ async fn read_frames(reader: &mut OwnedReadHalf, buf: &mut BytesMut, mut on_fram
 /// Writes queued frames, joining those already waiting into one write, until
 /// the queue closes or `stop` completes (the write half is then dropped).
 async fn write_frames(
-    mut writer: OwnedWriteHalf,
+    mut writer: WriteHalf<PeerStream>,
     mut queue: mpsc::Receiver<Vec<u8>>,
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -107,7 +113,7 @@ async fn write_frames(
 }
 
 /// Reads a hello from the stream (keeping any bytes after it in `buf`).
-async fn read_hello(reader: &mut OwnedReadHalf, buf: &mut BytesMut) -> Result<Hello, String> {
+async fn read_hello(reader: &mut ReadHalf<PeerStream>, buf: &mut BytesMut) -> Result<Hello, String> {
     loop {
         match Hello::parse(buf) {
             Ok(Some((hello, used))) => {
@@ -194,12 +200,14 @@ impl Drop for Outgoing {
 impl Outgoing {
     /// Connects and handshakes: both sides send a hello; the peer's must be of
     /// this version and cluster.
-    pub(crate) async fn connect(to: SocketAddr, local: &Hello) -> Result<Outgoing, MessagingError> {
+    pub(crate) async fn connect(to: SocketAddr, local: &Hello, tls: Option<&PeerTls>) -> Result<Outgoing, MessagingError> {
         let peer = to.ip();
         let unreachable = |reason: String| MessagingError::Unreachable { to: peer, reason };
         let stream = TcpStream::connect(to).await.map_err(|e| unreachable(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        let (mut reader, mut writer) = stream.into_split();
+        let stream = connect_peer(tls, stream, peer)
+            .await
+            .map_err(|e| unreachable(format!("TLS handshake failed: {e}")))?;
+        let (mut reader, mut writer) = tokio::io::split(stream);
         writer.write_all(&local.encode()).await.map_err(|e| unreachable(e.to_string()))?;
         let mut buf = BytesMut::with_capacity(8 << 10);
         let protocol = |reason: String| MessagingError::Protocol { to: peer, reason };
@@ -308,13 +316,20 @@ impl Outgoing {
 /// Serves one accepted connection until it closes or the node shuts down.
 pub(crate) async fn serve(
     stream: TcpStream,
+    tls: Option<PeerTls>,
     socket_peer: SocketAddr,
     local: Hello,
     handler: Arc<dyn Handler>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+    let stream = match accept_peer(tls.as_ref(), stream).await {
+        Ok(s) => s,
+        Err(e) => {
+            warn!(peer = %socket_peer, error = %e, "refusing an internode connection: TLS handshake failed");
+            return;
+        }
+    };
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut buf = BytesMut::with_capacity(8 << 10);
     let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut reader, &mut buf)).await {
         Ok(Ok(hello)) => hello,

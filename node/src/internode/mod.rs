@@ -67,6 +67,17 @@ impl Messaging {
     /// reached on) and returns the service. `local` is this node's address, as
     /// peers know it; `cluster_name` must match theirs.
     pub async fn start(listener: TcpListener, local: IpAddr, cluster_name: String, handler: Arc<dyn Handler>) -> Arc<Messaging> {
+        Self::start_with_tls(listener, local, cluster_name, handler, None).await
+    }
+
+    /// As `start`, with mutual TLS on every connection when `tls` is given.
+    pub async fn start_with_tls(
+        listener: TcpListener,
+        local: IpAddr,
+        cluster_name: String,
+        handler: Arc<dyn Handler>,
+        tls: Option<crate::tls::PeerTls>,
+    ) -> Arc<Messaging> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(7000);
         let hello = Hello::new(&cluster_name, local);
         let (shutdown, stop) = watch::channel(false);
@@ -74,12 +85,12 @@ impl Messaging {
         let accept_hello = hello.clone();
         let span = tracing::info_span!("internode", %local, port);
         let accepted = Arc::new(AtomicU64::new(0));
-        tokio::spawn(accept_loop(listener, accept_hello, accept_handler, stop, accepted.clone()).instrument(span));
+        tokio::spawn(accept_loop(listener, accept_hello, accept_handler, stop, accepted.clone(), tls.clone()).instrument(span));
         Arc::new(Messaging {
             local,
             port,
             handler,
-            pool: Pool::new(port, hello),
+            pool: Pool::new(port, hello, tls),
             shutdown,
             accepted,
         })
@@ -144,6 +155,7 @@ async fn accept_loop(
     handler: Arc<dyn Handler>,
     mut stop: watch::Receiver<bool>,
     accepted_count: Arc<AtomicU64>,
+    tls: Option<crate::tls::PeerTls>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -153,7 +165,14 @@ async fn accept_loop(
         match accepted {
             Ok((stream, peer)) => {
                 accepted_count.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(connection::serve(stream, peer, local.clone(), handler.clone(), stop.clone()));
+                tokio::spawn(connection::serve(
+                    stream,
+                    tls.clone(),
+                    peer,
+                    local.clone(),
+                    handler.clone(),
+                    stop.clone(),
+                ));
             }
             Err(e) => {
                 // Out of file descriptors and the like: pause instead of spinning.

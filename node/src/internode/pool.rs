@@ -15,14 +15,16 @@ type Slot = Arc<tokio::sync::Mutex<Option<Arc<Outgoing>>>>;
 pub(crate) struct Pool {
     port: u16,
     local: Hello,
+    tls: Option<crate::tls::PeerTls>,
     peers: Mutex<HashMap<IpAddr, Slot>>,
 }
 
 impl Pool {
-    pub(crate) fn new(port: u16, local: Hello) -> Pool {
+    pub(crate) fn new(port: u16, local: Hello, tls: Option<crate::tls::PeerTls>) -> Pool {
         Pool {
             port,
             local,
+            tls,
             peers: Mutex::default(),
         }
     }
@@ -36,7 +38,7 @@ impl Pool {
             return Ok(connection.clone());
         }
         *current = None;
-        let connection = Arc::new(Outgoing::connect(SocketAddr::new(to, self.port), &self.local).await?);
+        let connection = Arc::new(Outgoing::connect(SocketAddr::new(to, self.port), &self.local, self.tls.as_ref()).await?);
         *current = Some(connection.clone());
         Ok(connection)
     }
