@@ -28,6 +28,15 @@ struct Cli {
     /// Never fetch tiles: draw the offline background only.
     #[arg(long)]
     no_tiles: bool,
+    /// Role to log in as, when the cluster wants a password.
+    #[arg(short = 'u', long = "username")]
+    username: Option<String>,
+    /// Its password.
+    #[arg(short = 'p', long = "password", requires = "username")]
+    password: Option<String>,
+    /// Talk TLS, trusting this certificate authority (PEM, e.g. certs/ca.crt).
+    #[arg(long = "ca-file", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
 }
 
 fn contact_points(hosts: &[String], port: u16) -> Vec<String> {
@@ -61,7 +70,11 @@ fn main() -> ExitCode {
         }
         (false, None) => TileChoice::Online,
     };
-    let config = WorkerConfig::new(points);
+    let mut config = WorkerConfig::new(points);
+    config.security = gui::store::Security {
+        credentials: cli.username.clone().map(|u| (u, cli.password.clone().unwrap_or_default())),
+        ca_file: cli.ca_file.clone(),
+    };
     let options = eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_inner_size([1280.0, 800.0])

@@ -52,13 +52,49 @@ const UPDATE_BY_AIRPORT_STATUS: &str = "UPDATE aviation.flights_by_airport SET s
      WHERE airport = ? AND day = ? AND direction = ? AND scheduled = ? AND flight_number = ?";
 const PROBE: &str = "SELECT release_version FROM system.local";
 
+/// How to log in and whether to talk TLS: a cluster with PasswordAuthenticator and
+/// `[client_encryption]` wants both.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Role and password (PlainTextAuthenticator).
+    pub credentials: Option<(String, String)>,
+    /// The cluster's certificate authority (PEM); TLS is used when given.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Security {
+    fn apply(&self, mut builder: SessionBuilder) -> Result<SessionBuilder, String> {
+        if let Some((user, password)) = &self.credentials {
+            builder = builder.user(user, password);
+        }
+        if let Some(ca) = &self.ca_file {
+            use rustls::pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(ca)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            for cert in certs {
+                roots.add(cert).map_err(|e| format!("bad certificate in {}: {e}", ca.display()))?;
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            builder = builder.tls_context(Some(std::sync::Arc::new(config)));
+        }
+        Ok(builder)
+    }
+}
+
 /// Connects through `contact_points` (`host:port`), failing within `timeout`.
-pub async fn connect(contact_points: &[String], timeout: Duration) -> Result<Session, StoreError> {
+pub async fn connect(contact_points: &[String], timeout: Duration, security: &Security) -> Result<Session, StoreError> {
     let unreachable = |reason: String| StoreError::Unreachable {
         contact_points: contact_points.join(", "),
         reason,
     };
     let builder = SessionBuilder::new().known_nodes(contact_points).connection_timeout(timeout);
+    let builder = security.apply(builder).map_err(unreachable)?;
     match tokio::time::timeout(timeout + Duration::from_secs(1), builder.build()).await {
         Ok(Ok(session)) => Ok(session),
         Ok(Err(e)) => Err(unreachable(e.to_string())),

@@ -72,6 +72,8 @@ pub struct WorkerConfig {
     pub contact_points: Vec<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// Credentials and TLS.
+    pub security: store::Security,
     /// How often live positions are read.
     pub poll_interval: Duration,
     /// Longest wait between two reconnection attempts.
@@ -83,6 +85,7 @@ impl WorkerConfig {
         WorkerConfig {
             contact_points,
             connect_timeout: Duration::from_secs(3),
+            security: store::Security::default(),
             request_timeout: Duration::from_secs(5),
             poll_interval: Duration::from_secs(1),
             max_backoff: Duration::from_secs(5),
@@ -217,7 +220,7 @@ async fn run(config: WorkerConfig, mut commands: async_mpsc::UnboundedReceiver<C
     }));
     loop {
         if store.is_none() && Instant::now() >= next_attempt {
-            match store::connect(&config.contact_points, config.connect_timeout).await {
+            match store::connect(&config.contact_points, config.connect_timeout, &config.security).await {
                 Ok(session) => {
                     let s = Store {
                         session,

@@ -46,6 +46,9 @@ pub struct NodeConfig {
     pub authorizer: crate::auth::AuthorizerKind,
     /// bcrypt work factor of stored password hashes (4..=31).
     pub password_hash_cost: u32,
+    /// Client connections this node serves at once, and from one address.
+    pub native_transport_max_concurrent_connections: usize,
+    pub native_transport_max_concurrent_connections_per_ip: usize,
     /// TLS on the client port.
     pub client_encryption: crate::tls::ClientEncryption,
     /// Mutual TLS on the internode and gossip ports.
@@ -91,6 +94,8 @@ impl Default for NodeConfig {
             authenticator: crate::auth::AuthenticatorKind::AllowAllAuthenticator,
             authorizer: crate::auth::AuthorizerKind::AllowAllAuthorizer,
             password_hash_cost: crate::auth::password::DEFAULT_COST,
+            native_transport_max_concurrent_connections: 4096,
+            native_transport_max_concurrent_connections_per_ip: 1024,
             client_encryption: crate::tls::ClientEncryption::default(),
             internode_encryption: crate::tls::InternodeEncryption::default(),
             write_request_timeout_ms: 2_000,

@@ -30,6 +30,25 @@ fn protocol_error(message: impl Into<String>) -> Response {
     })
 }
 
+/// Answers the first request of a connection that is over a limit with an
+/// Overloaded error saying so, then closes it.
+pub async fn refuse<S>(mut stream: S, message: String)
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let mut header_bytes = [0u8; HEADER_LEN];
+    let stream_id = match tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_exact(&mut header_bytes)).await {
+        Ok(Ok(_)) => FrameHeader::decode(&header_bytes).map(|h| h.stream).unwrap_or(0),
+        _ => return,
+    };
+    let error = Response::Error(ErrorBody {
+        kind: ErrorKind::Overloaded,
+        message,
+    });
+    let _ = stream.write_all(&encode_response_frame(stream_id, &error, &[])).await;
+    let _ = stream.shutdown().await;
+}
+
 /// Serves one client over `stream` (a TCP socket, or TLS over one) until it closes.
 pub async fn serve<S>(stream: S, peer: Option<SocketAddr>, executor: Arc<Executor>, max_frame: u32) -> std::io::Result<()>
 where

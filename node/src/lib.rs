@@ -4,12 +4,14 @@
 pub mod auth;
 pub mod bench;
 pub mod certs;
+pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod coordinator;
 pub mod error;
 pub mod internode;
+pub mod limits;
 pub mod local;
 pub mod query;
 pub mod ring;

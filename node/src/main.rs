@@ -187,7 +187,11 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    node::server::run(listener, executor, config.max_frame_bytes, tls, shutdown).await;
+    let limits = node::limits::ConnectionLimits::new(
+        config.native_transport_max_concurrent_connections,
+        config.native_transport_max_concurrent_connections_per_ip,
+    );
+    node::server::run(listener, executor, config.max_frame_bytes, tls, limits, shutdown).await;
     let _ = gossip.await;
     Ok(())
 }

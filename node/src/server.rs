@@ -9,6 +9,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn, Instrument};
 
 use crate::connection;
+use crate::limits::ConnectionLimits;
 use crate::query::Executor;
 
 /// TLS on the client port.
@@ -24,6 +25,7 @@ pub async fn run(
     executor: Arc<Executor>,
     max_frame: u32,
     tls: Option<ClientTls>,
+    limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -37,9 +39,10 @@ pub async fn run(
                 Ok((socket, peer)) => {
                     let executor = executor.clone();
                     let tls = tls.clone();
+                    let limits = limits.clone();
                     let span = tracing::info_span!("connection", peer = %peer);
                     tokio::spawn(async move {
-                        if let Err(e) = accept(socket, peer, executor, max_frame, tls).await {
+                        if let Err(e) = accept(socket, peer, executor, max_frame, tls, &limits).await {
                             warn!(error = %e, "connection failed");
                         }
                     }.instrument(span));
@@ -59,22 +62,45 @@ async fn accept(
     executor: Arc<Executor>,
     max_frame: u32,
     tls: Option<ClientTls>,
+    limits: &ConnectionLimits,
 ) -> std::io::Result<()> {
     let _ = socket.set_nodelay(true);
+    let slot = limits.admit(peer.ip());
     let Some(tls) = tls else {
-        return connection::serve(socket, Some(peer), executor, max_frame).await;
+        return serve_within(socket, peer, executor, max_frame, slot).await;
     };
     if tls.optional {
         let mut first = [0u8; 1];
         let n = socket.peek(&mut first).await?;
         if n == 0 || !crate::tls::starts_tls_handshake(first[0]) {
-            return connection::serve(socket, Some(peer), executor, max_frame).await;
+            return serve_within(socket, peer, executor, max_frame, slot).await;
         }
     }
     match tls.acceptor.accept(socket).await {
-        Ok(stream) => connection::serve(stream, Some(peer), executor, max_frame).await,
+        Ok(stream) => serve_within(stream, peer, executor, max_frame, slot).await,
         Err(e) => {
             warn!(peer = %peer, error = %e, "TLS handshake with a client failed");
+            Ok(())
+        }
+    }
+}
+
+/// Serves the connection while it holds a slot; one over a limit is told why.
+async fn serve_within<S>(
+    stream: S,
+    peer: SocketAddr,
+    executor: Arc<Executor>,
+    max_frame: u32,
+    slot: Result<crate::limits::Slot, String>,
+) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    match slot {
+        Ok(_slot) => connection::serve(stream, Some(peer), executor, max_frame).await,
+        Err(message) => {
+            warn!(peer = %peer, %message, "refusing a client connection");
+            connection::refuse(stream, message).await;
             Ok(())
         }
     }

@@ -30,6 +30,9 @@ pub struct StatusArgs {
     /// Show ownership at this keyspace's replication factor ("Owns (effective)").
     #[arg(long)]
     pub keyspace: Option<String>,
+    /// Credentials and TLS.
+    #[command(flatten)]
+    pub client: crate::client::ClientOptions,
 }
 
 /// One line of the report: a row of `system.cluster_status`.
@@ -216,17 +219,24 @@ pub fn render(nodes: &[NodeLine], owns: &HashMap<IpAddr, f64>, effective: bool) 
 /// A driver session that talks to `host` only: the report must be that node's view,
 /// so the driver may learn of the peers but opens no connection to them.
 pub async fn connect(host: &str, port: u16) -> anyhow::Result<Session> {
+    connect_with(host, port, &crate::client::ClientOptions::default()).await
+}
+
+/// As `connect`, with credentials and TLS.
+pub async fn connect_with(host: &str, port: u16, client: &crate::client::ClientOptions) -> anyhow::Result<Session> {
     let contact = if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     };
     let filter = AllowListHostFilter::new([contact.as_str()]).with_context(|| format!("cannot resolve {contact}"))?;
-    let session = SessionBuilder::new()
+    let builder = SessionBuilder::new()
         .known_node(&contact)
         .host_filter(Arc::new(filter))
         .fetch_schema_metadata(false)
-        .connection_timeout(Duration::from_secs(5))
+        .connection_timeout(Duration::from_secs(5));
+    let session = client
+        .apply(builder, None)?
         .build()
         .await
         .with_context(|| format!("cannot connect to {contact}; is a rustica node running there?"))?;
@@ -331,7 +341,7 @@ pub async fn report(session: &Session, keyspace: Option<&str>) -> anyhow::Result
 /// `rustica status`: the report on stdout, or one line on stderr and exit status 1.
 pub async fn run(args: StatusArgs) -> anyhow::Result<()> {
     let result = async {
-        let session = connect(&args.host, args.port).await?;
+        let session = connect_with(&args.host, args.port, &args.client).await?;
         report(&session, args.keyspace.as_deref()).await
     }
     .await;

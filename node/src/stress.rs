@@ -64,6 +64,9 @@ pub struct StressArgs {
     /// Consistency level of every request.
     #[arg(long, value_enum, default_value = "one")]
     pub consistency: Level,
+    /// Credentials and TLS.
+    #[command(flatten)]
+    pub client: crate::client::ClientOptions,
 }
 
 /// The consistency levels a stress run can use.
@@ -93,7 +96,8 @@ pub async fn run(args: StressArgs) -> anyhow::Result<()> {
         bail!("keyspace name {:?} must be letters, digits and underscores", args.keyspace);
     }
     let nodes: Vec<String> = args.hosts.iter().map(|h| format!("{}:{}", h.trim(), args.port)).collect();
-    let session = match SessionBuilder::new().known_nodes(&nodes).build().await {
+    let builder = args.client.apply(SessionBuilder::new().known_nodes(&nodes), None)?;
+    let session = match builder.build().await {
         Ok(session) => session,
         Err(e) => {
             // Said plainly and once; main's error report would add a backtrace.

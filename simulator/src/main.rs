@@ -33,6 +33,15 @@ struct Cli {
     /// How long to wait for the cluster at start.
     #[arg(long, global = true, default_value = "10s", value_parser = duration)]
     connect_timeout: Duration,
+    /// Role to log in as, when the cluster wants a password.
+    #[arg(short = 'u', long = "username", global = true)]
+    username: Option<String>,
+    /// Its password.
+    #[arg(short = 'p', long = "password", global = true, requires = "username")]
+    password: Option<String>,
+    /// Talk TLS, trusting this certificate authority (PEM, e.g. certs/ca.crt).
+    #[arg(long = "ca-file", value_name = "FILE", global = true)]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -137,7 +146,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let session = runtime.block_on(store::connect(&cli.hosts, cli.port, cli.connect_timeout))?;
+    let security = store::Security {
+        credentials: cli.username.clone().map(|u| (u, cli.password.clone().unwrap_or_default())),
+        ca_file: cli.ca_file.clone(),
+    };
+    let session = runtime.block_on(store::connect(&cli.hosts, cli.port, cli.connect_timeout, &security))?;
     match cli.command {
         Command::Setup { airports } => {
             let airports = load_airports(airports.as_ref())?;

@@ -41,9 +41,44 @@ pub enum StoreError {
     Result { what: &'static str, detail: String },
 }
 
+/// How to log in and whether to talk TLS: a cluster with PasswordAuthenticator and
+/// `[client_encryption]` wants both.
+#[derive(Debug, Clone, Default)]
+pub struct Security {
+    /// Role and password (PlainTextAuthenticator).
+    pub credentials: Option<(String, String)>,
+    /// The cluster's certificate authority (PEM); TLS is used when given.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl Security {
+    fn apply(&self, mut builder: SessionBuilder) -> Result<SessionBuilder, String> {
+        if let Some((user, password)) = &self.credentials {
+            builder = builder.user(user, password);
+        }
+        if let Some(ca) = &self.ca_file {
+            use rustls::pki_types::pem::PemObject;
+            let mut roots = rustls::RootCertStore::empty();
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(ca)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            for cert in certs {
+                roots.add(cert).map_err(|e| format!("bad certificate in {}: {e}", ca.display()))?;
+            }
+            let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            builder = builder.tls_context(Some(std::sync::Arc::new(config)));
+        }
+        Ok(builder)
+    }
+}
+
 /// Connects to the cluster through `hosts` (each `host` or `host:port`), failing
 /// within `timeout` if no contact point answers.
-pub async fn connect(hosts: &[String], port: u16, timeout: Duration) -> Result<Session, StoreError> {
+pub async fn connect(hosts: &[String], port: u16, timeout: Duration, security: &Security) -> Result<Session, StoreError> {
     let contact_points: Vec<String> = hosts
         .iter()
         .map(|h| if h.contains(':') { h.clone() } else { format!("{h}:{port}") })
@@ -53,6 +88,7 @@ pub async fn connect(hosts: &[String], port: u16, timeout: Duration) -> Result<S
         reason,
     };
     let builder = SessionBuilder::new().known_nodes(&contact_points).connection_timeout(timeout);
+    let builder = security.apply(builder).map_err(unreachable)?;
     match tokio::time::timeout(timeout + Duration::from_secs(1), builder.build()).await {
         Ok(Ok(session)) => Ok(session),
         Ok(Err(e)) => Err(unreachable(e.to_string())),

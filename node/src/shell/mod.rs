@@ -52,12 +52,9 @@ pub struct ShellArgs {
     /// Keyspace to use from the start.
     #[arg(short = 'k', long)]
     pub keyspace: Option<String>,
-    /// User name for plain-text authentication.
-    #[arg(short = 'u', long)]
-    pub username: Option<String>,
-    /// Password for plain-text authentication (asked for when -u is given alone).
-    #[arg(short = 'p', long)]
-    pub password: Option<String>,
+    /// Credentials (-u/-p; the password is asked for when -u is given alone) and TLS.
+    #[command(flatten)]
+    pub client: crate::client::ClientOptions,
     /// Rows fetched per page.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..))]
     pub page_size: i32,
@@ -98,14 +95,12 @@ pub async fn run(args: ShellArgs) -> anyhow::Result<()> {
     let tty = script.is_none();
 
     let nodes: Vec<String> = args.hosts.iter().map(|h| node_address(h.trim(), args.port)).collect();
-    let password = match (&args.username, &args.password) {
+    let password = match (&args.client.username, &args.client.password) {
         (Some(_), None) => Some(ask_password().await?),
         (_, password) => password.clone(),
     };
-    let mut builder = SessionBuilder::new().known_nodes(&nodes).fetch_schema_metadata(false);
-    if let Some(user) = &args.username {
-        builder = builder.user(user, password.unwrap_or_default());
-    }
+    let builder = SessionBuilder::new().known_nodes(&nodes).fetch_schema_metadata(false);
+    let mut builder = args.client.apply(builder, password)?;
     if let Some(keyspace) = &args.keyspace {
         builder = builder.use_keyspace(keyspace, false);
     }
