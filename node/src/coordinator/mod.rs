@@ -8,6 +8,7 @@
 //! module only sends and waits, within the configured `Timeouts`.
 
 pub mod consistency;
+pub mod digest;
 pub mod hints;
 pub mod replicas;
 pub mod truncate;
@@ -90,6 +91,9 @@ struct Metrics {
     writes_forwarded: std::sync::atomic::AtomicI64,
     reads: std::sync::atomic::AtomicI64,
     reads_forwarded: std::sync::atomic::AtomicI64,
+    /// Digest reads answered from one replica's data, and those that disagreed.
+    digest_reads: std::sync::atomic::AtomicI64,
+    digest_mismatches: std::sync::atomic::AtomicI64,
 }
 
 /// Runs a future from synchronous executor code on the node's (multi-thread) runtime.
@@ -142,6 +146,8 @@ impl Coordinator {
             ("writes_forwarded", m.writes_forwarded.load(Relaxed)),
             ("reads", m.reads.load(Relaxed)),
             ("reads_forwarded", m.reads_forwarded.load(Relaxed)),
+            ("digest_reads", m.digest_reads.load(Relaxed)),
+            ("digest_mismatches", m.digest_mismatches.load(Relaxed)),
         ]
     }
 
@@ -211,6 +217,9 @@ impl Coordinator {
         // local data centre, then the rest in ring order.
         let mut candidates: Vec<(IpAddr, &str)> = alive.iter().map(|r| (*r, topology.data_center(r))).collect();
         candidates.sort_by_key(|(r, dc)| (*r != self.local, *dc != local_dc));
+        if let Some(agreed) = self.digest_read(&requirement, &topology, &candidates, command, timeout) {
+            return Ok(agreed);
+        }
         let mut tally = Tally::new(&requirement);
         let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
         while !tally.is_met() {
@@ -243,6 +252,54 @@ impl Coordinator {
             self.repair(&merged, command, &answers)?;
         }
         Ok(merged)
+    }
+
+    /// The fast path of a read that needs several replicas: data from the first,
+    /// digests from the others. `None` when they disagree or any did not answer;
+    /// the caller then reads full data from each and repairs.
+    fn digest_read(
+        &self,
+        requirement: &Requirement,
+        topology: &Topology,
+        candidates: &[(IpAddr, &str)],
+        command: &ReadCommand,
+        timeout: Duration,
+    ) -> Option<MemoryEngine> {
+        let mut tally = Tally::new(requirement);
+        let batch = tally.pick(candidates);
+        let (data_replica, digest_replicas) = batch.split_first()?;
+        if digest_replicas.is_empty() {
+            return None;
+        }
+        let data = async {
+            let verb = Verb::Read {
+                command: command.clone(),
+                limit_rows: None,
+            };
+            self.send(*data_replica, verb, timeout).await
+        };
+        let digests = join_all(digest_replicas.iter().map(|r| async move {
+            let verb = Verb::ReadDigest { command: command.clone() };
+            (*r, self.send(*r, verb, timeout).await)
+        }));
+        let (data, digests) = block_on(futures::future::join(data, digests));
+        let Ok(Reply::Data { partitions }) = data else { return None };
+        let expected = digest::digest(command, partitions.clone()).ok()?;
+        tally.answer(topology.data_center(data_replica));
+        for (r, reply) in digests {
+            match reply {
+                Ok(Reply::Digest { digest }) if digest == expected => tally.answer(topology.data_center(&r)),
+                _ => {
+                    self.metrics.digest_mismatches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return None;
+                }
+            }
+        }
+        if !tally.is_met() {
+            return None;
+        }
+        self.metrics.digest_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(MemoryEngine::from_mutations(command.table, partitions))
     }
 
     /// Blocking read repair: every replica whose answer differs from the merge
@@ -295,6 +352,10 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
         Verb::Ping => Reply::Pong,
         Verb::Truncate { table } => match engine.truncate(table) {
             Ok(()) => Reply::Ack,
+            Err(e) => Reply::Failed { message: e.to_string() },
+        },
+        Verb::ReadDigest { command } => match engine.read_raw(&command, None).and_then(|p| digest::digest(&command, p)) {
+            Ok(digest) => Reply::Digest { digest },
             Err(e) => Reply::Failed { message: e.to_string() },
         },
     }

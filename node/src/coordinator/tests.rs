@@ -319,3 +319,55 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
     .await
     .unwrap();
 }
+
+fn metric(c: &Coordinator, name: &str) -> i64 {
+    c.metrics().into_iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_until_they_disagree() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(12).await;
+        let strategy = Strategy::Simple { rf: 3 };
+        c.write(&strategy, vec![mutation(1)], Consistency::All, "SIMPLE").unwrap();
+        let command = ReadCommand {
+            table: TABLE,
+            partitions: PartitionSelection::Keys(vec![position(1)]),
+            slices: Vec::new(),
+            reversed: false,
+            resume: None,
+        };
+        let timeout = Duration::from_secs(2);
+        let merged = c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        assert!(holds(&merged, 1));
+        assert_eq!((metric(&c, "digest_reads"), metric(&c, "digest_mismatches")), (1, 0));
+
+        // Node 3 (the replica read after node 1, by ring order from token 1) alone
+        // gets a newer write: its digest differs, so the read falls back to full
+        // data from each, answers the newest, and repairs node 1.
+        let mut newer = mutation(1);
+        if let Some((_, row)) = newer.rows.first_mut() {
+            row.marker = Some(crate::storage::Cell::live(2, Vec::new(), 0, 0));
+        }
+        replicas[2].engine.apply(newer.clone()).unwrap();
+        let merged = c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        assert_eq!(metric(&c, "digest_mismatches"), 1);
+        assert_eq!(
+            merged.read_raw(&command, None).unwrap(),
+            replicas[2].engine.read_raw(&command, None).unwrap()
+        );
+        assert_eq!(
+            replicas[0].engine.read_raw(&command, None).unwrap(),
+            replicas[2].engine.read_raw(&command, None).unwrap(),
+            "the stale replica was repaired"
+        );
+        c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        assert_eq!(
+            (metric(&c, "digest_reads"), metric(&c, "digest_mismatches")),
+            (2, 1),
+            "they agree again"
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -25,6 +25,9 @@ pub enum Verb {
     /// Empty this table (TRUNCATE, sent to every node); answered by `Ack`.
     /// New in version 2.
     Truncate { table: Uuid },
+    /// Only a digest of what `Read` would answer (`coordinator::digest`);
+    /// answered by `Digest`. New in version 3.
+    ReadDigest { command: ReadCommand },
 }
 
 /// A replica's answer to one verb.
@@ -39,6 +42,10 @@ pub enum Reply {
         message: String,
     },
     Pong,
+    /// New in version 3.
+    Digest {
+        digest: u64,
+    },
 }
 
 impl Verb {
@@ -49,6 +56,7 @@ impl Verb {
             Verb::Read { .. } => "read",
             Verb::Ping => "ping",
             Verb::Truncate { .. } => "truncate",
+            Verb::ReadDigest { .. } => "read_digest",
         }
     }
 }
