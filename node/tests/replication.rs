@@ -49,6 +49,7 @@ async fn wait_for_states(
 async fn count_at(s: &Session, cl: Consistency, target: Option<SocketAddr>) -> Result<usize, scylla::errors::ExecutionError> {
     let mut q = Statement::new("SELECT k FROM r.t");
     q.set_consistency(cl);
+    q.set_is_idempotent(true);
     if let Some(addr) = target {
         q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(NodeIdentifier::NodeAddress(addr), None)));
     }
@@ -78,6 +79,10 @@ async fn quorum_survives_a_killed_replica_all_is_unavailable_and_hints_catch_it_
         s.await_schema_agreement().await?;
         let mut insert = s.prepare("INSERT INTO r.t (k, v) VALUES (?, ?)").await?;
         insert.set_consistency(Consistency::Quorum);
+        // As a client that wants failover says: the driver may then retry a write
+        // that was on its way to the killed node on another one, instead of
+        // reporting the broken connection.
+        insert.set_is_idempotent(true);
         for k in 0..50i32 {
             s.execute_unpaged(&insert, (k, format!("v{k}"))).await?;
         }
