@@ -211,6 +211,37 @@ mod tests {
             ),
             (2000, 5000, 10000, 60000)
         );
+        assert_eq!(config.authenticator, crate::auth::AuthenticatorKind::AllowAllAuthenticator);
+        assert_eq!(config.gossip_interval_ms, 300);
+    }
+
+    #[test]
+    fn the_container_config_parses_and_keeps_data_in_the_volume() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../conf/docker.toml");
+        let config = NodeConfig::from_file(&path).unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/rustica"));
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn tls_and_auth_sections_parse_and_unknown_keys_in_them_are_refused() {
+        let text = r#"
+authenticator = "PasswordAuthenticator"
+authorizer = "org.apache.cassandra.auth.CassandraAuthorizer"
+[client_encryption]
+enabled = true
+optional = true
+certificate = "c.crt"
+private_key = "c.key"
+[internode_encryption]
+enabled = true
+ca_certificate = "ca.crt"
+"#;
+        let config: NodeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.authorizer, crate::auth::AuthorizerKind::CassandraAuthorizer);
+        assert!(config.client_encryption.optional && config.internode_encryption.enabled);
+        assert!(toml::from_str::<NodeConfig>("[client_encryption]\nenabeld = true\n").is_err());
+        assert!(toml::from_str::<NodeConfig>("authenticator = \"Nope\"\n").is_err());
     }
 
     #[test]

@@ -43,9 +43,10 @@ struct NodeArgs {
     /// TOML configuration file (see conf/rustica.toml); flags override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Address to listen on (every port of the node).
+    /// Address to listen on (every port of the node): an IP or a host name, such
+    /// as a compose service name, resolved at start.
     #[arg(long)]
-    address: Option<IpAddr>,
+    address: Option<String>,
     /// Directory for this node's data and log file.
     #[arg(long)]
     data_dir: Option<PathBuf>,
@@ -54,9 +55,40 @@ struct NodeArgs {
     native_port: Option<u16>,
     #[arg(long)]
     cluster_name: Option<String>,
-    /// Seed node addresses, comma-separated (a node that is its own seed starts a cluster).
+    /// Seed nodes, comma-separated IPs or host names (a node that is its own seed
+    /// starts a cluster). A name that does not resolve yet is retried for a while,
+    /// then left out.
     #[arg(long, value_delimiter = ',')]
-    seeds: Option<Vec<IpAddr>>,
+    seeds: Option<Vec<String>>,
+}
+
+/// How long a host name may take to appear in DNS (containers start in any order).
+const RESOLVE_OWN_ADDRESS: std::time::Duration = std::time::Duration::from_secs(30);
+const RESOLVE_SEED: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An IP as written, or the first IPv4 (else IPv6) address of a host name.
+fn resolve(name: &str, patience: std::time::Duration) -> anyhow::Result<IpAddr> {
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let deadline = std::time::Instant::now() + patience;
+    loop {
+        use std::net::ToSocketAddrs;
+        match (name, 0).to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+                if let Some(ip) = addrs.iter().find(|ip| ip.is_ipv4()).or(addrs.first()) {
+                    return Ok(*ip);
+                }
+            }
+            Err(e) if std::time::Instant::now() >= deadline => anyhow::bail!("cannot resolve {name}: {e}"),
+            Err(_) => {}
+        }
+        if std::time::Instant::now() >= deadline {
+            anyhow::bail!("{name} has no address");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 fn node_config(args: &NodeArgs) -> anyhow::Result<NodeConfig> {
@@ -64,8 +96,8 @@ fn node_config(args: &NodeArgs) -> anyhow::Result<NodeConfig> {
         Some(path) => NodeConfig::from_file(path)?,
         None => NodeConfig::default(),
     };
-    if let Some(a) = args.address {
-        config.address = a;
+    if let Some(a) = &args.address {
+        config.address = resolve(a, RESOLVE_OWN_ADDRESS).with_context(|| format!("--address {a}"))?;
     }
     if let Some(d) = &args.data_dir {
         config.data_dir = d.clone();
@@ -76,8 +108,14 @@ fn node_config(args: &NodeArgs) -> anyhow::Result<NodeConfig> {
     if let Some(c) = &args.cluster_name {
         config.cluster_name = c.clone();
     }
-    if let Some(s) = &args.seeds {
-        config.seeds = s.clone();
+    if let Some(seeds) = &args.seeds {
+        config.seeds = Vec::new();
+        for seed in seeds {
+            match resolve(seed, RESOLVE_SEED) {
+                Ok(ip) => config.seeds.push(ip),
+                Err(e) => eprintln!("rustica node: leaving out seed {seed}: {e:#}"),
+            }
+        }
     }
     config.validate()?;
     Ok(config)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The compose cluster end to end: builds the image (scripts/docker-image.sh), starts
+# the five nodes of docker-compose.yml, waits until all are healthy, writes rows at
+# QUORUM through the DataStax Python driver from this machine (127.0.20.1:9042), adds
+# node6 with its profile, checks `rustica status` on node1 shows six UN and every row
+# reads back, then tears it all down (volumes included). Prints the time from
+# `up -d` to healthy. Needs a Docker engine with docker-compose, and .venv
+# (scripts/setup-python.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PROJECT=rustica-compose-test
+COMPOSE=(docker-compose -p "$PROJECT")
+HEALTHY_LIMIT=120
+
+cleanup() {
+    local status=$?
+    if [[ $status -ne 0 ]]; then
+        "${COMPOSE[@]}" --profile grow logs --tail 30 || true
+    fi
+    "${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1 || true
+    exit $status
+}
+trap cleanup EXIT
+
+wait_healthy() {
+    local started=$1
+    shift
+    for service in "$@"; do
+        while true; do
+            id=$("${COMPOSE[@]}" --profile grow ps -q "$service")
+            state=$(docker inspect --format '{{.State.Health.Status}}' "$id" 2>/dev/null || echo starting)
+            [[ "$state" == healthy ]] && break
+            if (( $(date +%s) - started > HEALTHY_LIMIT )); then
+                echo "compose-test: $service not healthy within ${HEALTHY_LIMIT} s ($state)" >&2
+                return 1
+            fi
+            sleep 1
+        done
+    done
+}
+
+scripts/docker-image.sh
+"${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1 || true
+start_ns=$(date +%s%N)
+"${COMPOSE[@]}" up -d
+wait_healthy $((start_ns / 1000000000)) node1 node2 node3 node4 node5
+echo "compose-test: five nodes healthy $(( ($(date +%s%N) - start_ns) / 1000000 )) ms after up -d"
+
+.venv/bin/python - write <<'PY'
+import sys, time
+from cassandra import ConsistencyLevel
+from cassandra.cluster import Cluster
+from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.query import SimpleStatement
+cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]))
+s = cluster.connect()
+s.execute("CREATE KEYSPACE IF NOT EXISTS compose WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
+s.execute("CREATE TABLE IF NOT EXISTS compose.t (k int PRIMARY KEY, v text)")
+insert = s.prepare("INSERT INTO compose.t (k, v) VALUES (?, ?)")
+insert.consistency_level = ConsistencyLevel.QUORUM
+for k in range(1000):
+    s.execute(insert, (k, f"v{k}"))
+print("compose-test: wrote 1000 rows at QUORUM")
+cluster.shutdown()
+PY
+
+start_ns=$(date +%s%N)
+"${COMPOSE[@]}" --profile grow up -d node6
+wait_healthy $((start_ns / 1000000000)) node6
+echo "compose-test: node6 healthy $(( ($(date +%s%N) - start_ns) / 1000000 )) ms after up -d"
+deadline=$(( $(date +%s) + 60 ))
+until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 | tee /tmp/compose-status.txt | grep -c '^UN' | grep -qx 6; do
+    if (( $(date +%s) > deadline )); then
+        cat /tmp/compose-status.txt >&2
+        echo "compose-test: node1 never listed six nodes UN" >&2
+        exit 1
+    fi
+    sleep 2
+done
+cat /tmp/compose-status.txt
+
+.venv/bin/python - read <<'PY'
+from cassandra import ConsistencyLevel
+from cassandra.cluster import Cluster
+from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.query import SimpleStatement
+cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]))
+s = cluster.connect()
+rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
+got = {r.k: r.v for r in rows}
+assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
+print("compose-test: all 1000 rows read back at QUORUM with six nodes")
+cluster.shutdown()
+PY
+echo "compose-test: ok"
