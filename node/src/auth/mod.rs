@@ -87,6 +87,21 @@ pub struct AuthenticatedUser {
 
 type Cached<T> = Mutex<HashMap<String, (Instant, T)>>;
 
+/// What `cache` holds for `key` if it is younger than `VALIDITY`, else `fetch`ed anew.
+fn cached<T: Clone>(cache: &Cached<T>, key: &str, fetch: impl FnOnce() -> Result<T, QueryError>) -> Result<T, QueryError> {
+    if let Some((at, value)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+        if at.elapsed() < VALIDITY {
+            return Ok(value.clone());
+        }
+    }
+    let value = fetch()?;
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.to_string(), (Instant::now(), value.clone()));
+    Ok(value)
+}
+
 /// The node's authenticator and authorizer, with short-lived caches of roles and
 /// permissions (other nodes' changes are seen within `VALIDITY`).
 #[derive(Debug, Default)]
@@ -123,31 +138,11 @@ impl Auth {
     }
 
     pub fn role(&self, executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
-        if let Some((at, role)) = self.roles.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
-            if at.elapsed() < VALIDITY {
-                return Ok(role.clone());
-            }
-        }
-        let role = store::role(executor, name)?;
-        self.roles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(name.to_string(), (Instant::now(), role.clone()));
-        Ok(role)
+        cached(&self.roles, name, || store::role(executor, name))
     }
 
     fn permissions_of(&self, executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
-        if let Some((at, p)) = self.permissions.lock().unwrap_or_else(|e| e.into_inner()).get(role) {
-            if at.elapsed() < VALIDITY {
-                return Ok(p.clone());
-            }
-        }
-        let p = store::permissions(executor, role)?;
-        self.permissions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(role.to_string(), (Instant::now(), p.clone()));
-        Ok(p)
+        cached(&self.permissions, role, || store::permissions(executor, role))
     }
 
     /// Checks a SASL PLAIN token against `system_auth.roles`. Slow on purpose
