@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The compose cluster end to end: builds the image (scripts/docker-image.sh), starts
-# the five nodes of docker-compose.yml, waits until all are healthy, writes rows at
-# QUORUM through the DataStax Python driver from this machine (127.0.20.1:9042), adds
+# The compose cluster end to end: builds the image (scripts/docker-image.sh) and the
+# certificates (scripts/compose-certs.sh), starts the five nodes of
+# docker-compose.yml (TLS on every port, passwords), waits until all are healthy,
+# writes rows at QUORUM through the DataStax Python driver from this machine (TLS
+# and the default superuser, 127.0.20.1:9042), adds
 # node6 with its profile, checks `rustica status` on node1 shows six UN and every row
 # reads back, then tears it all down (volumes included). Prints the time from
 # `up -d` to healthy. Needs a Docker engine with docker-compose, and .venv
@@ -41,6 +43,7 @@ wait_healthy() {
 }
 
 scripts/docker-image.sh
+scripts/compose-certs.sh
 "${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1 || true
 start_ns=$(date +%s%N)
 "${COMPOSE[@]}" up -d
@@ -53,7 +56,12 @@ from cassandra import ConsistencyLevel
 from cassandra.cluster import Cluster
 from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
-cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]))
+import ssl
+from cassandra.auth import PlainTextAuthProvider
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+context.load_verify_locations("certs/ca.crt")
+cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]),
+                  ssl_context=context, auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
 s = cluster.connect()
 s.execute("CREATE KEYSPACE IF NOT EXISTS compose WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
 s.execute("CREATE TABLE IF NOT EXISTS compose.t (k int PRIMARY KEY, v text)")
@@ -61,7 +69,7 @@ insert = s.prepare("INSERT INTO compose.t (k, v) VALUES (?, ?)")
 insert.consistency_level = ConsistencyLevel.QUORUM
 for k in range(1000):
     s.execute(insert, (k, f"v{k}"))
-print("compose-test: wrote 1000 rows at QUORUM")
+print("compose-test: wrote 1000 rows at QUORUM over TLS, logged in")
 cluster.shutdown()
 PY
 
@@ -70,7 +78,7 @@ start_ns=$(date +%s%N)
 wait_healthy $((start_ns / 1000000000)) node6
 echo "compose-test: node6 healthy $(( ($(date +%s%N) - start_ns) / 1000000 )) ms after up -d"
 deadline=$(( $(date +%s) + 60 ))
-until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 | tee /tmp/compose-status.txt | grep -c '^UN' | grep -qx 6; do
+until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra | tee /tmp/compose-status.txt | grep -c '^UN' | grep -qx 6; do
     if (( $(date +%s) > deadline )); then
         cat /tmp/compose-status.txt >&2
         echo "compose-test: node1 never listed six nodes UN" >&2
@@ -85,7 +93,12 @@ from cassandra import ConsistencyLevel
 from cassandra.cluster import Cluster
 from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
-cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]))
+import ssl
+from cassandra.auth import PlainTextAuthProvider
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+context.load_verify_locations("certs/ca.crt")
+cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]),
+                  ssl_context=context, auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
 s = cluster.connect()
 rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
 got = {r.k: r.v for r in rows}

@@ -27,18 +27,15 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
-    /// The rustls configuration for `--ssl`: the node's certificate must be signed
-    /// by the authority and name the address dialled.
+    /// The rustls configuration for `--ssl`: every node's certificate must be
+    /// signed by the authority in --ca-file (names are not checked: the driver
+    /// dials the nodes it discovers by their addresses).
     pub fn tls_config(&self) -> anyhow::Result<Option<rustls::ClientConfig>> {
         if !self.ssl {
             return Ok(None);
         }
-        let roots = crate::tls::root_store(&self.ca_file)
+        let config = crate::tls::cluster_client_config(&self.ca_file)
             .with_context(|| format!("--ssl needs the cluster's authority in --ca-file {}", self.ca_file.display()))?;
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Ok(Some(config))
     }
 

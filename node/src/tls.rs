@@ -229,21 +229,35 @@ impl PeerTls {
             .with_client_cert_verifier(client_verifier)
             .with_single_cert(certs.clone(), key.clone_key())
             .map_err(setup)?;
-        let server_verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
-            .build()
-            .map_err(setup)?;
-        let client = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(setup)?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(ClusterMemberVerifier { inner: server_verifier }))
-            .with_client_auth_cert(certs, key)
-            .map_err(setup)?;
+        let client = cluster_client_builder(roots)?.with_client_auth_cert(certs, key).map_err(setup)?;
         Ok(PeerTls {
             acceptor: TlsAcceptor::from(Arc::new(server)),
             connector: TlsConnector::from(Arc::new(client)),
         })
     }
+}
+
+/// A client configuration that trusts the cluster's authority and checks no
+/// names (see `ClusterMemberVerifier`), still to be given its client certificate
+/// or none.
+fn cluster_client_builder(
+    roots: Arc<rustls::RootCertStore>,
+) -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>, TlsError> {
+    let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider())
+        .build()
+        .map_err(setup)?;
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(setup)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(ClusterMemberVerifier { inner: verifier })))
+}
+
+/// What a client tool uses to reach the cluster over TLS: a node's certificate
+/// must be signed by the authority in `ca`. Names are not checked, because drivers
+/// dial the nodes they discover by address.
+pub fn cluster_client_config(ca: &Path) -> Result<rustls::ClientConfig, TlsError> {
+    Ok(cluster_client_builder(Arc::new(root_store(ca)?))?.with_no_client_auth())
 }
 
 /// An accepted peer connection, after the TLS handshake when there is TLS.

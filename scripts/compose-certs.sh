@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Makes the compose cluster's certificates in certs/ (git-ignored) when there are
+# none: the cluster authority, one certificate per node (node1..node6, named by
+# its service name and reachable from this machine as 127.0.20.k), and a client
+# certificate. Uses the image's binary (scripts/docker-image.sh builds it).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ -f certs/ca.crt ]]; then
+    echo "compose-certs: certs/ca.crt exists; keeping the certificates in certs/"
+    exit 0
+fi
+nodes=()
+for k in 1 2 3 4 5 6; do
+    nodes+=(--node "node$k+node$k+127.0.20.$k")
+done
+target/docker/rustica certs --out certs "${nodes[@]}"
