@@ -33,6 +33,9 @@ fn table_target(ks: &str, name: &str) -> SchemaChangeTarget {
     }
 }
 
+/// System keyspaces whose replication ALTER KEYSPACE may change.
+const ALTERABLE_SYSTEM_KEYSPACES: [&str; 3] = ["system_auth", "system_distributed", "system_traces"];
+
 pub fn not_modifiable(ks: &str) -> QueryError {
     QueryError::Unauthorized {
         message: format!("{ks} keyspace is not user-modifiable."),
@@ -185,7 +188,15 @@ pub fn alter_keyspace(schema: &mut Schema, stmt: &AlterKeyspace) -> Result<Optio
     if !schema.keyspaces.contains_key(&stmt.name) && stmt.if_exists {
         return Ok(None);
     }
-    let ks = user_keyspace(schema, &stmt.name)?;
+    // The replicated system keyspaces may get another replication, as in
+    // Cassandra (raise system_auth's RF so logins survive a node down).
+    let alterable = schema
+        .keyspace(&stmt.name)
+        .is_some_and(|k| k.system && ALTERABLE_SYSTEM_KEYSPACES.contains(&stmt.name.as_str()));
+    let ks = match schema.keyspaces.get_mut(&stmt.name) {
+        Some(ks) if alterable => ks,
+        _ => user_keyspace(schema, &stmt.name)?,
+    };
     if let Some(r) = replication(&stmt.properties)? {
         ks.replication = r;
     }
@@ -620,4 +631,36 @@ pub fn drop_type(schema: &mut Schema, ks_name: &str, stmt: &DropType) -> Result<
             name: stmt.name.name.clone(),
         },
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cql_protocol::cql::parse_statement;
+
+    fn alter(schema: &mut Schema, text: &str) -> Result<Option<SchemaChange>, QueryError> {
+        match parse_statement(text).unwrap() {
+            cql_protocol::cql::ast::Statement::AlterKeyspace(a) => alter_keyspace(schema, &a),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn system_auth_may_get_another_replication_factor_but_system_may_not() {
+        let mut schema = crate::system::initial_schema().unwrap();
+        alter(
+            &mut schema,
+            "ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+        )
+        .unwrap();
+        let rf = schema
+            .keyspace("system_auth")
+            .and_then(|k| k.replication.get("replication_factor").cloned());
+        assert_eq!(rf.as_deref(), Some("3"));
+        let refused = alter(
+            &mut schema,
+            "ALTER KEYSPACE system WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+        );
+        assert_eq!(refused, Err(not_modifiable("system")));
+    }
 }
