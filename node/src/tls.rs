@@ -306,4 +306,63 @@ mod tests {
         let err = missing.server_config().unwrap_err().to_string();
         assert!(err.contains("/nonexistent/node.crt"), "{err}");
     }
+
+    /// A cluster authority and one node certificate valid from `from` to `to`
+    /// (days from now), as PEM files in `dir`: ca.crt, node.crt, node.key.
+    fn make_certs(dir: &Path, name: &str, from: i64, to: i64) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca, ca_key);
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now + time::Duration::days(from);
+        params.not_after = now + time::Duration::days(to);
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+    }
+
+    fn peer_config(dir: &Path, name: &str) -> InternodeEncryption {
+        InternodeEncryption {
+            enabled: true,
+            certificate: dir.join(format!("{name}.crt")),
+            private_key: dir.join(format!("{name}.key")),
+            ca_certificate: dir.join("ca.crt"),
+        }
+    }
+
+    /// The errors of both sides of one mutual-TLS handshake between two peers.
+    async fn handshake(server: &PeerTls, client: &PeerTls) -> (Option<String>, Option<String>) {
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let name = ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+        let (s, c) = tokio::join!(server.acceptor.accept(a), client.connector.connect(name, b));
+        (s.err().map(|e| e.to_string()), c.err().map(|e| e.to_string()))
+    }
+
+    #[tokio::test]
+    async fn peers_of_one_authority_shake_hands_and_an_expired_or_foreign_certificate_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        make_certs(&dir.path().join("good"), "node", -1, 30);
+        make_certs(&dir.path().join("foreign"), "node", -1, 30);
+        // An authority whose node certificate expired yesterday.
+        make_certs(&dir.path().join("old"), "node", -30, -1);
+        let good = PeerTls::new(&peer_config(&dir.path().join("good"), "node")).unwrap();
+        let (s, c) = handshake(&good, &good).await;
+        assert_eq!((s, c), (None, None), "two members of one cluster");
+
+        let foreign = PeerTls::new(&peer_config(&dir.path().join("foreign"), "node")).unwrap();
+        let (s, c) = handshake(&good, &foreign).await;
+        assert!(s.is_some() && c.is_some(), "another authority's node is refused: {s:?} {c:?}");
+
+        let old = PeerTls::new(&peer_config(&dir.path().join("old"), "node")).unwrap();
+        let (_, c) = handshake(&old, &old).await;
+        let c = c.expect("an expired certificate is refused");
+        assert!(c.to_lowercase().contains("expired"), "{c}");
+    }
 }
