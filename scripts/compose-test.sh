@@ -50,19 +50,24 @@ start_ns=$(date +%s%N)
 wait_healthy $((start_ns / 1000000000)) node1 node2 node3 node4 node5
 echo "compose-test: five nodes healthy $(( ($(date +%s%N) - start_ns) / 1000000 )) ms after up -d"
 
-.venv/bin/python - write <<'PY'
-import sys, time
+# The driver's side of every step: TLS with the cluster's authority, the default
+# superuser, and node1 only (the others are reached through it).
+CONNECT='
+import ssl
 from cassandra import ConsistencyLevel
+from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
-import ssl
-from cassandra.auth import PlainTextAuthProvider
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 context.load_verify_locations("certs/ca.crt")
 cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]),
                   ssl_context=context, auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
 s = cluster.connect()
+'
+
+.venv/bin/python -c "$CONNECT$(cat <<'PY'
+
 s.execute("CREATE KEYSPACE IF NOT EXISTS compose WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
 s.execute("CREATE TABLE IF NOT EXISTS compose.t (k int PRIMARY KEY, v text)")
 insert = s.prepare("INSERT INTO compose.t (k, v) VALUES (?, ?)")
@@ -72,6 +77,7 @@ for k in range(1000):
 print("compose-test: wrote 1000 rows at QUORUM over TLS, logged in")
 cluster.shutdown()
 PY
+)"
 
 start_ns=$(date +%s%N)
 "${COMPOSE[@]}" --profile grow up -d node6
@@ -88,22 +94,13 @@ until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file
 done
 cat /tmp/compose-status.txt
 
-.venv/bin/python - read <<'PY'
-from cassandra import ConsistencyLevel
-from cassandra.cluster import Cluster
-from cassandra.policies import WhiteListRoundRobinPolicy
-from cassandra.query import SimpleStatement
-import ssl
-from cassandra.auth import PlainTextAuthProvider
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-context.load_verify_locations("certs/ca.crt")
-cluster = Cluster(["127.0.20.1"], load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.20.1"]),
-                  ssl_context=context, auth_provider=PlainTextAuthProvider("cassandra", "cassandra"))
-s = cluster.connect()
+.venv/bin/python -c "$CONNECT$(cat <<'PY'
+
 rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
 got = {r.k: r.v for r in rows}
 assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
 print("compose-test: all 1000 rows read back at QUORUM with six nodes")
 cluster.shutdown()
 PY
+)"
 echo "compose-test: ok"

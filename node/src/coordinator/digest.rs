@@ -19,7 +19,12 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The digest of a replica's raw answer to `command`.
 pub fn digest(command: &ReadCommand, partitions: Vec<Mutation>) -> Result<u64, StorageError> {
-    let reconciled = MemoryEngine::from_mutations(command.table, partitions).read_raw(command, None)?;
+    digest_of(&MemoryEngine::from_mutations(command.table, partitions), command)
+}
+
+/// The digest of an answer already merged into `engine`.
+pub fn digest_of(engine: &MemoryEngine, command: &ReadCommand) -> Result<u64, StorageError> {
+    let reconciled = engine.read_raw(command, None)?;
     let bytes = postcard::to_stdvec(&reconciled).map_err(|e| StorageError::Engine { message: e.to_string() })?;
     Ok(fnv1a(&bytes))
 }

@@ -284,7 +284,8 @@ impl Coordinator {
         }));
         let (data, digests) = block_on(futures::future::join(data, digests));
         let Ok(Reply::Data { partitions }) = data else { return None };
-        let expected = digest::digest(command, partitions.clone()).ok()?;
+        let data = MemoryEngine::from_mutations(command.table, partitions);
+        let expected = digest::digest_of(&data, command).ok()?;
         tally.answer(topology.data_center(data_replica));
         for (r, reply) in digests {
             match reply {
@@ -299,7 +300,7 @@ impl Coordinator {
             return None;
         }
         self.metrics.digest_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(MemoryEngine::from_mutations(command.table, partitions))
+        Some(data)
     }
 
     /// Blocking read repair: every replica whose answer differs from the merge
