@@ -61,6 +61,16 @@ pub struct NodeConfig {
     pub range_request_timeout_ms: u64,
     /// How long a coordinator waits for every node to finish a TRUNCATE.
     pub truncate_request_timeout_ms: u64,
+    /// A new node that is not a seed streams its ranges before it serves them
+    /// (bootstrap); off, it joins the ring empty at once.
+    pub auto_bootstrap: bool,
+    /// How long a node waits after announcing JOINING or LEAVING before it
+    /// streams, so every node has heard (Cassandra's ring delay).
+    pub ring_delay_ms: u64,
+    /// Cap on the streaming of one ring operation, in MiB/s; 0: unthrottled.
+    pub stream_throughput_mb_per_sec: u64,
+    /// Drop the ranges this node gave up after another node joined.
+    pub auto_cleanup: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -102,6 +112,10 @@ impl Default for NodeConfig {
             read_request_timeout_ms: 5_000,
             range_request_timeout_ms: 10_000,
             truncate_request_timeout_ms: 60_000,
+            auto_bootstrap: true,
+            ring_delay_ms: 2_000,
+            stream_throughput_mb_per_sec: 0,
+            auto_cleanup: true,
         }
     }
 }
@@ -182,6 +196,20 @@ impl NodeConfig {
     }
 
     /// The coordinator's timeouts (`Coordinator::set_timeouts`).
+    pub fn movement(&self) -> crate::movement::MovementConfig {
+        crate::movement::MovementConfig {
+            ring_delay: Duration::from_millis(self.ring_delay_ms),
+            stream_throughput_mb_per_sec: self.stream_throughput_mb_per_sec,
+            auto_cleanup: self.auto_cleanup,
+            ..crate::movement::MovementConfig::default()
+        }
+    }
+
+    /// Whether this node starts the cluster (it is one of its seeds, or has none).
+    pub fn is_seed(&self) -> bool {
+        self.seeds.is_empty() || self.seeds.contains(&self.address)
+    }
+
     pub fn timeouts(&self) -> crate::coordinator::Timeouts {
         crate::coordinator::Timeouts {
             write: Duration::from_millis(self.write_request_timeout_ms),

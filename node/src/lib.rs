@@ -13,6 +13,8 @@ pub mod error;
 pub mod internode;
 pub mod limits;
 pub mod local;
+pub mod movement;
+pub mod nodetool;
 pub mod query;
 pub mod ring;
 pub mod schema;

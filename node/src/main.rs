@@ -36,6 +36,14 @@ enum Command {
     Local(node::local::LocalArgs),
     /// Make a cluster certificate authority and certificates for nodes and a client.
     Certs(node::certs::CertsArgs),
+    /// Stream a node's ranges to the nodes that take them over, then stop it.
+    Decommission(node::nodetool::DecommissionArgs),
+    /// Drop a dead node from the ring; the live replicas re-stream its ranges.
+    Removenode(node::nodetool::RemoveNodeArgs),
+    /// Drop the data of ranges a node no longer replicates.
+    Cleanup(node::nodetool::NodeArgs),
+    /// Show a node's streams: bootstrap, decommission, removenode.
+    Streams(node::nodetool::NodeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +68,11 @@ struct NodeArgs {
     /// then left out.
     #[arg(long, value_delimiter = ',')]
     seeds: Option<Vec<String>>,
+    /// Join an existing cluster by streaming this node's ranges first, even as
+    /// a seed (a new node that is not a seed always does, unless
+    /// `auto_bootstrap = false`).
+    #[arg(long)]
+    join: bool,
 }
 
 /// How long a host name may take to appear in DNS (containers start in any order).
@@ -163,6 +176,15 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     executor.auth = node::auth::Auth::new(config.auth());
     executor.coordinator.set_timeouts(config.timeouts());
     let executor = Arc::new(executor);
+    let join = should_join(&config, executor.bootstrapped.as_deref(), args.join)?;
+    if join {
+        tracing::info!("this node joins the ring: it streams its ranges before it owns them");
+        executor.coordinator.view.set_local_status(node::cluster::peers::JOINING);
+    } else if executor.bootstrapped.is_none() {
+        let schema = executor.schema.snapshot();
+        node::system::write_bootstrapped(executor.engine.as_ref(), &schema, node::movement::bootstrap::COMPLETED)
+            .map_err(|e| anyhow::anyhow!("cannot write system.local: {e}"))?;
+    }
     let addr = SocketAddr::new(config.address, config.native_port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -208,8 +230,18 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let gossip = tokio::spawn(node::cluster::run(gossip_listener, executor.clone(), cluster, async move {
         let _ = gossip_stop.changed().await;
     }));
+    let (exit_tx, mut exit_rx) = tokio::sync::watch::channel(false);
+    if let Some(requests) = executor.take_node_requests() {
+        tokio::spawn(node::movement::serve(executor.clone(), config.movement(), requests, exit_tx));
+    }
+    if join {
+        tokio::spawn(node::movement::bootstrap::join(executor.clone(), config.movement()));
+    }
     let shutdown = async move {
-        let _ = tokio::signal::ctrl_c().await;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = exit_rx.wait_for(|left| *left) => tracing::info!("decommissioned: stopping"),
+        }
         let _ = stop_tx.send(true);
     };
     let tls = if config.client_encryption.enabled {
@@ -234,6 +266,21 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether this start joins the ring by bootstrap: a new node that is not a
+/// seed (or is told `--join`), and a node whose earlier join did not finish.
+fn should_join(config: &NodeConfig, bootstrapped: Option<&str>, asked: bool) -> anyhow::Result<bool> {
+    use node::movement::bootstrap::{COMPLETED, DECOMMISSIONED, IN_PROGRESS};
+    match bootstrapped {
+        Some(DECOMMISSIONED) => anyhow::bail!(
+            "this node was decommissioned and has left the ring; to join again, start it with an empty data directory ({})",
+            config.data_dir.display()
+        ),
+        Some(COMPLETED) => Ok(false),
+        Some(IN_PROGRESS) => Ok(true),
+        _ => Ok(asked || (config.auto_bootstrap && !config.is_seed())),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -245,5 +292,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Status(args) => node::status::run(args).await,
         Command::Local(args) => node::local::run(args).await,
         Command::Certs(args) => node::certs::run(args),
+        Command::Decommission(args) => node::nodetool::decommission(args).await,
+        Command::Removenode(args) => node::nodetool::removenode(args).await,
+        Command::Cleanup(args) => node::nodetool::cleanup(args).await,
+        Command::Streams(args) => node::nodetool::streams(args).await,
     }
 }

@@ -3,6 +3,47 @@
 //! ids), tested on their own; the coordinator and `rustica status` use them.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// One range of the ring between two tokens, and a token inside it whose
+/// replicas are the range's (its upper end, or the first token for the wrap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenRange {
+    pub start: Bound<i64>,
+    pub end: Bound<i64>,
+    pub owner: i64,
+}
+
+/// The ranges that `tokens` (sorted, distinct) cut the whole token space into,
+/// in token order: `[MIN, first]`, each `(previous, t]`, then `(last, MAX]`,
+/// the first and last both replicated like the first token. Empty without tokens.
+pub fn ranges(tokens: &[i64]) -> Vec<TokenRange> {
+    let (Some(&first), Some(&last)) = (tokens.first(), tokens.last()) else {
+        return Vec::new();
+    };
+    let mut out = vec![TokenRange {
+        start: Bound::Unbounded,
+        end: Bound::Included(first),
+        owner: first,
+    }];
+    for pair in tokens.windows(2) {
+        if let [a, b] = pair {
+            out.push(TokenRange {
+                start: Bound::Excluded(*a),
+                end: Bound::Included(*b),
+                owner: *b,
+            });
+        }
+    }
+    if last < i64::MAX {
+        out.push(TokenRange {
+            start: Bound::Excluded(last),
+            end: Bound::Unbounded,
+            owner: first,
+        });
+    }
+    out
+}
 
 /// A ring: every vnode token and the node that owns it.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,6 +130,32 @@ mod tests {
         assert_eq!(ring.replicas(80, 3), vec!["a", "b", "c"]);
         assert_eq!(ring.replicas(101, 2), vec!["a", "b"], "wraps around");
         assert_eq!(ring.replicas(10, 5).len(), 3, "RF above the node count gives every node once");
+    }
+
+    #[test]
+    fn ranges_cover_the_token_space_once_in_order() {
+        let r = ranges(&[-10, 10]);
+        assert_eq!(
+            r,
+            vec![
+                TokenRange {
+                    start: Bound::Unbounded,
+                    end: Bound::Included(-10),
+                    owner: -10
+                },
+                TokenRange {
+                    start: Bound::Excluded(-10),
+                    end: Bound::Included(10),
+                    owner: 10
+                },
+                TokenRange {
+                    start: Bound::Excluded(10),
+                    end: Bound::Unbounded,
+                    owner: -10
+                },
+            ]
+        );
+        assert!(ranges(&[]).is_empty());
     }
 
     #[test]

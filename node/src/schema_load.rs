@@ -59,8 +59,17 @@ fn text<'r>(row: &'r Row, name: &str) -> Result<&'r str, QueryError> {
     }
 }
 
-/// The host id and tokens this node stored in `system.local`, if it has started before.
-pub fn stored_identity(engine: &dyn StorageEngine, schema: &Schema) -> Result<Option<(uuid::Uuid, Vec<i64>)>, QueryError> {
+/// What `system.local` says of this node from an earlier run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredIdentity {
+    pub host_id: uuid::Uuid,
+    pub tokens: Vec<i64>,
+    /// `system.local.bootstrapped`: `None` when never written.
+    pub bootstrapped: Option<String>,
+}
+
+/// The identity this node stored in `system.local`, if it has started before.
+pub fn stored_identity(engine: &dyn StorageEngine, schema: &Schema) -> Result<Option<StoredIdentity>, QueryError> {
     let Some(row) = rows(engine, schema, "system.local")?.into_iter().next() else {
         return Ok(None);
     };
@@ -78,7 +87,12 @@ pub fn stored_identity(engine: &dyn StorageEngine, schema: &Schema) -> Result<Op
             .collect(),
         _ => Vec::new(),
     };
-    Ok(Some((host_id, tokens)))
+    let bootstrapped = text(&row, "bootstrapped").ok().map(str::to_string);
+    Ok(Some(StoredIdentity {
+        host_id,
+        tokens,
+        bootstrapped,
+    }))
 }
 
 /// The schema events this node has stored.

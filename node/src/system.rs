@@ -74,6 +74,7 @@ fn definitions() -> Vec<(&'static str, String)> {
         ("system", "CREATE TABLE schema_events (bucket int, ts bigint, node uuid, keyspace_name text, statement text, PRIMARY KEY ((bucket), ts, node))".into()),
         ("system", "CREATE TABLE coordinator_metrics (name text PRIMARY KEY, value bigint)".into()),
         ("system", "CREATE TABLE hints (target inet, id timeuuid, mutation blob, PRIMARY KEY ((target), id))".into()),
+        ("system", "CREATE TABLE streams (operation text, peer inet, direction text, state text, ranges_total int, ranges_done int, bytes bigint, rows bigint, mb_per_s double, started_at timestamp, updated_at timestamp, PRIMARY KEY ((operation), peer))".into()),
         ("system", "CREATE TABLE cluster_status (peer inet PRIMARY KEY, state text, status text, host_id uuid, data_center text, rack text, tokens int, load bigint, schema_version uuid, updated_at timestamp)".into()),
         ("system_auth", "CREATE TABLE roles (role text PRIMARY KEY, can_login boolean, is_superuser boolean, member_of set<text>, salted_hash text)".into()),
         ("system_auth", "CREATE TABLE role_permissions (role text, resource text, permissions set<text>, PRIMARY KEY ((role), resource))".into()),
@@ -212,7 +213,6 @@ pub fn write_local(engine: &dyn StorageEngine, schema: &Schema, node: &NodeInfo)
     });
     let values = vec![
         ("key", text("local")),
-        ("bootstrapped", text("COMPLETED")),
         ("broadcast_address", Value::Inet(node.address)),
         ("broadcast_port", Value::Int(7000)),
         ("cluster_name", text(&node.cluster_name)),
@@ -231,6 +231,15 @@ pub fn write_local(engine: &dyn StorageEngine, schema: &Schema, node: &NodeInfo)
         ("schema_version", Value::Uuid(schema.version)),
         ("tokens", tokens),
     ];
+    engine.apply(row_mutation(table, values, &context())?)?;
+    Ok(())
+}
+
+/// Records how far this node got joining the ring (`COMPLETED`, `IN_PROGRESS`,
+/// `DECOMMISSIONED`) in `system.local.bootstrapped`.
+pub fn write_bootstrapped(engine: &dyn StorageEngine, schema: &Schema, state: &str) -> Result<(), QueryError> {
+    let table = system_table(schema, "system", "local")?;
+    let values = vec![("key", text("local")), ("bootstrapped", text(state))];
     engine.apply(row_mutation(table, values, &context())?)?;
     Ok(())
 }
@@ -411,6 +420,24 @@ pub fn write_peer(engine: &dyn StorageEngine, schema: &Schema, peer: &crate::clu
     Ok(())
 }
 
+/// Deletes a node that left the ring from `system.peers`, `peers_v2` and
+/// `cluster_status`.
+pub fn delete_peer(engine: &dyn StorageEngine, schema: &Schema, address: IpAddr) -> Result<(), QueryError> {
+    let deletion = crate::storage::DeletionTime {
+        timestamp: server_timestamp(),
+        local_deletion_time: now_seconds(),
+    };
+    let mut mutations = Vec::new();
+    for name in ["peers", "peers_v2", "cluster_status"] {
+        let table = system_table(schema, "system", name)?;
+        let mut m = Mutation::new(table.id, partition_position(table, &[Value::Inet(address)]));
+        m.partition_deletion = Some(deletion);
+        mutations.push(m);
+    }
+    engine.apply_all(mutations)?;
+    Ok(())
+}
+
 /// One line of `rustica status`, kept in `system.cluster_status` by gossip.
 pub fn write_cluster_status(
     engine: &dyn StorageEngine,
@@ -435,6 +462,42 @@ pub fn write_cluster_status(
     if let Some(v) = peer.schema_version {
         values.push(("schema_version", Value::Uuid(v)));
     }
+    engine.apply(row_mutation(table, values, &context())?)?;
+    Ok(())
+}
+
+/// One stream of a ring change, as `system.streams` (and `rustica streams`) shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRow {
+    /// The operation and when it started, e.g. `bootstrap@2026-12-01T23:10:00Z`.
+    pub operation: String,
+    pub peer: IpAddr,
+    /// `in` (this node receives), `out` (it sends) or `relay` (it copies between two others).
+    pub direction: String,
+    pub state: String,
+    pub ranges_total: i32,
+    pub ranges_done: i32,
+    pub bytes: i64,
+    pub rows: i64,
+    pub mb_per_s: f64,
+    pub started_at: i64,
+}
+
+pub fn write_stream(engine: &dyn StorageEngine, schema: &Schema, row: &StreamRow) -> Result<(), QueryError> {
+    let table = system_table(schema, "system", "streams")?;
+    let values = vec![
+        ("operation", text(&row.operation)),
+        ("peer", Value::Inet(row.peer)),
+        ("direction", text(&row.direction)),
+        ("state", text(&row.state)),
+        ("ranges_total", Value::Int(row.ranges_total)),
+        ("ranges_done", Value::Int(row.ranges_done)),
+        ("bytes", Value::Bigint(row.bytes)),
+        ("rows", Value::Bigint(row.rows)),
+        ("mb_per_s", Value::Double(row.mb_per_s)),
+        ("started_at", Value::Timestamp(row.started_at)),
+        ("updated_at", Value::Timestamp(chrono::Utc::now().timestamp_millis())),
+    ];
     engine.apply(row_mutation(table, values, &context())?)?;
     Ok(())
 }

@@ -41,6 +41,21 @@ pub enum Statement {
     Grant(GrantPermissions),
     Revoke(GrantPermissions),
     ListPermissions(ListPermissions),
+    NodeTool(NodeTool),
+}
+
+/// A rustica extension, not Cassandra's CQL: the cluster operations that
+/// Cassandra's nodetool runs over JMX, sent by `rustica` tools over CQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeTool {
+    /// `NODETOOL DECOMMISSION [FORCE]`: the node streams its ranges away and
+    /// leaves; FORCE even when a keyspace keeps fewer nodes than its RF.
+    Decommission { force: bool },
+    /// `NODETOOL REMOVENODE <host id>`: re-streams a dead node's ranges and
+    /// drops it from the ring.
+    RemoveNode(String),
+    /// `NODETOOL CLEANUP`: drops the data of ranges this node no longer replicates.
+    Cleanup,
 }
 
 // ---------------------------------------------------------------- types

@@ -8,8 +8,8 @@ use std::fmt::{self, Display, Formatter};
 use super::ast::{
     AlterKeyspace, AlterTable, AlterTableAction, Assignment, Batch, BatchKind, BatchStatement, ColumnDef, Condition, CqlType,
     CreateKeyspace, CreateTable, CreateType, Delete, DeleteTarget, Describe, DropKeyspace, DropTable, DropType, Insert, NativeType,
-    Operator, Order, Property, QualifiedName, Relation, RelationTarget, Select, Selection, Selector, SelectorExpr, Statement, Term,
-    Truncate, Update, Using,
+    NodeTool, Operator, Order, Property, QualifiedName, Relation, RelationTarget, Select, Selection, Selector, SelectorExpr, Statement,
+    Term, Truncate, Update, Using,
 };
 use super::keyword::is_reserved;
 use super::parser::term::is_iso_duration;
@@ -652,6 +652,10 @@ impl Display for Statement {
             Statement::Grant(s) => s.fmt(f),
             Statement::Revoke(s) => super::auth::Revoke(s).fmt(f),
             Statement::ListPermissions(s) => s.fmt(f),
+            Statement::NodeTool(NodeTool::Decommission { force: false }) => f.write_str("NODETOOL DECOMMISSION"),
+            Statement::NodeTool(NodeTool::Decommission { force: true }) => f.write_str("NODETOOL DECOMMISSION FORCE"),
+            Statement::NodeTool(NodeTool::RemoveNode(host_id)) => write!(f, "NODETOOL REMOVENODE {host_id}"),
+            Statement::NodeTool(NodeTool::Cleanup) => f.write_str("NODETOOL CLEANUP"),
         }
     }
 }

@@ -40,6 +40,9 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
     let p = |permission, resource| Ok(vec![Requirement::Permission(permission, resource)]);
     match statement {
         Statement::Use(_) | Statement::Describe(_) | Statement::ListRoles(_) => Ok(Vec::new()),
+        Statement::NodeTool(_) => Ok(vec![Requirement::Superuser(
+            "Only superusers can decommission, remove or clean up nodes",
+        )]),
         Statement::Select(s) => {
             let resource = table(session_ks, &s.table)?;
             match &resource {

@@ -19,7 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, info, warn};
 
-use self::peers::{local_states, peer_info, PeerInfo};
+use self::peers::{local_states, peer_info, PeerInfo, Removal, JOINING};
+use self::view::Membership;
 use self::wire::{Frame, Kind};
 use crate::query::Executor;
 use crate::schema_events;
@@ -45,7 +46,7 @@ struct Shared {
     started: Instant,
     last_pull: Mutex<HashMap<SocketAddr, Instant>>,
     /// What each peer's rows say now, to write only what changed.
-    written: Mutex<HashMap<SocketAddr, (PeerInfo, bool)>>,
+    written: Mutex<HashMap<SocketAddr, Written>>,
     tls: Option<tls::PeerTls>,
 }
 
@@ -67,7 +68,8 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     };
     let generation = chrono::Utc::now().timestamp() as i32;
     let mut gossiper = Gossiper::new(local, gossip_config, generation, 0);
-    for (key, value) in local_states(&executor.node, executor.schema.snapshot().version) {
+    let view = executor.coordinator.view.clone();
+    for (key, value) in local_states(&executor.node, executor.schema.snapshot().version, &view.local_status()) {
         gossiper.set_local_state(key, value);
     }
     let shared = Arc::new(Shared {
@@ -85,6 +87,8 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     let mut pushes = shared.executor.schema_pushes.subscribe();
     let mut schema_version = shared.executor.schema.snapshot().version;
     let mut last_metrics = Vec::new();
+    let mut own = OwnStates::default();
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = &mut shutdown => return,
@@ -95,11 +99,21 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
             }
             _ = ticker.tick() => {
                 let version = shared.executor.schema.snapshot().version;
+                // The load is the bytes on disk, measured every 10 rounds.
+                let load = ticks.is_multiple_of(10).then(|| shared.executor.engine.disk_bytes());
+                ticks += 1;
+                let changes = own.changes(&view, load);
+                if !changes.is_empty() {
+                    write_local_status(&shared.executor);
+                }
                 let messages = {
                     let mut g = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner());
                     if version != schema_version {
                         schema_version = version;
                         g.set_local_state(ApplicationState::SchemaVersion, version.to_string());
+                    }
+                    for (key, value) in changes {
+                        g.set_local_state(key, value);
                     }
                     let now = shared.now();
                     let messages = g.tick(now, &mut rand::thread_rng());
@@ -242,7 +256,47 @@ fn handle(shared: &Shared, frame: Frame) {
     }
 }
 
-/// Applies what gossip learned: peer rows, driver events, schema pulls.
+/// What this node last wrote and announced about a peer.
+#[derive(Debug, Clone, PartialEq)]
+struct Written {
+    info: PeerInfo,
+    up: bool,
+    membership: Membership,
+}
+
+/// The local states that change while the node runs, as last gossiped.
+#[derive(Debug, Default)]
+struct OwnStates {
+    status: String,
+    removals: String,
+    load: Option<u64>,
+}
+
+impl OwnStates {
+    /// The states to gossip anew: status and removals when they changed, and
+    /// the load when it was measured and differs.
+    fn changes(&mut self, view: &view::ClusterView, load: Option<u64>) -> Vec<(ApplicationState, String)> {
+        let mut out = Vec::new();
+        let status = view.local_status();
+        if status != self.status {
+            self.status = status.clone();
+            out.push((ApplicationState::Status, status));
+        }
+        let removals = Removal::format_all(&view.local_removals());
+        if removals != self.removals {
+            self.removals = removals.clone();
+            out.push((ApplicationState::RemovalCoordinator, removals));
+        }
+        if load.is_some() && load != self.load {
+            self.load = load;
+            out.push((ApplicationState::Load, load.unwrap_or(0).to_string()));
+        }
+        out
+    }
+}
+
+/// Applies what gossip learned: peer rows, driver events, schema pulls, and
+/// a cleanup once a node finished joining.
 fn after_change(shared: &Shared) {
     let (events, peers) = {
         let mut g = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner());
@@ -255,52 +309,95 @@ fn after_change(shared: &Shared) {
         (events, peers)
     };
     let executor = &shared.executor;
+    let view = &executor.coordinator.view;
+    for (_, info, up) in &peers {
+        view.update(info.clone(), *up);
+    }
     let schema = executor.schema.snapshot();
     for event in &events {
-        let (ep, driver_event) = match event {
-            GossipEvent::Alive(ep) => (ep, Some("UP")),
-            GossipEvent::Dead(ep) => (ep, Some("DOWN")),
+        let (ep, change) = match event {
+            GossipEvent::Alive(ep) => (ep, "UP"),
+            GossipEvent::Dead(ep) => (ep, "DOWN"),
             _ => continue,
         };
-        info!(peer = %ep, state = driver_event.unwrap_or(""), "peer state changed");
-        if let (Some(change), Some((_, info, _))) = (driver_event, peers.iter().find(|(p, _, _)| p == ep)) {
-            if let Some(native) = info.native_address {
-                let _ = executor.events.send(Event::StatusChange {
-                    change: change.into(),
-                    address: SocketAddr::new(native, info.native_port),
-                });
-            }
+        let Some((_, info, _)) = peers.iter().find(|(p, _, _)| p == ep) else {
+            continue;
+        };
+        info!(peer = %ep, state = change, status = %info.status, "peer state changed");
+        // Drivers hear only of the nodes they may use: those in the ring.
+        if view.membership(info) != Membership::Member {
+            continue;
         }
-    }
-    for (_, info, up) in &peers {
-        executor.coordinator.view.update(info.clone(), *up);
+        if let Some(native) = info.native_address {
+            let _ = executor.events.send(Event::StatusChange {
+                change: change.into(),
+                address: SocketAddr::new(native, info.native_port),
+            });
+        }
     }
     let mut written = shared.written.lock().unwrap_or_else(|e| e.into_inner());
     for (ep, info, up) in &peers {
-        if !info.is_complete() {
+        if info.host_id.is_none() || info.tokens.is_empty() {
             continue;
         }
+        let membership = view.membership(info);
+        let now = Written {
+            info: info.clone(),
+            up: *up,
+            membership,
+        };
         let previous = written.get(ep).cloned();
-        if previous.as_ref().map(|(p, u)| (p, *u)) == Some((info, *up)) {
+        if previous.as_ref() == Some(&now) {
             continue;
         }
-        if previous.as_ref().is_none_or(|(p, _)| p != info) {
-            if let Err(e) = system::write_peer(executor.engine.as_ref(), &schema, info) {
-                warn!(peer = %ep, error = %e, "cannot write system.peers");
+        let was = previous.as_ref().map(|w| w.membership);
+        let native = info.native_address.map(|a| SocketAddr::new(a, info.native_port));
+        match membership {
+            Membership::Gone => {
+                if was.is_some_and(|w| w != Membership::Gone) {
+                    info!(peer = %ep, "node left the ring");
+                    if let Err(e) = system::delete_peer(executor.engine.as_ref(), &schema, info.address) {
+                        warn!(peer = %ep, error = %e, "cannot delete the rows of a node that left");
+                    }
+                    if let (Some(native), Some(Membership::Member)) = (native, was) {
+                        let _ = executor.events.send(Event::TopologyChange {
+                            change: "REMOVED_NODE".into(),
+                            address: native,
+                        });
+                    }
+                }
+                written.insert(*ep, now);
+                continue;
             }
-        }
-        if previous.is_none() {
-            if let Some(native) = info.native_address {
-                let _ = executor.events.send(Event::TopologyChange {
-                    change: "NEW_NODE".into(),
-                    address: SocketAddr::new(native, info.native_port),
-                });
+            Membership::Member => {
+                if previous
+                    .as_ref()
+                    .is_none_or(|w| w.info != *info || w.membership != Membership::Member)
+                {
+                    if let Err(e) = system::write_peer(executor.engine.as_ref(), &schema, info) {
+                        warn!(peer = %ep, error = %e, "cannot write system.peers");
+                    }
+                }
+                if was != Some(Membership::Member) {
+                    if let Some(native) = native {
+                        let _ = executor.events.send(Event::TopologyChange {
+                            change: "NEW_NODE".into(),
+                            address: native,
+                        });
+                    }
+                }
+                let finished_joining = was == Some(Membership::Joining) && previous.as_ref().is_some_and(|w| w.info.status == JOINING);
+                if finished_joining {
+                    info!(peer = %ep, "node finished joining; cleanup follows");
+                    executor.request_cleanup_after_join();
+                }
             }
+            Membership::Joining => {}
         }
         if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, info, *up) {
             warn!(peer = %ep, error = %e, "cannot write system.cluster_status");
         }
-        written.insert(*ep, (info.clone(), *up));
+        written.insert(*ep, now);
     }
     drop(written);
     // Pull the schema from a live peer whose version differs, at most every 2 s.
@@ -339,8 +436,9 @@ pub fn write_local_status(executor: &Executor) {
         native_port: node.native_port,
         schema_version: Some(schema.version),
         release_version: system::RELEASE_VERSION.into(),
-        status: peers::NORMAL.into(),
-        load: 0,
+        status: executor.coordinator.view.local_status(),
+        load: executor.engine.disk_bytes() as i64,
+        removals: Vec::new(),
     };
     if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, &info, true) {
         warn!(error = %e, "cannot write the local line of system.cluster_status");

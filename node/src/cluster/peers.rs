@@ -11,6 +11,44 @@ use crate::system::{NodeInfo, RELEASE_VERSION};
 
 /// The membership states of Cassandra, as gossiped in `STATUS`.
 pub const NORMAL: &str = "NORMAL";
+/// Streaming its ranges in (bootstrap); writes for them already reach it.
+pub const JOINING: &str = "JOINING";
+/// Streaming its ranges out (decommission); still serves them.
+pub const LEAVING: &str = "LEAVING";
+/// Out of the ring after a decommission.
+pub const LEFT: &str = "LEFT";
+
+/// A dead node's removal (`rustica removenode`), gossiped by the node that
+/// runs it in `RemovalCoordinator` as `<host id>=removing|removed`, comma-separated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    pub host_id: Uuid,
+    /// Its ranges are re-streamed: it is out of the ring.
+    pub done: bool,
+}
+
+impl Removal {
+    pub fn parse_all(value: &str) -> Vec<Removal> {
+        value
+            .split(',')
+            .filter_map(|entry| {
+                let (id, state) = entry.trim().split_once('=')?;
+                Some(Removal {
+                    host_id: Uuid::parse_str(id).ok()?,
+                    done: state == "removed",
+                })
+            })
+            .collect()
+    }
+
+    pub fn format_all(removals: &[Removal]) -> String {
+        let entries: Vec<String> = removals
+            .iter()
+            .map(|r| format!("{}={}", r.host_id, if r.done { "removed" } else { "removing" }))
+            .collect();
+        entries.join(",")
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerInfo {
@@ -25,6 +63,8 @@ pub struct PeerInfo {
     pub release_version: String,
     pub status: String,
     pub load: i64,
+    /// The removals this peer coordinates.
+    pub removals: Vec<Removal>,
 }
 
 impl PeerInfo {
@@ -62,11 +102,15 @@ pub fn peer_info(address: IpAddr, state: &EndpointState) -> PeerInfo {
         release_version: get(ApplicationState::ReleaseVersion).unwrap_or_else(|| RELEASE_VERSION.into()),
         status: get(ApplicationState::Status).unwrap_or_default(),
         load: get(ApplicationState::Load).and_then(|v| v.parse().ok()).unwrap_or(0),
+        removals: get(ApplicationState::RemovalCoordinator)
+            .map(|v| Removal::parse_all(&v))
+            .unwrap_or_default(),
     }
 }
 
-/// The states this node gossips about itself (schema version and load change later).
-pub fn local_states(node: &NodeInfo, schema_version: Uuid) -> Vec<(ApplicationState, String)> {
+/// The states this node gossips about itself when it starts with `status`
+/// (status, schema version, load and removals change later).
+pub fn local_states(node: &NodeInfo, schema_version: Uuid, status: &str) -> Vec<(ApplicationState, String)> {
     let tokens: Vec<String> = node.tokens.iter().map(i64::to_string).collect();
     vec![
         (ApplicationState::HostId, node.host_id.to_string()),
@@ -78,7 +122,7 @@ pub fn local_states(node: &NodeInfo, schema_version: Uuid) -> Vec<(ApplicationSt
         (ApplicationState::ReleaseVersion, RELEASE_VERSION.to_string()),
         (ApplicationState::SchemaVersion, schema_version.to_string()),
         (ApplicationState::Load, "0".to_string()),
-        (ApplicationState::Status, NORMAL.to_string()),
+        (ApplicationState::Status, status.to_string()),
     ]
 }
 
@@ -99,7 +143,7 @@ mod tests {
             tokens: vec![-5, 10],
         };
         let mut state = EndpointState::new(HeartbeatState { generation: 1, version: 1 });
-        for (i, (k, v)) in local_states(&node, Uuid::nil()).into_iter().enumerate() {
+        for (i, (k, v)) in local_states(&node, Uuid::nil(), NORMAL).into_iter().enumerate() {
             state.states.insert(k, VersionedValue::new(v, i as i32));
         }
         let peer = peer_info(node.address, &state);
@@ -110,5 +154,23 @@ mod tests {
         assert_eq!(peer.state_code(true), "UN");
         assert_eq!(peer.state_code(false), "DN");
         assert!(peer.is_complete());
+    }
+
+    #[test]
+    fn removals_round_trip_through_their_gossiped_text() {
+        let removals = vec![
+            Removal {
+                host_id: Uuid::from_u128(1),
+                done: false,
+            },
+            Removal {
+                host_id: Uuid::from_u128(2),
+                done: true,
+            },
+        ];
+        let text = Removal::format_all(&removals);
+        assert_eq!(Removal::parse_all(&text), removals);
+        assert!(Removal::parse_all("").is_empty());
+        assert!(Removal::parse_all("junk,=x").is_empty(), "malformed entries are skipped");
     }
 }

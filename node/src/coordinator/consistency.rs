@@ -63,6 +63,25 @@ impl Requirement {
         }
     }
 
+    /// The level with `pending` more answers (replicas taking a range over, by
+    /// data centre): each one that the level would count is waited for too.
+    pub fn with_pending<'a>(&self, pending: impl IntoIterator<Item = &'a str>) -> Requirement {
+        let mut out = self.clone();
+        for dc in pending {
+            match &mut out {
+                Requirement::Total { n } => *n += 1,
+                Requirement::InDc { dc: wanted, n } if wanted == dc => *n += 1,
+                Requirement::InDc { .. } => {}
+                Requirement::EachDc { need } => {
+                    if let Some(n) = need.get_mut(dc) {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The number of answers waited for, as timeouts report it (`block_for`).
     pub fn block_for(&self) -> usize {
         match self {
@@ -122,6 +141,11 @@ impl<'a> Tally<'a> {
         }
     }
 
+    /// The answers this tally waits for.
+    pub fn block_for(&self) -> usize {
+        self.requirement.block_for()
+    }
+
     /// The counted answers, as timeouts report them (`received`).
     pub fn received(&self) -> usize {
         self.received
@@ -165,6 +189,19 @@ impl<'a> Tally<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_replicas_raise_the_answers_a_write_waits_for() {
+        let quorum = Requirement::Total { n: 2 };
+        assert_eq!(quorum.with_pending(["dc1"]), Requirement::Total { n: 3 });
+        let local = Requirement::InDc { dc: "dc1".into(), n: 2 };
+        assert_eq!(
+            local.with_pending(["dc2", "dc1"]),
+            Requirement::InDc { dc: "dc1".into(), n: 3 },
+            "a pending replica elsewhere does not count for LOCAL_QUORUM"
+        );
+        assert_eq!(quorum.with_pending([]), quorum);
+    }
 
     fn network(dcs: &[(&str, usize)]) -> Strategy {
         Strategy::Network {

@@ -97,7 +97,7 @@ struct Metrics {
 }
 
 /// Runs a future from synchronous executor code on the node's (multi-thread) runtime.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
         Err(_) => futures::executor::block_on(future),
@@ -118,6 +118,11 @@ impl Coordinator {
 
     pub fn set_messaging(&self, messaging: Arc<Messaging>) {
         let _ = self.messaging.set(messaging);
+    }
+
+    /// The internode messaging service, once the node started it.
+    pub fn messaging(&self) -> Option<Arc<Messaging>> {
+        self.messaging.get().cloned()
     }
 
     /// The timeouts of the node's configuration (`NodeConfig::timeouts`).
@@ -359,6 +364,23 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Ok(digest) => Reply::Digest { digest },
             Err(e) => Reply::Failed { message: e.to_string() },
         },
+        Verb::StreamRead {
+            table,
+            start,
+            end,
+            resume,
+            max_rows,
+        } => match crate::movement::copy::read_chunk(engine, table, start, end, resume, max_rows) {
+            Ok((chunk, next)) => Reply::Stream { chunk, next },
+            Err(message) => Reply::Failed { message },
+        },
+        Verb::StreamPush { chunk } => match crate::movement::chunk::decode(&chunk) {
+            Ok(partitions) => match engine.apply_all(partitions) {
+                Ok(()) => Reply::Ack,
+                Err(e) => Reply::Failed { message: e.to_string() },
+            },
+            Err(e) => Reply::Failed { message: e.to_string() },
+        },
     }
 }
 
@@ -476,25 +498,15 @@ impl crate::query::select::RowSource for ReplicaRead<'_> {
 /// token whose replicas own it.
 fn sub_ranges(topology: &Topology, start: Bound<i64>, end: Bound<i64>) -> Vec<(Bound<i64>, Bound<i64>, i64)> {
     let tokens: Vec<i64> = topology.ring.tokens().collect();
-    let Some(&first) = tokens.first() else {
+    if tokens.is_empty() {
         return vec![(start, end, 0)];
-    };
-    // Ranges (prev, t] in order, starting with [MIN, first] and ending with (last, MAX] owned by `first`.
-    let mut ranges: Vec<(Bound<i64>, Bound<i64>, i64)> = vec![(Bound::Unbounded, Bound::Included(first), first)];
-    for pair in tokens.windows(2) {
-        if let [a, b] = pair {
-            ranges.push((Bound::Excluded(*a), Bound::Included(*b), *b));
-        }
     }
-    if let Some(&last) = tokens.last() {
-        ranges.push((Bound::Excluded(last), Bound::Unbounded, first));
-    }
-    ranges
+    crate::ring::ranges(&tokens)
         .into_iter()
-        .filter_map(|(lo, hi, owner)| {
-            let lo2 = max_start(lo, start);
-            let hi2 = min_end(hi, end);
-            non_empty(lo2, hi2).then_some((lo2, hi2, owner))
+        .filter_map(|r| {
+            let lo = max_start(r.start, start);
+            let hi = min_end(r.end, end);
+            non_empty(lo, hi).then_some((lo, hi, r.owner))
         })
         .collect()
 }

@@ -13,7 +13,14 @@ pub const DEFAULT_DC: &str = "datacenter1";
 /// The cluster as the coordinator sees it at one moment.
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
+    /// The ring reads use: NORMAL and LEAVING nodes.
     pub ring: Ring<IpAddr>,
+    /// The ring once the nodes joining, leaving or being removed are done;
+    /// `None` when no node is moving.
+    pub future: Option<Ring<IpAddr>>,
+    pub joining: HashSet<IpAddr>,
+    /// Leaving, or being removed.
+    pub leaving: HashSet<IpAddr>,
     pub data_centers: HashMap<IpAddr, String>,
     pub racks: HashMap<IpAddr, String>,
     pub up: HashSet<IpAddr>,
@@ -59,11 +66,28 @@ impl Strategy {
 impl Topology {
     /// The replicas of `token`, in ring order (at most RF; fewer when the cluster is smaller).
     pub fn replicas(&self, strategy: &Strategy, token: i64) -> Vec<IpAddr> {
+        self.replicas_on(&self.ring, strategy, token)
+    }
+
+    /// The replicas `token` will have once the moving nodes are done, beyond
+    /// today's: the pending replicas a write also goes to.
+    pub fn pending(&self, strategy: &Strategy, token: i64) -> Vec<IpAddr> {
+        let Some(future) = &self.future else {
+            return Vec::new();
+        };
+        let now = self.replicas(strategy, token);
+        let mut pending = self.replicas_on(future, strategy, token);
+        pending.retain(|n| !now.contains(n));
+        pending
+    }
+
+    /// The replicas of `token` on `ring` (today's or the future one).
+    pub fn replicas_on(&self, ring: &Ring<IpAddr>, strategy: &Strategy, token: i64) -> Vec<IpAddr> {
         match strategy {
             Strategy::Local => self.local.into_iter().collect(),
-            Strategy::Simple { rf } => self.ring.replicas(token, *rf),
+            Strategy::Simple { rf } => ring.replicas(token, *rf),
             Strategy::Network { rf_by_dc } => {
-                let all = self.ring.replicas(token, usize::MAX);
+                let all = ring.replicas(token, usize::MAX);
                 let mut out = Vec::new();
                 for (dc, rf) in rf_by_dc {
                     let in_dc: Vec<IpAddr> = all.iter().copied().filter(|n| self.data_centers.get(n) == Some(dc)).collect();
@@ -130,6 +154,9 @@ mod tests {
         let dcs = (1..=4).map(|n| (ip(n), "dc1".to_string())).collect();
         let topo = Topology {
             ring,
+            future: None,
+            joining: HashSet::new(),
+            leaving: HashSet::new(),
             data_centers: dcs,
             racks,
             up: HashSet::new(),

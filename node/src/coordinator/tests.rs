@@ -58,6 +58,7 @@ fn peer(address: IpAddr, dc: &str, token: i64) -> PeerInfo {
         release_version: "test".into(),
         status: NORMAL.into(),
         load: 0,
+        removals: Vec::new(),
     }
 }
 

@@ -30,24 +30,23 @@ pub struct Outcome {
 }
 
 /// The answers of one write request (several mutations, each to its replicas),
-/// against one requirement. Pure.
+/// each against its requirement (the level's, plus its pending replicas). Pure.
 #[derive(Debug)]
 pub struct WriteProgress<'a> {
     any: bool,
-    block_for: usize,
     tallies: Vec<Tally<'a>>,
     hinted: Vec<usize>,
     outstanding: Vec<usize>,
 }
 
 impl<'a> WriteProgress<'a> {
-    /// `sends[i]` replica writes are in flight for mutation `i`; `hinted[i]`
-    /// replicas of it were down and hinted already. ANY is met by a hint alone.
-    pub fn new(requirement: &'a Requirement, any: bool, sends: Vec<usize>, hinted: Vec<usize>) -> WriteProgress<'a> {
+    /// `sends[i]` replica writes are in flight for mutation `i`, which must meet
+    /// `requirements[i]`; `hinted[i]` replicas of it were down and hinted
+    /// already. ANY is met by a hint alone.
+    pub fn new(requirements: &'a [Requirement], any: bool, sends: Vec<usize>, hinted: Vec<usize>) -> WriteProgress<'a> {
         WriteProgress {
             any,
-            block_for: if any { 1 } else { requirement.block_for() },
-            tallies: sends.iter().map(|_| Tally::new(requirement)).collect(),
+            tallies: requirements.iter().map(Tally::new).collect(),
             hinted,
             outstanding: sends,
         }
@@ -95,9 +94,11 @@ impl<'a> WriteProgress<'a> {
     /// (received, block_for) of the first mutation short of its level, as a
     /// WriteTimeout reports them.
     pub fn shortfall(&self) -> Option<(usize, usize)> {
-        (0..self.tallies.len())
-            .find(|i| !self.met(*i))
-            .map(|i| (self.tallies.get(i).map_or(0, Tally::received), self.block_for))
+        (0..self.tallies.len()).find(|i| !self.met(*i)).map(|i| {
+            let tally = self.tallies.get(i);
+            let block_for = if self.any { 1 } else { tally.map_or(0, Tally::block_for) };
+            (tally.map_or(0, Tally::received), block_for)
+        })
     }
 }
 
@@ -132,12 +133,18 @@ impl Coordinator {
             return Ok(());
         }
         let topology = self.view.topology();
-        let requirement = Requirement::for_level(cl, strategy, &topology.local_dc());
+        let level = Requirement::for_level(cl, strategy, &topology.local_dc());
         let any = cl == Consistency::Any;
         let mut plans = Vec::with_capacity(mutations.len());
+        let mut requirements = Vec::with_capacity(mutations.len());
         for m in mutations {
-            let replicas = self.replicas(&topology, strategy, m.position.token);
+            let mut replicas = self.replicas(&topology, strategy, m.position.token);
             self.count(false, &replicas);
+            // A node taking the range over (pending) gets the write too, and
+            // counts on top of the level, as in Cassandra.
+            let pending = topology.pending(strategy, m.position.token);
+            let requirement = level.with_pending(pending.iter().map(|p| topology.data_center(p)));
+            replicas.extend(pending);
             let (alive, down): (Vec<IpAddr>, Vec<IpAddr>) = replicas.into_iter().partition(|r| topology.is_up(r));
             if !any {
                 if let Some(short) = requirement.shortfall(alive.iter().map(|r| topology.data_center(r))) {
@@ -149,6 +156,7 @@ impl Coordinator {
                 }
             }
             plans.push((m, alive, down));
+            requirements.push(requirement);
         }
         let timeout = self.timeouts().write;
         let deadline = tokio::time::Instant::now() + timeout;
@@ -177,7 +185,7 @@ impl Coordinator {
             }
         }
         drop(report);
-        let mut progress = WriteProgress::new(&requirement, any, sends, hinted);
+        let mut progress = WriteProgress::new(&requirements, any, sends, hinted);
         super::block_on(async {
             while !progress.is_settled() {
                 let next = match runtime {
@@ -217,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_quorum_write_is_met_before_the_last_replica_answers() {
-        let req = Requirement::Total { n: 2 };
+        let req = [Requirement::Total { n: 2 }];
         let mut progress = WriteProgress::new(&req, false, vec![3], vec![0]);
         progress.record(&outcome(0, "dc1", true));
         assert!(!progress.is_settled());
@@ -228,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_write_that_cannot_be_met_any_more_reports_its_acks_and_block_for() {
-        let req = Requirement::Total { n: 3 };
+        let req = [Requirement::Total { n: 3 }, Requirement::Total { n: 3 }];
         let mut progress = WriteProgress::new(&req, false, vec![3, 3], vec![0, 0]);
         progress.record(&outcome(0, "dc1", true));
         progress.record(&outcome(1, "dc1", true));
@@ -242,7 +250,7 @@ mod tests {
 
     #[test]
     fn remote_acks_do_not_meet_local_quorum() {
-        let req = Requirement::InDc { dc: "dc1".into(), n: 2 };
+        let req = [Requirement::InDc { dc: "dc1".into(), n: 2 }];
         let mut progress = WriteProgress::new(&req, false, vec![4], vec![0]);
         progress.record(&outcome(0, "dc2", true));
         progress.record(&outcome(0, "dc2", true));
@@ -255,7 +263,7 @@ mod tests {
 
     #[test]
     fn any_is_met_by_a_hint_once_no_replica_can_ack() {
-        let req = Requirement::Total { n: 1 };
+        let req = [Requirement::Total { n: 1 }];
         let down = WriteProgress::new(&req, true, vec![0], vec![1]);
         assert!(down.is_met(), "every replica down: the hint is the write");
         let mut failing = WriteProgress::new(&req, true, vec![2], vec![0]);

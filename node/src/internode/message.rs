@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::frame::{EncodeError, Frame, Kind};
-use crate::storage::{Mutation, ReadCommand};
+use crate::movement::chunk::StreamChunk;
+use crate::storage::{Mutation, ReadCommand, ResumePoint};
 
 /// A request to a replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,18 @@ pub enum Verb {
     /// Only a digest of what `Read` would answer (`coordinator::digest`);
     /// answered by `Digest`. New in version 3.
     ReadDigest { command: ReadCommand },
+    /// The next chunk of a table's content over a token range, from `resume`
+    /// on, at most `max_rows` rows; answered by `Stream`. New in version 4.
+    StreamRead {
+        table: Uuid,
+        start: std::ops::Bound<i64>,
+        end: std::ops::Bound<i64>,
+        resume: Option<ResumePoint>,
+        max_rows: u32,
+    },
+    /// Apply a stream chunk (checksum checked first); answered by `Ack`.
+    /// New in version 4.
+    StreamPush { chunk: StreamChunk },
 }
 
 /// A replica's answer to one verb.
@@ -46,6 +59,12 @@ pub enum Reply {
     Digest {
         digest: u64,
     },
+    /// A stream chunk and where the next one starts (`None`: the range is done).
+    /// New in version 4.
+    Stream {
+        chunk: StreamChunk,
+        next: Option<ResumePoint>,
+    },
 }
 
 impl Verb {
@@ -57,6 +76,8 @@ impl Verb {
             Verb::Ping => "ping",
             Verb::Truncate { .. } => "truncate",
             Verb::ReadDigest { .. } => "read_digest",
+            Verb::StreamRead { .. } => "stream_read",
+            Verb::StreamPush { .. } => "stream_push",
         }
     }
 }

@@ -21,7 +21,7 @@ fn spec(name: &str) -> ColumnSpec {
     }
 }
 
-fn rows(names: &[&str], data: Vec<Vec<String>>) -> Rows {
+pub(crate) fn rows(names: &[&str], data: Vec<Vec<String>>) -> Rows {
     Rows {
         metadata: RowsMetadata {
             columns: names.iter().map(|n| spec(n)).collect(),

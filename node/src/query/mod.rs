@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock};
 
-use cql_protocol::cql::ast::{BatchStatement, Condition, QualifiedName, Statement};
+use cql_protocol::cql::ast::{BatchStatement, Condition, NodeTool, QualifiedName, Statement};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
 use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange};
@@ -112,6 +112,11 @@ pub struct Executor {
     write_lock: Mutex<()>,
     pub events: broadcast::Sender<Event>,
     pub auth: Auth,
+    /// `system.local.bootstrapped` as this node found it at start (`None`: a new node).
+    pub bootstrapped: Option<String>,
+    /// Ring operations (decommission, removenode, cleanup) for `movement::serve`.
+    node_requests: tokio::sync::mpsc::UnboundedSender<crate::movement::Request>,
+    node_requests_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::movement::Request>>>,
 }
 
 /// Bind marker specs, partition key marker indexes, and the statement's table.
@@ -137,12 +142,14 @@ impl Executor {
     pub fn new(engine: Arc<dyn StorageEngine>, mut node: NodeInfo) -> Result<Executor, QueryError> {
         let base = system::initial_schema()?;
         system::create_storage(engine.as_ref(), &base)?;
-        if let Some((host_id, tokens)) = crate::schema_load::stored_identity(engine.as_ref(), &base)? {
-            node.host_id = host_id;
-            if !tokens.is_empty() {
-                node.tokens = tokens;
+        let stored = crate::schema_load::stored_identity(engine.as_ref(), &base)?;
+        if let Some(identity) = &stored {
+            node.host_id = identity.host_id;
+            if !identity.tokens.is_empty() {
+                node.tokens = identity.tokens.clone();
             }
         }
+        let bootstrapped = stored.and_then(|s| s.bootstrapped);
         let events = crate::schema_load::stored_events(engine.as_ref(), &base)?;
         let schema = schema_events::replay(&base, &events);
         system::create_storage(engine.as_ref(), &schema)?;
@@ -150,6 +157,7 @@ impl Executor {
         system::write_local(engine.as_ref(), &schema, &node)?;
         let (events_tx, _) = broadcast::channel(256);
         let (schema_pushes, _) = broadcast::channel(64);
+        let (node_requests, node_requests_rx) = tokio::sync::mpsc::unbounded_channel();
         let view = Arc::new(ClusterView::new(node.clone()));
         let coordinator = Arc::new(Coordinator::new(node.address, engine.clone(), view));
         Ok(Executor {
@@ -164,7 +172,59 @@ impl Executor {
             write_lock: Mutex::new(()),
             events: events_tx,
             auth: Auth::default(),
+            bootstrapped,
+            node_requests,
+            node_requests_rx: Mutex::new(Some(node_requests_rx)),
         })
+    }
+
+    /// The receiving end of ring operation requests, for `movement::serve` (once).
+    pub fn take_node_requests(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::movement::Request>> {
+        self.node_requests_rx.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Asks for a cleanup once a peer finished joining (see `movement`).
+    pub fn request_cleanup_after_join(&self) {
+        let _ = self.node_requests.send(crate::movement::Request::CleanupAfterJoin);
+    }
+
+    /// `NODETOOL ...`: hands the operation to the movement service and waits
+    /// for it to be accepted (decommission, removenode) or done (cleanup).
+    fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
+        use crate::movement::Request;
+        let unavailable = || QueryError::invalid("this node runs no ring operations (its movement service is not running)");
+        let refused = |message: String| QueryError::invalid(message);
+        match op {
+            NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let request = match op {
+                    NodeTool::RemoveNode(id) => Request::RemoveNode {
+                        host_id: uuid::Uuid::parse_str(id).map_err(|_| QueryError::invalid(format!("{id} is not a host id")))?,
+                        reply,
+                    },
+                    NodeTool::Decommission { force } => Request::Decommission { force: *force, reply },
+                    NodeTool::Cleanup => return Err(unavailable()),
+                };
+                self.node_requests.send(request).map_err(|_| unavailable())?;
+                crate::coordinator::block_on(answer).map_err(|_| unavailable())?.map_err(refused)?;
+                Ok(ResultBody::Void)
+            }
+            NodeTool::Cleanup => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                self.node_requests
+                    .send(crate::movement::Request::Cleanup { reply })
+                    .map_err(|_| unavailable())?;
+                let cleaned = crate::coordinator::block_on(answer).map_err(|_| unavailable())?.map_err(refused)?;
+                let rows = cleaned
+                    .into_iter()
+                    .map(|c| vec![c.keyspace, c.table, c.partitions.to_string()])
+                    .collect();
+                Ok(ResultBody::Rows(describe::rows(
+                    &["keyspace_name", "table_name", "partitions_removed"],
+                    rows,
+                )))
+            }
+        }
     }
 
     /// Runs a statement on behalf of the node itself (no client, no permission
@@ -472,6 +532,7 @@ impl Executor {
                 self.coordinator.truncate(&strategy, table.id)?;
                 Ok(ResultBody::Void)
             }
+            Statement::NodeTool(op) => self.node_tool(op),
             _ => self.ddl(ks, statement),
         }
     }

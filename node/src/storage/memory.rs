@@ -134,6 +134,14 @@ impl StorageEngine for MemoryEngine {
         self.each_partition(command, &mut |position, p| answer.add(position, p))?;
         Ok(answer.partitions)
     }
+
+    fn remove_tokens(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>) -> Result<u64, StorageError> {
+        let t = self.table(table)?;
+        let mut partitions = t.write().unwrap_or_else(|e| e.into_inner());
+        let before = partitions.len();
+        partitions.retain(|p, _| !(token_in(&start, p.token) && token_before_end(&end, p.token)));
+        Ok((before - partitions.len()) as u64)
+    }
 }
 
 #[cfg(test)]

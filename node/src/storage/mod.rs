@@ -210,6 +210,16 @@ pub trait StorageEngine: Send + Sync + 'static {
         Ok(0)
     }
 
+    /// Drops every partition of `table` whose token lies in the range, without
+    /// tombstones (cleanup of ranges this node no longer replicates). Returns
+    /// how many partitions went.
+    fn remove_tokens(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>) -> Result<u64, StorageError>;
+
+    /// Bytes the engine holds on disk (the load `rustica status` shows).
+    fn disk_bytes(&self) -> u64 {
+        0
+    }
+
     /// The table's `gc_grace_seconds`: how long its tombstones must be kept.
     fn set_gc_grace(&self, _table: Uuid, _seconds: i32) {}
 }

@@ -106,6 +106,18 @@ impl TestNode {
         }
     }
 
+    /// Waits up to `limit` for the process to end by itself; whether it did.
+    pub async fn wait_exit(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        false
+    }
+
     /// Starts the node again on the same address and data directory.
     pub async fn restart(&mut self) {
         self.kill();
@@ -312,6 +324,25 @@ impl TestCluster {
         self.nodes[k - 1].restart().await;
     }
 
+    /// Starts one more node (the next address of the subnet, the same seeds),
+    /// waits for its CQL port and returns its number.
+    pub async fn add_node(&mut self) -> usize {
+        let k = self.nodes.len() + 1;
+        let dir = std::env::temp_dir().join("rustica-address-claims");
+        let address = Ipv4Addr::new(127, 0, self._subnet.subnet, k as u8);
+        let claim = AddressClaim::try_claim(&dir, address).unwrap_or_else(|| panic!("{address} is taken"));
+        let seeds = self.nodes.iter().take(2).map(|n| n.address).collect();
+        let mut node = TestNode::spawn(claim, seeds, None);
+        node.wait_for_cql_port().await;
+        self.nodes.push(node);
+        k
+    }
+
+    /// Node `k`, mutably (to wait for its exit).
+    pub fn node_mut(&mut self, k: usize) -> &mut TestNode {
+        &mut self.nodes[k - 1]
+    }
+
     /// A scylla driver session whose only contact point is node `k`.
     pub async fn session_to(&self, k: usize) -> anyhow::Result<Session> {
         self.node(k).session().await
@@ -322,6 +353,8 @@ impl TestCluster {
 /// addresses in it, so single-node tests (which claim addresses one by one) keep out.
 struct SubnetClaim {
     lock_path: PathBuf,
+    /// The `s` of `127.0.<s>.0/24`.
+    subnet: u8,
 }
 
 impl SubnetClaim {
@@ -334,7 +367,7 @@ impl SubnetClaim {
             if take_lock(&lock_path).is_none() {
                 continue;
             }
-            let subnet = SubnetClaim { lock_path };
+            let subnet = SubnetClaim { lock_path, subnet: s };
             let claims: Vec<AddressClaim> = (1..=n)
                 .map_while(|k| AddressClaim::try_claim(&dir, Ipv4Addr::new(127, 0, s, k)))
                 .collect();

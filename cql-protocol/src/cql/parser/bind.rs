@@ -67,7 +67,8 @@ fn visit_statement(statement: &mut Statement, f: &mut Visitor<'_>) {
         | Statement::ListRoles(_)
         | Statement::Grant(_)
         | Statement::Revoke(_)
-        | Statement::ListPermissions(_) => {}
+        | Statement::ListPermissions(_)
+        | Statement::NodeTool(_) => {}
     }
 }
 

@@ -9,6 +9,7 @@ mod ddl;
 mod describe;
 mod dml;
 pub(crate) mod input;
+mod nodetool;
 mod relation;
 mod select;
 pub(crate) mod term;
@@ -116,6 +117,7 @@ fn statement(i: Tokens<'_>) -> PResult<'_, Statement> {
             Ok((i, Statement::Use(keyspace)))
         }
         "DESCRIBE" | "DESC" => describe::describe(i).map(|(i, s)| (i, Statement::Describe(s))),
+        "NODETOOL" => nodetool::nodetool(i).map(|(i, s)| (i, Statement::NodeTool(s))),
         _ => {
             for word in [
                 "SELECT", "INSERT", "UPDATE", "DELETE", "BEGIN", "CREATE", "ALTER", "DROP", "TRUNCATE", "USE", "DESCRIBE", "GRANT",

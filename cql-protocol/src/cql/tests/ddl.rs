@@ -281,3 +281,23 @@ fn a_schema_type_string_parses_back_to_its_type() {
     );
     assert!(parse_type("map<text").is_err());
 }
+
+#[test]
+fn nodetool_operations_parse_and_print_back() {
+    use crate::cql::ast::NodeTool;
+    assert_eq!(
+        parse("NODETOOL DECOMMISSION"),
+        Statement::NodeTool(NodeTool::Decommission { force: false })
+    );
+    let forced = parse("NODETOOL DECOMMISSION FORCE");
+    assert_eq!(forced, Statement::NodeTool(NodeTool::Decommission { force: true }));
+    assert_eq!(forced.to_string(), "NODETOOL DECOMMISSION FORCE");
+    assert_eq!(parse("nodetool cleanup;"), Statement::NodeTool(NodeTool::Cleanup));
+    let id = "6a1b0000-0000-4000-8000-000000000001";
+    let remove = parse(&format!("NODETOOL REMOVENODE {id}"));
+    assert_eq!(remove, Statement::NodeTool(NodeTool::RemoveNode(id.into())));
+    assert_eq!(parse(&format!("NODETOOL REMOVENODE '{id}'")), remove);
+    assert_eq!(remove.to_string(), format!("NODETOOL REMOVENODE {id}"));
+    assert!(crate::cql::parse_statement("NODETOOL REMOVENODE").is_err());
+    assert!(crate::cql::parse_statement("NODETOOL FLY").is_err());
+}

@@ -339,18 +339,12 @@ impl DurableEngine {
         f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool,
     ) -> Result<(), StorageError> {
         let resume = command.resume.as_ref();
-        let lo = match (start, resume) {
-            (_, Some(r)) if token_in(start, r.position.token) => Bound::Included(layout::partition_prefix(&r.position)),
-            (Bound::Included(t), _) => Bound::Included(layout::token_start(*t)),
-            (Bound::Excluded(t), _) if *t == i64::MAX => return Ok(()),
-            (Bound::Excluded(t), _) => Bound::Included(layout::token_start(t + 1)),
-            (Bound::Unbounded, _) => Bound::Unbounded,
+        let Some((lo, hi)) = token_keys(start, end) else {
+            return Ok(());
         };
-        let hi = match end {
-            Bound::Included(t) if *t == i64::MAX => Bound::Unbounded,
-            Bound::Included(t) => Bound::Excluded(layout::token_start(t + 1)),
-            Bound::Excluded(t) => Bound::Excluded(layout::token_start(*t)),
-            Bound::Unbounded => Bound::Unbounded,
+        let lo = match resume {
+            Some(r) if token_in(start, r.position.token) => Bound::Included(layout::partition_prefix(&r.position)),
+            _ => lo,
         };
         let mut current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)> = None;
         let finish = |current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)>,
@@ -388,6 +382,26 @@ impl DurableEngine {
         finish(current, f);
         Ok(())
     }
+}
+
+type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The key range of the partitions whose tokens lie in `[start, end]`
+/// (`None` when no token can).
+fn token_keys(start: &Bound<i64>, end: &Bound<i64>) -> Option<KeyRange> {
+    let lo = match start {
+        Bound::Included(t) => Bound::Included(layout::token_start(*t)),
+        Bound::Excluded(t) if *t == i64::MAX => return None,
+        Bound::Excluded(t) => Bound::Included(layout::token_start(t + 1)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let hi = match end {
+        Bound::Included(t) if *t == i64::MAX => Bound::Unbounded,
+        Bound::Included(t) => Bound::Excluded(layout::token_start(t + 1)),
+        Bound::Excluded(t) => Bound::Excluded(layout::token_start(*t)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    Some((lo, hi))
 }
 
 /// A write id that grows across restarts (nanoseconds at open, then +1 per
@@ -593,6 +607,42 @@ impl StorageEngine for DurableEngine {
         let total = keyspace.disk_space();
         let fraction = token_fraction(&start, &end);
         Ok((total as f64 * fraction) as u64)
+    }
+
+    fn remove_tokens(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>) -> Result<u64, StorageError> {
+        let keyspace = self.keyspace(table)?;
+        let Some(range) = token_keys(&start, &end) else {
+            return Ok(0);
+        };
+        let mut partitions = 0u64;
+        let mut prefix: Option<Vec<u8>> = None;
+        let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        let mut queued = 0usize;
+        for item in keyspace.range::<Vec<u8>, _>(range) {
+            let (k, _) = item.into_inner().map_err(|e| self.error(e))?;
+            if &*k == ANCHOR {
+                continue;
+            }
+            if !prefix.as_ref().is_some_and(|p| k.starts_with(p)) {
+                let entry = layout::decode_key(&k).map_err(|e| self.corrupt(e.to_string()))?;
+                prefix = Some(layout::partition_prefix(&entry.position));
+                partitions += 1;
+            }
+            batch.remove(&keyspace, k);
+            queued += 1;
+            if queued >= 10_000 {
+                std::mem::replace(&mut batch, self.db.batch().durability(Some(PersistMode::Buffer)))
+                    .commit()
+                    .map_err(|e| self.error(e))?;
+                queued = 0;
+            }
+        }
+        batch.commit().map_err(|e| self.error(e))?;
+        Ok(partitions)
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        self.db.disk_space().unwrap_or(0)
     }
 
     fn set_gc_grace(&self, table: Uuid, seconds: i32) {
