@@ -4,9 +4,10 @@
 # docker-compose.yml (TLS on every port, passwords), waits until all are healthy,
 # writes rows at QUORUM through the DataStax Python driver from this machine (TLS
 # and the default superuser, 127.0.20.1:9042), adds
-# node6 with its profile, checks `rustica status` on node1 shows six UN and every row
-# reads back, then tears it all down (volumes included). Prints the time from
-# `up -d` to healthy. Needs a Docker engine with docker-compose, and .venv
+# node6 with its profile (it bootstraps: streams its ranges, then UN), checks
+# `rustica status` on node1 shows six UN and every row reads back, decommissions
+# node6 (back to five UN, every row still there), then tears it all down (volumes
+# included). Prints the time from `up -d` to healthy. Needs a Docker engine with docker-compose, and .venv
 # (scripts/setup-python.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -100,6 +101,30 @@ rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level
 got = {r.k: r.v for r in rows}
 assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
 print("compose-test: all 1000 rows read back at QUORUM with six nodes")
+cluster.shutdown()
+PY
+)"
+
+"${COMPOSE[@]}" exec -T node6 /rustica decommission --host node6 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra
+# A decommissioned node does not start again: remove its container.
+"${COMPOSE[@]}" --profile grow rm -sf node6 >/dev/null
+deadline=$(( $(date +%s) + 60 ))
+until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra | tee /tmp/compose-status.txt | grep -c '^[UD][NJLM]' | grep -qx 5; do
+    if (( $(date +%s) > deadline )); then
+        cat /tmp/compose-status.txt >&2
+        echo "compose-test: node1 still lists node6 after its decommission" >&2
+        exit 1
+    fi
+    sleep 2
+done
+cat /tmp/compose-status.txt
+
+.venv/bin/python -c "$CONNECT$(cat <<'PY'
+
+rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
+got = {r.k: r.v for r in rows}
+assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
+print("compose-test: all 1000 rows read back at QUORUM after node6 left")
 cluster.shutdown()
 PY
 )"

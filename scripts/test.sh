@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust unit and integration tests under cargo-nextest, then the
 # Python end-to-end tests (DataStax driver, cqlsh) against the freshly built node, then
-# the GUI's rendered checks. Every suite always runs; the script fails if any does.
+# the GUI's rendered checks, then the compose cluster when Docker is there. Every
+# suite always runs; the script fails if any does.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,8 +46,19 @@ gui_status=0
     && RUSTICA_REQUIRE_RENDER=1 cargo nextest run -p gui --test ui --profile "$profile" \
     && scripts/gui-smoke.sh; } || gui_status=$?
 
-if [[ $rust_status -ne 0 || $python_status -ne 0 || $gui_status -ne 0 ]]; then
-    echo "== FAILED: nextest exit $rust_status, pytest exit $python_status, gui exit $gui_status" >&2
+# Containers: the five-node compose cluster with TLS and passwords, a sixth node
+# joining and leaving (scripts/compose-test.sh). Runs wherever a Docker engine
+# answers (as on CI machines); skipped, and said so, where none does.
+compose_status=0
+if command -v docker-compose >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    echo "== compose: image, five nodes, node6 joins and leaves"
+    scripts/compose-test.sh || compose_status=$?
+else
+    echo "== compose: SKIPPED (no Docker engine with docker-compose here)"
+fi
+
+if [[ $rust_status -ne 0 || $python_status -ne 0 || $gui_status -ne 0 || $compose_status -ne 0 ]]; then
+    echo "== FAILED: nextest exit $rust_status, pytest exit $python_status, gui exit $gui_status, compose exit $compose_status" >&2
     exit 1
 fi
 echo "== all tests passed"

@@ -290,3 +290,102 @@ async fn a_fourth_node_joins_under_quorum_writes_owns_only_its_ranges_and_decomm
     })
     .await;
 }
+
+/// The streams of `node` in `state` (from its own `system.streams`).
+async fn streams_in(s: &Session, node: IpAddr, state: &str) -> usize {
+    let q = pinned("SELECT state FROM system.streams", node, Consistency::One);
+    match s.query_unpaged(q, ()).await {
+        Ok(r) => r
+            .into_rows_result()
+            .ok()
+            .and_then(|rows| {
+                rows.rows::<(Option<String>,)>()
+                    .ok()
+                    .map(|it| it.flatten().filter(|(st,)| st.as_deref() == Some(state)).count())
+            })
+            .unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joiner_killed_while_streaming_leaves_the_ring_unchanged_rejoins_and_two_joiners_go_one_after_the_other() {
+    within(Duration::from_secs(280), async {
+        let mut cluster = TestCluster::start(3).await;
+        let ips = cluster.addresses();
+        let s = cluster.session_to(1).await?;
+        let three: Vec<(IpAddr, &str)> = ips.iter().map(|ip| (*ip, "UN")).collect();
+        wait_states(&s, ips[0], &three, true, Duration::from_secs(60)).await?;
+        s.query_unpaged(
+            "CREATE KEYSPACE m WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE m.t (k int PRIMARY KEY, v text)", ()).await?;
+        s.await_schema_agreement().await?;
+        let mut insert = s.prepare("INSERT INTO m.t (k, v) VALUES (?, ?)").await?;
+        insert.set_consistency(Consistency::Quorum);
+        insert.set_is_idempotent(true);
+        let rows = 20_000;
+        // Rows of about 200 bytes: a few MiB for node 4 to stream.
+        let results: Vec<_> = stream::iter(0..rows)
+            .map(|k| {
+                let (s, insert) = (&s, &insert);
+                async move { s.execute_unpaged(insert, (k, format!("{k:0>200}"))).await }
+            })
+            .buffer_unordered(64)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+
+        // Node 4 streams at 1 MiB/s, so it is killed in the middle of its join.
+        let four = cluster.add_nodes(1, Some("stream_throughput_mb_per_sec = 1\n")).await[0];
+        let ip4 = cluster.address(four);
+        // Drivers learn of a node once it is NORMAL: ask node 4 through a session of its own.
+        let s4 = cluster.session_to(four).await?;
+        let start = Instant::now();
+        while streams_in(&s4, ip4, "streaming").await == 0 {
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(60), "node 4 never started streaming");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(s4);
+        cluster.kill(four);
+        wait_states(&s, ips[0], &[(ip4, "DJ")], false, Duration::from_secs(20)).await?;
+        let peers: Vec<(IpAddr,)> = s
+            .query_unpaged(pinned("SELECT peer FROM system.peers", ips[0], Consistency::One), ())
+            .await?
+            .into_rows_result()?
+            .rows::<(IpAddr,)>()?
+            .collect::<Result<_, _>>()?;
+        anyhow::ensure!(
+            !peers.iter().any(|(p,)| *p == ip4),
+            "a node that never joined is not a peer: {peers:?}"
+        );
+        // The ring is as it was: QUORUM writes and reads go on.
+        insert_range(&s, &insert, rows..rows + 500).await?;
+        let keys = all_keys(&s, ips[0], Consistency::Quorum).await?;
+        anyhow::ensure!(keys.len() == (rows + 500) as usize, "{} rows with the joiner dead", keys.len());
+
+        // Restarted, it joins again and finishes.
+        cluster.restart(four).await;
+        let mut four_up = three.clone();
+        four_up.push((ip4, "UN"));
+        wait_states(&s, ips[0], &four_up, true, Duration::from_secs(90)).await?;
+
+        // Two nodes started at once: the second waits for the first; both join.
+        let added = cluster.add_nodes(2, None).await;
+        let mut six = four_up.clone();
+        six.extend(added.iter().map(|k| (cluster.address(*k), "UN")));
+        wait_states(&s, ips[0], &six, true, Duration::from_secs(90)).await?;
+        let keys = all_keys(&s, ips[0], Consistency::Quorum).await?;
+        anyhow::ensure!(keys.len() == (rows + 500) as usize, "{} rows after three joins", keys.len());
+        for k in &added {
+            let log = plain(&std::fs::read_to_string(cluster.node(*k).log_path()).unwrap_or_default());
+            anyhow::ensure!(log.contains("this node is NORMAL"), "node {k} did not finish its bootstrap");
+        }
+        Ok(())
+    })
+    .await;
+}

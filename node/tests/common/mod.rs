@@ -327,15 +327,25 @@ impl TestCluster {
     /// Starts one more node (the next address of the subnet, the same seeds),
     /// waits for its CQL port and returns its number.
     pub async fn add_node(&mut self) -> usize {
-        let k = self.nodes.len() + 1;
+        let added = self.add_nodes(1, None).await;
+        added[0]
+    }
+
+    /// Starts `n` more nodes at once (with `config` as their config file, if
+    /// given), waits for their CQL ports and returns their numbers.
+    pub async fn add_nodes(&mut self, n: usize, config: Option<&str>) -> Vec<usize> {
         let dir = std::env::temp_dir().join("rustica-address-claims");
-        let address = Ipv4Addr::new(127, 0, self._subnet.subnet, k as u8);
-        let claim = AddressClaim::try_claim(&dir, address).unwrap_or_else(|| panic!("{address} is taken"));
-        let seeds = self.nodes.iter().take(2).map(|n| n.address).collect();
-        let mut node = TestNode::spawn(claim, seeds, None);
-        node.wait_for_cql_port().await;
-        self.nodes.push(node);
-        k
+        let seeds: Vec<IpAddr> = self.nodes.iter().take(2).map(|n| n.address).collect();
+        let first = self.nodes.len() + 1;
+        for k in first..first + n {
+            let address = Ipv4Addr::new(127, 0, self._subnet.subnet, k as u8);
+            let claim = AddressClaim::try_claim(&dir, address).unwrap_or_else(|| panic!("{address} is taken"));
+            self.nodes.push(TestNode::spawn(claim, seeds.clone(), config));
+        }
+        for node in &mut self.nodes[first - 1..] {
+            node.wait_for_cql_port().await;
+        }
+        (first..first + n).collect()
     }
 
     /// Node `k`, mutably (to wait for its exit).
