@@ -20,7 +20,7 @@ use scylla::statement::Consistency;
 
 use crate::shell::error::{connect_error_text, execution_error_text};
 
-/// Bytes in every value written.
+/// Bytes in every value written, unless `--value-size` says otherwise.
 const VALUE_SIZE: usize = 64;
 /// Salts that make read-key choice and the mixed read/write split independent.
 const READ_KEY_SALT: u64 = 0x5eed_0001;
@@ -64,6 +64,9 @@ pub struct StressArgs {
     /// Consistency level of every request.
     #[arg(long, value_enum, default_value = "one")]
     pub consistency: Level,
+    /// Bytes in every value written (and checked when read).
+    #[arg(long, default_value_t = VALUE_SIZE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=(16 << 20)))]
+    pub value_size: usize,
     /// Credentials and TLS.
     #[command(flatten)]
     pub client: crate::client::ClientOptions,
@@ -118,7 +121,11 @@ pub async fn run(args: StressArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("preparing the read: {e}"))?;
     select.set_consistency(args.consistency.driver());
-    let statements = Statements { insert, select };
+    let statements = Statements {
+        insert,
+        select,
+        value_size: args.value_size,
+    };
 
     let concurrency = args.concurrency as usize;
     println!(
@@ -162,6 +169,7 @@ async fn create_schema(session: &Session, keyspace: &str, replication_factor: u3
 struct Statements {
     insert: PreparedStatement,
     select: PreparedStatement,
+    value_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +225,10 @@ async fn run_phase(session: &Session, statements: &Statements, mode: Mode, ops: 
 
 async fn write_op(session: &Session, statements: &Statements, op: u64) -> Outcome {
     let key = op as i64;
-    match session.execute_unpaged(&statements.insert, (key, value_for(key))).await {
+    match session
+        .execute_unpaged(&statements.insert, (key, value_for(key, statements.value_size)))
+        .await
+    {
         Ok(_) => Outcome::Done,
         Err(e) => Outcome::Failed(execution_error_text(&e)),
     }
@@ -234,7 +245,7 @@ async fn read_op(session: &Session, statements: &Statements, key: i64) -> Outcom
         .and_then(|rows| rows.maybe_first_row::<(Option<Vec<u8>>,)>().map_err(|e| e.to_string()));
     match row {
         Ok(None) => Outcome::Missing,
-        Ok(Some((value,))) if value.as_deref() == Some(value_for(key).as_slice()) => Outcome::Done,
+        Ok(Some((value,))) if value.as_deref() == Some(value_for(key, statements.value_size).as_slice()) => Outcome::Done,
         Ok(Some(_)) => Outcome::Failed(format!("key {key} read back a different value than was written")),
         Err(e) => Outcome::Failed(format!("bad read result: {e}")),
     }
@@ -274,14 +285,14 @@ fn op_kind(mode: Mode, op: u64) -> OpKind {
 }
 
 /// The value stored under `key`: deterministic, so reads can check what they get.
-fn value_for(key: i64) -> Vec<u8> {
-    let mut value = Vec::with_capacity(VALUE_SIZE);
+fn value_for(key: i64, size: usize) -> Vec<u8> {
+    let mut value = Vec::with_capacity(size + 8);
     let mut state = key as u64;
-    while value.len() < VALUE_SIZE {
+    while value.len() < size {
         state = mix(state);
         value.extend_from_slice(&state.to_le_bytes());
     }
-    value.truncate(VALUE_SIZE);
+    value.truncate(size);
     value
 }
 
@@ -445,9 +456,10 @@ mod tests {
 
     #[test]
     fn values_are_deterministic_and_differ_between_keys() {
-        assert_eq!(value_for(7).len(), VALUE_SIZE);
-        assert_eq!(value_for(7), value_for(7));
-        assert_ne!(value_for(7), value_for(8));
+        assert_eq!(value_for(7, VALUE_SIZE).len(), VALUE_SIZE);
+        assert_eq!(value_for(7, 1000).len(), 1000);
+        assert_eq!(value_for(7, VALUE_SIZE), value_for(7, VALUE_SIZE));
+        assert_ne!(value_for(7, VALUE_SIZE), value_for(8, VALUE_SIZE));
     }
 
     #[test]
