@@ -205,12 +205,11 @@ async fn a_fourth_node_joins_under_quorum_writes_owns_only_its_ranges_and_decomm
             }
         }
         let mut held = HashSet::new();
-        for (i, (token, node)) in ring.iter().enumerate() {
+        for (i, (token, _)) in ring.iter().enumerate() {
             let previous = if i == 0 { ring.last().map(|r| r.0) } else { Some(ring[i - 1].0) };
             if !replicas(&ring, *token).contains(&ip4) {
                 continue;
             }
-            let _ = node;
             let queries: Vec<Statement> = match previous {
                 Some(p) if i > 0 => vec![pinned(
                     &format!("SELECT k FROM m.t WHERE token(k) > {p} AND token(k) <= {token}"),

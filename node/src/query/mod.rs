@@ -192,29 +192,18 @@ impl Executor {
     /// for it to be accepted (decommission, removenode) or done (cleanup).
     fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
         use crate::movement::Request;
-        let unavailable = || QueryError::invalid("this node runs no ring operations (its movement service is not running)");
-        let refused = |message: String| QueryError::invalid(message);
         match op {
-            NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) => {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                let request = match op {
-                    NodeTool::RemoveNode(id) => Request::RemoveNode {
-                        host_id: uuid::Uuid::parse_str(id).map_err(|_| QueryError::invalid(format!("{id} is not a host id")))?,
-                        reply,
-                    },
-                    NodeTool::Decommission { force } => Request::Decommission { force: *force, reply },
-                    NodeTool::Cleanup => return Err(unavailable()),
-                };
-                self.node_requests.send(request).map_err(|_| unavailable())?;
-                crate::coordinator::block_on(answer).map_err(|_| unavailable())?.map_err(refused)?;
+            NodeTool::Decommission { force } => {
+                self.ask_movement(|reply| Request::Decommission { force: *force, reply })?;
+                Ok(ResultBody::Void)
+            }
+            NodeTool::RemoveNode(id) => {
+                let host_id = uuid::Uuid::parse_str(id).map_err(|_| QueryError::invalid(format!("{id} is not a host id")))?;
+                self.ask_movement(|reply| Request::RemoveNode { host_id, reply })?;
                 Ok(ResultBody::Void)
             }
             NodeTool::Cleanup => {
-                let (reply, answer) = tokio::sync::oneshot::channel();
-                self.node_requests
-                    .send(crate::movement::Request::Cleanup { reply })
-                    .map_err(|_| unavailable())?;
-                let cleaned = crate::coordinator::block_on(answer).map_err(|_| unavailable())?.map_err(refused)?;
+                let cleaned = self.ask_movement(|reply| Request::Cleanup { reply })?;
                 let rows = cleaned
                     .into_iter()
                     .map(|c| vec![c.keyspace, c.table, c.partitions.to_string()])
@@ -225,6 +214,20 @@ impl Executor {
                 )))
             }
         }
+    }
+
+    /// Sends a request to the movement service and waits for its answer; a
+    /// refusal is an Invalid error with the service's reason.
+    fn ask_movement<T>(
+        &self,
+        request: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, String>>) -> crate::movement::Request,
+    ) -> Result<T, QueryError> {
+        let unavailable = || QueryError::invalid("this node runs no ring operations (its movement service is not running)");
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.node_requests.send(request(reply)).map_err(|_| unavailable())?;
+        crate::coordinator::block_on(answer)
+            .map_err(|_| unavailable())?
+            .map_err(QueryError::invalid)
     }
 
     /// Runs a statement on behalf of the node itself (no client, no permission
