@@ -164,6 +164,7 @@ fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
 /// Sends one frame on a fresh connection; a peer that is down is the failure
 /// detector's business, not an error here.
 fn send(shared: &Shared, to: SocketAddr, frame: Frame) {
+    debug!(%to, kind = ?frame.kind, bytes = frame.payload.len(), "sending a gossip message");
     let tls = shared.tls.clone();
     tokio::spawn(async move {
         let bytes = wire::encode(&frame);
@@ -214,6 +215,7 @@ async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
 }
 
 fn handle(shared: &Shared, frame: Frame) {
+    debug!(from = %frame.sender, kind = ?frame.kind, bytes = frame.payload.len(), "gossip message received");
     match frame.kind {
         Kind::Gossip => {
             let message = match Message::decode(&frame.payload) {

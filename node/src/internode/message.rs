@@ -82,6 +82,20 @@ impl Verb {
     }
 }
 
+impl Reply {
+    /// The reply's name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Reply::Ack => "ack",
+            Reply::Data { .. } => "data",
+            Reply::Failed { .. } => "failed",
+            Reply::Pong => "pong",
+            Reply::Digest { .. } => "digest",
+            Reply::Stream { .. } => "stream",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
     #[error("malformed message: {source}")]

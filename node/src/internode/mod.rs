@@ -123,11 +123,18 @@ impl Messaging {
                 Err(_) => Err(timed_out),
             };
         }
+        let name = verb.name();
+        debug!(%to, verb = name, "sending a request");
         let exchange = async {
             let connection = self.pool.connection(to).await?;
             connection.request(&verb).await
         };
-        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(timed_out))
+        let outcome = tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(timed_out));
+        match &outcome {
+            Ok(reply) => debug!(%to, verb = name, reply = reply.name(), "reply received"),
+            Err(e) => debug!(%to, verb = name, error = %e, "request failed"),
+        }
+        outcome
     }
 
     /// How many connections peers have opened to this node (for metrics and tests).
