@@ -356,8 +356,10 @@ fn after_change(shared: &Shared) {
         let native = info.native_address.map(|a| SocketAddr::new(a, info.native_port));
         match membership {
             Membership::Gone => {
-                if was.is_some_and(|w| w != Membership::Gone) {
-                    info!(peer = %ep, "node left the ring");
+                // Also when first heard of as gone: this node may have been down
+                // when it left, and still have its rows.
+                if was != Some(Membership::Gone) {
+                    info!(peer = %ep, "node is out of the ring");
                     if let Err(e) = system::delete_peer(executor.engine.as_ref(), &schema, info.address) {
                         warn!(peer = %ep, error = %e, "cannot delete the rows of a node that left");
                     }
