@@ -43,6 +43,20 @@ wait_healthy() {
     done
 }
 
+# Every row reads back at QUORUM; $1 says when.
+read_back() {
+    .venv/bin/python -c "$CONNECT$(cat <<'PY'
+
+import sys
+rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
+got = {r.k: r.v for r in rows}
+assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
+print(f"compose-test: all 1000 rows read back at QUORUM {sys.argv[1]}")
+cluster.shutdown()
+PY
+)" "$1"
+}
+
 scripts/docker-image.sh
 scripts/compose-certs.sh
 "${COMPOSE[@]}" --profile grow down -v --remove-orphans >/dev/null 2>&1 || true
@@ -95,15 +109,7 @@ until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file
 done
 cat /tmp/compose-status.txt
 
-.venv/bin/python -c "$CONNECT$(cat <<'PY'
-
-rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
-got = {r.k: r.v for r in rows}
-assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
-print("compose-test: all 1000 rows read back at QUORUM with six nodes")
-cluster.shutdown()
-PY
-)"
+read_back "with six nodes"
 
 "${COMPOSE[@]}" exec -T node6 /rustica decommission --host node6 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra
 # A decommissioned node does not start again: remove its container.
@@ -119,13 +125,5 @@ until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file
 done
 cat /tmp/compose-status.txt
 
-.venv/bin/python -c "$CONNECT$(cat <<'PY'
-
-rows = s.execute(SimpleStatement("SELECT k, v FROM compose.t", consistency_level=ConsistencyLevel.QUORUM, fetch_size=500))
-got = {r.k: r.v for r in rows}
-assert got == {k: f"v{k}" for k in range(1000)}, f"{len(got)} of 1000 rows read back"
-print("compose-test: all 1000 rows read back at QUORUM after node6 left")
-cluster.shutdown()
-PY
-)"
+read_back "after node6 left"
 echo "compose-test: ok"

@@ -143,24 +143,33 @@ fn cleaned_after_join(log: &str) -> Option<u64> {
         .next_back()
 }
 
+/// Three nodes, all UN on node 1, with `m.t` at RF 3; a session to node 1 and
+/// the QUORUM insert of `m.t`.
+async fn three_nodes_with_a_table() -> anyhow::Result<(TestCluster, Session, PreparedStatement)> {
+    let cluster = TestCluster::start(3).await;
+    let ips = cluster.addresses();
+    let s = cluster.session_to(1).await?;
+    let three: Vec<(IpAddr, &str)> = ips.iter().map(|ip| (*ip, "UN")).collect();
+    wait_states(&s, ips[0], &three, true, Duration::from_secs(60)).await?;
+    s.query_unpaged(
+        "CREATE KEYSPACE m WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+        (),
+    )
+    .await?;
+    s.query_unpaged("CREATE TABLE m.t (k int PRIMARY KEY, v text)", ()).await?;
+    s.await_schema_agreement().await?;
+    let mut insert = s.prepare("INSERT INTO m.t (k, v) VALUES (?, ?)").await?;
+    insert.set_consistency(Consistency::Quorum);
+    insert.set_is_idempotent(true);
+    Ok((cluster, s, insert))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fourth_node_joins_under_quorum_writes_owns_only_its_ranges_and_decommissions_without_loss() {
     within(Duration::from_secs(280), async {
-        let mut cluster = TestCluster::start(3).await;
+        let (mut cluster, s, insert) = three_nodes_with_a_table().await?;
         let ips = cluster.addresses();
-        let s = cluster.session_to(1).await?;
         let three: Vec<(IpAddr, &str)> = ips.iter().map(|ip| (*ip, "UN")).collect();
-        wait_states(&s, ips[0], &three, true, Duration::from_secs(60)).await?;
-        s.query_unpaged(
-            "CREATE KEYSPACE m WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
-            (),
-        )
-        .await?;
-        s.query_unpaged("CREATE TABLE m.t (k int PRIMARY KEY, v text)", ()).await?;
-        s.await_schema_agreement().await?;
-        let mut insert = s.prepare("INSERT INTO m.t (k, v) VALUES (?, ?)").await?;
-        insert.set_consistency(Consistency::Quorum);
-        insert.set_is_idempotent(true);
         let loaded = Instant::now();
         insert_range(&s, &insert, 0..ROWS).await?;
         eprintln!("loaded {ROWS} rows at QUORUM in {:.1} s", loaded.elapsed().as_secs_f64());
@@ -310,21 +319,9 @@ async fn streams_in(s: &Session, node: IpAddr, state: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joiner_killed_while_streaming_leaves_the_ring_unchanged_rejoins_and_two_joiners_go_one_after_the_other() {
     within(Duration::from_secs(280), async {
-        let mut cluster = TestCluster::start(3).await;
+        let (mut cluster, s, insert) = three_nodes_with_a_table().await?;
         let ips = cluster.addresses();
-        let s = cluster.session_to(1).await?;
         let three: Vec<(IpAddr, &str)> = ips.iter().map(|ip| (*ip, "UN")).collect();
-        wait_states(&s, ips[0], &three, true, Duration::from_secs(60)).await?;
-        s.query_unpaged(
-            "CREATE KEYSPACE m WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
-            (),
-        )
-        .await?;
-        s.query_unpaged("CREATE TABLE m.t (k int PRIMARY KEY, v text)", ()).await?;
-        s.await_schema_agreement().await?;
-        let mut insert = s.prepare("INSERT INTO m.t (k, v) VALUES (?, ?)").await?;
-        insert.set_consistency(Consistency::Quorum);
-        insert.set_is_idempotent(true);
         let rows = 20_000;
         // Rows of about 200 bytes: a few MiB for node 4 to stream.
         let results: Vec<_> = stream::iter(0..rows)
