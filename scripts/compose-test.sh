@@ -43,6 +43,21 @@ wait_healthy() {
     done
 }
 
+# Waits up to 60 s until node1's `rustica status` has $2 lines matching $1, then
+# prints it; fails with $3 otherwise.
+wait_listed() {
+    local deadline=$(( $(date +%s) + 60 ))
+    until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra | tee /tmp/compose-status.txt | grep -c "$1" | grep -qx "$2"; do
+        if (( $(date +%s) > deadline )); then
+            cat /tmp/compose-status.txt >&2
+            echo "compose-test: $3" >&2
+            exit 1
+        fi
+        sleep 2
+    done
+    cat /tmp/compose-status.txt
+}
+
 # Every row reads back at QUORUM; $1 says when.
 read_back() {
     .venv/bin/python -c "$CONNECT$(cat <<'PY'
@@ -98,32 +113,14 @@ start_ns=$(date +%s%N)
 "${COMPOSE[@]}" --profile grow up -d node6
 wait_healthy $((start_ns / 1000000000)) node6
 echo "compose-test: node6 healthy $(( ($(date +%s%N) - start_ns) / 1000000 )) ms after up -d"
-deadline=$(( $(date +%s) + 60 ))
-until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra | tee /tmp/compose-status.txt | grep -c '^UN' | grep -qx 6; do
-    if (( $(date +%s) > deadline )); then
-        cat /tmp/compose-status.txt >&2
-        echo "compose-test: node1 never listed six nodes UN" >&2
-        exit 1
-    fi
-    sleep 2
-done
-cat /tmp/compose-status.txt
+wait_listed '^UN' 6 "node1 never listed six nodes UN"
 
 read_back "with six nodes"
 
 "${COMPOSE[@]}" exec -T node6 /rustica decommission --host node6 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra
 # A decommissioned node does not start again: remove its container.
 "${COMPOSE[@]}" --profile grow rm -sf node6 >/dev/null
-deadline=$(( $(date +%s) + 60 ))
-until "${COMPOSE[@]}" exec -T node1 /rustica status --host node1 --ssl --ca-file /etc/rustica/certs/ca.crt -u cassandra -p cassandra | tee /tmp/compose-status.txt | grep -c '^[UD][NJLM]' | grep -qx 5; do
-    if (( $(date +%s) > deadline )); then
-        cat /tmp/compose-status.txt >&2
-        echo "compose-test: node1 still lists node6 after its decommission" >&2
-        exit 1
-    fi
-    sleep 2
-done
-cat /tmp/compose-status.txt
+wait_listed '^[UD][NJLM]' 5 "node1 still lists node6 after its decommission"
 
 read_back "after node6 left"
 echo "compose-test: ok"

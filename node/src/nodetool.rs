@@ -12,8 +12,10 @@ use anyhow::Context;
 use clap::Args;
 use scylla::client::session::Session;
 use scylla::statement::unprepared::Statement;
+use scylla::value::CqlTimestamp;
 
 use crate::status::connect_with;
+use crate::system::StreamRow;
 
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
@@ -47,19 +49,6 @@ pub struct RemoveNodeArgs {
 /// How long one operation statement may take (cleanup compacts).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// One stream as `system.streams` shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StreamLine {
-    pub operation: String,
-    pub peer: IpAddr,
-    pub direction: String,
-    pub state: String,
-    pub ranges_total: i32,
-    pub ranges_done: i32,
-    pub bytes: i64,
-    pub mb_per_s: f64,
-}
-
 async fn session(args: &NodeArgs) -> anyhow::Result<Session> {
     connect_with(&args.host, args.port, &args.client).await
 }
@@ -79,7 +68,7 @@ async fn own_address(session: &Session) -> anyhow::Result<IpAddr> {
     Ok(address)
 }
 
-pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamLine>> {
+pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamRow>> {
     type Row = (
         String,
         IpAddr,
@@ -88,11 +77,13 @@ pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamLine>> {
         Option<i32>,
         Option<i32>,
         Option<i64>,
+        Option<i64>,
         Option<f64>,
+        Option<CqlTimestamp>,
     );
     let result = session
         .query_unpaged(
-            "SELECT operation, peer, direction, state, ranges_total, ranges_done, bytes, mb_per_s FROM system.streams",
+            "SELECT operation, peer, direction, state, ranges_total, ranges_done, bytes, rows, mb_per_s, started_at FROM system.streams",
             (),
         )
         .await
@@ -100,8 +91,8 @@ pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamLine>> {
         .into_rows_result()?;
     let mut out = Vec::new();
     for row in result.rows::<Row>()? {
-        let (operation, peer, direction, state, total, done, bytes, rate) = row?;
-        out.push(StreamLine {
+        let (operation, peer, direction, state, total, done, bytes, rows, rate, started) = row?;
+        out.push(StreamRow {
             operation,
             peer,
             direction: direction.unwrap_or_default(),
@@ -109,7 +100,9 @@ pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamLine>> {
             ranges_total: total.unwrap_or(0),
             ranges_done: done.unwrap_or(0),
             bytes: bytes.unwrap_or(0),
+            rows: rows.unwrap_or(0),
             mb_per_s: rate.unwrap_or(0.0),
+            started_at: started.map_or(0, |t| t.0),
         });
     }
     // Operation names end with their start time: the newest sorts last.
@@ -118,7 +111,7 @@ pub async fn streams_of(session: &Session) -> anyhow::Result<Vec<StreamLine>> {
 }
 
 /// The streams of the newest operation of `kind` (`decommission`, `removenode`, `bootstrap`).
-pub fn latest<'a>(lines: &'a [StreamLine], kind: &str) -> Vec<&'a StreamLine> {
+pub fn latest<'a>(lines: &'a [StreamRow], kind: &str) -> Vec<&'a StreamRow> {
     let prefix = format!("{kind}@");
     let Some(newest) = lines
         .iter()
@@ -132,7 +125,7 @@ pub fn latest<'a>(lines: &'a [StreamLine], kind: &str) -> Vec<&'a StreamLine> {
 }
 
 /// `[#######.............] 12/48 ranges  1.50 GiB  35.2 MiB/s`
-pub fn progress_bar(streams: &[&StreamLine]) -> String {
+pub fn progress_bar(streams: &[&StreamRow]) -> String {
     let total: i64 = streams.iter().map(|s| i64::from(s.ranges_total)).sum();
     let done: i64 = streams.iter().map(|s| i64::from(s.ranges_done)).sum();
     let bytes: i64 = streams.iter().map(|s| s.bytes).sum();
@@ -279,8 +272,8 @@ pub async fn streams(args: NodeArgs) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    fn line(operation: &str, done: i32, total: i32, state: &str) -> StreamLine {
-        StreamLine {
+    fn line(operation: &str, done: i32, total: i32, state: &str) -> StreamRow {
+        StreamRow {
             operation: operation.into(),
             peer: "127.0.0.2".parse().unwrap(),
             direction: "out".into(),
@@ -288,7 +281,9 @@ mod tests {
             ranges_total: total,
             ranges_done: done,
             bytes: 3 << 20,
+            rows: 3,
             mb_per_s: 1.5,
+            started_at: 0,
         }
     }
 

@@ -87,7 +87,10 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     let mut pushes = shared.executor.schema_pushes.subscribe();
     let mut schema_version = shared.executor.schema.snapshot().version;
     let mut last_metrics = Vec::new();
-    let mut own = OwnStates::default();
+    let mut own = OwnStates {
+        status: view.local_status(),
+        ..OwnStates::default()
+    };
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {

@@ -192,6 +192,19 @@ mod tests {
             },
             Verb::Ping,
             Verb::Truncate { table: Uuid::from_u128(3) },
+            Verb::StreamRead {
+                table: Uuid::from_u128(4),
+                start: Bound::Excluded(-9),
+                end: Bound::Included(9),
+                resume: Some(ResumePoint {
+                    position: sample_mutation().position,
+                    clustering: Some(vec![2]),
+                }),
+                max_rows: 1000,
+            },
+            Verb::StreamPush {
+                chunk: crate::movement::chunk::encode(Uuid::from_u128(7), &[sample_mutation()]).unwrap(),
+            },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -206,6 +219,10 @@ mod tests {
             },
             Reply::Failed { message: "disk".into() },
             Reply::Pong,
+            Reply::Stream {
+                chunk: crate::movement::chunk::encode(Uuid::from_u128(7), &[]).unwrap(),
+                next: None,
+            },
         ] {
             let bytes = encode(1, Kind::Response, &reply).unwrap();
             let (frame, _) = Frame::parse(&bytes).unwrap().unwrap();

@@ -4,13 +4,12 @@
 //! when a keyspace would keep fewer nodes than its replication factor, or
 //! while another node moves. A failed stream puts the node back to NORMAL.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use tracing::{info, warn};
 
 use super::bootstrap::DECOMMISSIONED;
-use super::plan::{self, Transfer};
+use super::plan;
 use super::{replicated_tables, run_transfers, MovementConfig, Progress, Totals};
 use crate::cluster::peers::{LEAVING, LEFT, NORMAL};
 use crate::coordinator::replicas::Strategy;
@@ -51,7 +50,7 @@ pub async fn run(executor: Arc<Executor>, config: MovementConfig) -> Result<Tota
     let transfers = plan::transfers(&topology, &tables);
     info!(ranges = transfers.len(), "streaming this node's ranges to their new replicas");
     let progress = Progress::new(executor.clone(), "decommission");
-    let result = run_transfers(&executor, config, transfers, &progress, "out", target).await;
+    let result = run_transfers(&executor, config, transfers, &progress, "out", |t| t.target).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     if let Err(e) = result {
         warn!(error = %e, "decommission failed; this node stays in the ring as NORMAL");
@@ -71,8 +70,4 @@ pub async fn run(executor: Arc<Executor>, config: MovementConfig) -> Result<Tota
     );
     tokio::time::sleep(config.ring_delay * 2).await;
     Ok(totals)
-}
-
-fn target(t: &Transfer) -> IpAddr {
-    t.target
 }

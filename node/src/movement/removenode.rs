@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use super::plan::{self, Transfer};
+use super::plan;
 use super::{replicated_tables, run_transfers, MovementConfig, Progress, Totals};
 use crate::cluster::peers::Removal;
 use crate::cluster::view::Membership;
@@ -52,7 +52,7 @@ pub async fn run(executor: Arc<Executor>, config: MovementConfig, host_id: Uuid,
     let transfers = plan::transfers(&topology, &tables);
     info!(ranges = transfers.len(), "re-streaming the dead node's ranges");
     let progress = Progress::new(executor.clone(), "removenode");
-    let result = run_transfers(&executor, config, transfers, &progress, "relay", target).await;
+    let result = run_transfers(&executor, config, transfers, &progress, "relay", |t| t.target).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     if let Err(e) = &result {
         warn!(%host_id, error = %e, "removenode could not re-stream every range; the node is removed anyway, repair what is missing with QUORUM reads");
@@ -60,8 +60,4 @@ pub async fn run(executor: Arc<Executor>, config: MovementConfig, host_id: Uuid,
     view.set_removal(Removal { host_id, done: true });
     info!(%host_id, %dead, mb = totals.bytes as f64 / f64::from(1 << 20), seconds = totals.seconds, "node removed from the ring");
     result.map(|()| totals)
-}
-
-fn target(t: &Transfer) -> IpAddr {
-    t.target
 }
