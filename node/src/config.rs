@@ -49,6 +49,11 @@ pub struct NodeConfig {
     /// Client connections this node serves at once, and from one address.
     pub native_transport_max_concurrent_connections: usize,
     pub native_transport_max_concurrent_connections_per_ip: usize,
+    /// Requests one client connection may have in flight; past it the node
+    /// stops reading that socket until answers go out.
+    pub native_transport_max_requests_per_connection: usize,
+    /// Request bytes in flight across the node; past it connections wait.
+    pub native_transport_max_concurrent_requests_in_bytes: usize,
     /// TLS on the client port.
     pub client_encryption: crate::tls::ClientEncryption,
     /// Mutual TLS on the internode and gossip ports.
@@ -106,6 +111,8 @@ impl Default for NodeConfig {
             password_hash_cost: crate::auth::password::DEFAULT_COST,
             native_transport_max_concurrent_connections: 4096,
             native_transport_max_concurrent_connections_per_ip: 1024,
+            native_transport_max_requests_per_connection: 1024,
+            native_transport_max_concurrent_requests_in_bytes: 64 << 20,
             client_encryption: crate::tls::ClientEncryption::default(),
             internode_encryption: crate::tls::InternodeEncryption::default(),
             write_request_timeout_ms: 2_000,
@@ -171,6 +178,11 @@ impl NodeConfig {
         if !(4..=31).contains(&self.password_hash_cost) {
             return invalid("password_hash_cost must be between 4 and 31");
         }
+        if self.native_transport_max_requests_per_connection == 0 || self.native_transport_max_concurrent_requests_in_bytes < 1024 {
+            return invalid(
+                "native_transport_max_requests_per_connection must be positive and native_transport_max_concurrent_requests_in_bytes at least 1024",
+            );
+        }
         if self.max_frame_bytes < 1024 {
             return invalid("max_frame_bytes must be at least 1024");
         }
@@ -185,6 +197,14 @@ impl NodeConfig {
             return invalid("write_, read_, range_ and truncate_request_timeout_ms must be positive");
         }
         Ok(())
+    }
+
+    /// The bounds on requests in flight (`connection::serve`).
+    pub fn request_limits(&self) -> crate::limits::RequestLimits {
+        crate::limits::RequestLimits::new(
+            self.native_transport_max_requests_per_connection,
+            self.native_transport_max_concurrent_requests_in_bytes,
+        )
     }
 
     pub fn auth(&self) -> crate::auth::AuthConfig {

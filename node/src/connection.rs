@@ -1,8 +1,10 @@
 //! One client connection: reads frames, answers each request on its own task
-//! (many streams in flight), writes responses through one writer task, and
-//! pushes events to a connection that REGISTERed for them. Protocol errors are
-//! answered on the request's stream; only an unreadable frame boundary (bad
-//! version, oversized length) closes the connection.
+//! (many streams in flight, up to `RequestLimits`: at the bound it stops
+//! reading the socket), writes responses through one writer task that flushes
+//! what is ready in one write, and pushes events to a connection that
+//! REGISTERed for them. Protocol errors are answered on the request's stream;
+//! only an unreadable frame boundary (bad version, oversized length) closes the
+//! connection.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,6 +20,7 @@ use tracing::{debug, warn, Instrument};
 use crate::auth::gate::{Gate, RequestKind};
 use crate::auth::PASSWORD_AUTHENTICATOR;
 use crate::error::QueryError;
+use crate::limits::{InFlight, RequestLimits};
 use crate::query::{Executor, QueryOptions, Session};
 use crate::system::CQL_VERSION;
 
@@ -50,29 +53,46 @@ where
 }
 
 /// Serves one client over `stream` (a TCP socket, or TLS over one) until it closes.
-pub async fn serve<S>(stream: S, peer: Option<SocketAddr>, executor: Arc<Executor>, max_frame: u32) -> std::io::Result<()>
+pub async fn serve<S>(
+    stream: S,
+    peer: Option<SocketAddr>,
+    executor: Arc<Executor>,
+    max_frame: u32,
+    limits: RequestLimits,
+) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let (read_half, mut write_half) = tokio::io::split(stream);
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    // Every request in flight holds a permit until its answer is written, so
+    // the queue never holds more than the bound allows (plus a few events).
+    let (tx, mut rx) = mpsc::channel::<Outgoing>(limits.per_connection + 16);
     let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            let mut batch = frame;
+        let mut batch = Vec::with_capacity(64 * 1024);
+        let mut held = Vec::new();
+        while let Some((frame, permit)) = rx.recv().await {
+            batch.clear();
+            batch.extend_from_slice(&frame);
+            held.push(permit);
             // Coalesce what is already queued into one write.
             while batch.len() < 256 * 1024 {
                 match rx.try_recv() {
-                    Ok(more) => batch.extend_from_slice(&more),
+                    Ok((more, permit)) => {
+                        batch.extend_from_slice(&more);
+                        held.push(permit);
+                    }
                     Err(_) => break,
                 }
             }
             if write_half.write_all(&batch).await.is_err() {
                 break;
             }
+            held.clear();
         }
         let _ = write_half.shutdown().await;
     });
+    let in_flight = limits.connection();
     let session = Arc::new(Mutex::new(Session::default()));
     let mut gate = Gate::new(executor.auth.login_required());
     let mut header_bytes = [0u8; HEADER_LEN];
@@ -83,7 +103,7 @@ where
         let header = match FrameHeader::decode(&header_bytes) {
             Ok(h) => h,
             Err(e) => {
-                let _ = tx.send(encode_response_frame(0, &protocol_error(e.to_string()), &[]));
+                let _ = tx.send((encode_response_frame(0, &protocol_error(e.to_string()), &[]), None)).await;
                 break;
             }
         };
@@ -97,17 +117,22 @@ where
                 )
             };
             debug!(peer = ?peer, version = header.protocol_version(), "refusing protocol version");
-            let _ = tx.send(encode_response_frame(header.stream, &protocol_error(message), &[]));
+            let _ = tx
+                .send((encode_response_frame(header.stream, &protocol_error(message), &[]), None))
+                .await;
             break;
         }
         let len = match header.body_len(max_frame) {
             Ok(len) => len,
             Err(e) => {
                 warn!(peer = ?peer, length = header.length, "refusing oversized frame");
-                let _ = tx.send(encode_response_frame(header.stream, &protocol_error(e.to_string()), &[]));
+                let _ = tx
+                    .send((encode_response_frame(header.stream, &protocol_error(e.to_string()), &[]), None))
+                    .await;
                 break;
             }
         };
+        let permit = limits.admit(&in_flight, len).await;
         let mut body = vec![0u8; len];
         if reader.read_exact(&mut body).await.is_err() {
             break;
@@ -116,13 +141,17 @@ where
         let frame = match decode_request(&header, &body) {
             Ok(f) => f,
             Err(e) => {
-                let _ = tx.send(encode_response_frame(stream, &protocol_error(e.to_string()), &[]));
+                let _ = tx
+                    .send((encode_response_frame(stream, &protocol_error(e.to_string()), &[]), Some(permit)))
+                    .await;
                 continue;
             }
         };
         if let Err(message) = gate.admit(request_kind(&frame.request)) {
             warn!(peer = ?peer, %message, "request refused before login");
-            let _ = tx.send(encode_response_frame(stream, &protocol_error(message), &[]));
+            let _ = tx
+                .send((encode_response_frame(stream, &protocol_error(message), &[]), Some(permit)))
+                .await;
             continue;
         }
         match frame.request {
@@ -132,40 +161,33 @@ where
                 if !matches!(response, Response::Error(_)) {
                     gate.started();
                 }
-                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
             }
             Request::AuthResponse(a) if gate.login_required() => {
-                let ex = executor.clone();
                 let ip = peer.map(|p| p.ip());
-                let login = tokio::task::spawn_blocking(move || ex.auth.login(&ex, ip, a.token.as_deref())).await;
+                let login = executor.auth.login(&executor, ip, a.token.as_deref()).await;
                 let response = match login {
-                    Ok(Ok(user)) => {
+                    Ok(user) => {
                         debug!(peer = ?peer, user = %user.name, "logged in");
                         session.lock().unwrap_or_else(|e| e.into_inner()).user = Some(Arc::new(user));
                         gate.authenticated();
                         Response::AuthSuccess { token: None }
                     }
-                    Ok(Err(e)) => {
+                    Err(e) => {
                         warn!(peer = ?peer, error = %e, "login refused");
                         Response::Error(e.to_error_body())
                     }
-                    Err(e) => Response::Error(
-                        QueryError::Server {
-                            message: format!("the login check failed: {e}"),
-                        }
-                        .to_error_body(),
-                    ),
                 };
-                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
             }
             Request::Register(r) => {
-                let _ = tx.send(encode_response_frame(stream, &Response::Ready, &[]));
+                let _ = tx.send((encode_response_frame(stream, &Response::Ready, &[]), Some(permit))).await;
                 spawn_event_pusher(&executor, r.events, tx.clone());
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
-                let response = handle(&executor, &session, frame.request);
-                let _ = tx.send(encode_response_frame(stream, &response, &[]));
+                let response = handle(&executor, &session, frame.request).await;
+                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
             }
             request => {
                 let executor = executor.clone();
@@ -174,8 +196,8 @@ where
                 let span = tracing::debug_span!("request", stream, opcode = header.opcode);
                 tokio::spawn(
                     async move {
-                        let response = handle(&executor, &session, request);
-                        let _ = tx.send(encode_response_frame(stream, &response, &[]));
+                        let response = handle(&executor, &session, request).await;
+                        let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
                     }
                     .instrument(span),
                 );
@@ -187,7 +209,10 @@ where
     Ok(())
 }
 
-fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::UnboundedSender<Vec<u8>>) {
+/// A frame for the writer, with what its request holds until it is written.
+type Outgoing = (Vec<u8>, Option<InFlight>);
+
+fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::Sender<Outgoing>) {
     let mut rx = executor.events.subscribe();
     tokio::spawn(async move {
         loop {
@@ -199,7 +224,10 @@ fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::U
                         Event::SchemaChange(_) => "SCHEMA_CHANGE",
                     };
                     if events.iter().any(|e| e == kind)
-                        && tx.send(encode_response_frame(EVENT_STREAM, &Response::Event(event), &[])).is_err()
+                        && tx
+                            .send((encode_response_frame(EVENT_STREAM, &Response::Event(event), &[]), None))
+                            .await
+                            .is_err()
                     {
                         break;
                     }
@@ -211,7 +239,7 @@ fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::U
     });
 }
 
-fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
+async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
     let result = match request {
         Request::Options => {
             return Response::Supported {
@@ -228,7 +256,9 @@ fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Re
         Request::Register(_) => return Response::Ready,
         Request::Query(q) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let r = executor.query(&mut s, &q.query, &q.params.values, &QueryOptions::from_params(&q.params));
+            let r = executor
+                .query(&mut s, &q.query, &q.params.values, &QueryOptions::from_params(&q.params))
+                .await;
             if let Ok(ResultBody::SetKeyspace(_)) = &r {
                 *session.lock().unwrap_or_else(|e| e.into_inner()) = s;
             }
@@ -240,7 +270,9 @@ fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Re
         }
         Request::Execute(e) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let r = executor.execute_prepared(&mut s, &e.id, &e.params.values, &QueryOptions::from_params(&e.params));
+            let r = executor
+                .execute_prepared(&mut s, &e.id, &e.params.values, &QueryOptions::from_params(&e.params))
+                .await;
             if let Ok(ResultBody::SetKeyspace(_)) = &r {
                 *session.lock().unwrap_or_else(|e| e.into_inner()) = s;
             }
@@ -248,7 +280,7 @@ fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Re
         }
         Request::Batch(b) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            executor.batch(&mut s, &b)
+            executor.batch(&mut s, &b).await
         }
     };
     match result {

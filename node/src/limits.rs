@@ -1,10 +1,15 @@
 //! Bounds on client connections: at most so many native connections per node and
 //! per client address (Cassandra's `native_transport_max_concurrent_connections`
-//! and `..._per_ip`). A slot is held by a guard and given back when it drops.
+//! and `..._per_ip`), and at most so many requests in flight per connection and
+//! request bytes in flight per node (`native_transport_max_requests_per_connection`,
+//! `native_transport_max_concurrent_requests_in_bytes`). A slot or a permit is
+//! held by a guard and given back when it drops.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Default)]
 struct Counts {
@@ -70,6 +75,61 @@ impl ConnectionLimits {
             ip,
             counts: self.counts.clone(),
         })
+    }
+}
+
+/// Requests in flight: per connection, and request bytes across the node. A
+/// connection that reaches a bound stops reading its socket until answers go
+/// out (backpressure), so a client that sends and never reads holds at most
+/// `per_connection` requests and their answers.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    pub per_connection: usize,
+    max_bytes: usize,
+    bytes: Arc<Semaphore>,
+}
+
+/// What one request holds while it is in flight, until its answer is written.
+#[derive(Debug)]
+pub struct InFlight {
+    _request: Option<OwnedSemaphorePermit>,
+    _bytes: Option<OwnedSemaphorePermit>,
+}
+
+impl RequestLimits {
+    pub fn new(per_connection: usize, max_bytes: usize) -> RequestLimits {
+        let max_bytes = max_bytes.clamp(1, u32::MAX as usize);
+        RequestLimits {
+            per_connection: per_connection.max(1),
+            max_bytes,
+            bytes: Arc::new(Semaphore::new(max_bytes)),
+        }
+    }
+
+    /// A semaphore for one connection's requests in flight.
+    pub fn connection(&self) -> Arc<Semaphore> {
+        Arc::new(Semaphore::new(self.per_connection))
+    }
+
+    /// Waits for room for a request of `len` body bytes on `connection`. A
+    /// request larger than the node's whole byte bound waits until it is alone.
+    pub async fn admit(&self, connection: &Arc<Semaphore>, len: usize) -> InFlight {
+        // The semaphores are never closed: acquiring only waits.
+        let request = connection.clone().acquire_owned().await.ok();
+        let want = len.min(self.max_bytes) as u32;
+        let bytes = match want {
+            0 => None,
+            n => self.bytes.clone().acquire_many_owned(n).await.ok(),
+        };
+        InFlight {
+            _request: request,
+            _bytes: bytes,
+        }
+    }
+
+    /// Request bytes in flight on this node now (for metrics and tests).
+    pub fn bytes_in_flight(&self) -> usize {
+        self.max_bytes - self.bytes.available_permits()
     }
 }
 

@@ -261,7 +261,16 @@ async fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         config.native_transport_max_concurrent_connections,
         config.native_transport_max_concurrent_connections_per_ip,
     );
-    node::server::run(listener, executor, config.max_frame_bytes, tls, limits, shutdown).await;
+    node::server::run(
+        listener,
+        executor,
+        config.max_frame_bytes,
+        tls,
+        limits,
+        config.request_limits(),
+        shutdown,
+    )
+    .await;
     let _ = gossip.await;
     Ok(())
 }

@@ -9,7 +9,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn, Instrument};
 
 use crate::connection;
-use crate::limits::ConnectionLimits;
+use crate::limits::{ConnectionLimits, RequestLimits};
 use crate::query::Executor;
 
 /// TLS on the client port.
@@ -26,6 +26,7 @@ pub async fn run(
     max_frame: u32,
     tls: Option<ClientTls>,
     limits: ConnectionLimits,
+    requests: RequestLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -40,9 +41,10 @@ pub async fn run(
                     let executor = executor.clone();
                     let tls = tls.clone();
                     let limits = limits.clone();
+                    let requests = requests.clone();
                     let span = tracing::info_span!("connection", peer = %peer);
                     tokio::spawn(async move {
-                        if let Err(e) = accept(socket, peer, executor, max_frame, tls, &limits).await {
+                        if let Err(e) = accept(socket, peer, executor, max_frame, tls, &limits, requests).await {
                             warn!(error = %e, "connection failed");
                         }
                     }.instrument(span));
@@ -63,21 +65,22 @@ async fn accept(
     max_frame: u32,
     tls: Option<ClientTls>,
     limits: &ConnectionLimits,
+    requests: RequestLimits,
 ) -> std::io::Result<()> {
     let _ = socket.set_nodelay(true);
     let slot = limits.admit(peer.ip());
     let Some(tls) = tls else {
-        return serve_within(socket, peer, executor, max_frame, slot).await;
+        return serve_within(socket, peer, executor, max_frame, slot, requests).await;
     };
     if tls.optional {
         let mut first = [0u8; 1];
         let n = socket.peek(&mut first).await?;
         if n == 0 || !crate::tls::starts_tls_handshake(first[0]) {
-            return serve_within(socket, peer, executor, max_frame, slot).await;
+            return serve_within(socket, peer, executor, max_frame, slot, requests).await;
         }
     }
     match tls.acceptor.accept(socket).await {
-        Ok(stream) => serve_within(stream, peer, executor, max_frame, slot).await,
+        Ok(stream) => serve_within(stream, peer, executor, max_frame, slot, requests).await,
         Err(e) => {
             warn!(peer = %peer, error = %e, "TLS handshake with a client failed");
             Ok(())
@@ -92,12 +95,13 @@ async fn serve_within<S>(
     executor: Arc<Executor>,
     max_frame: u32,
     slot: Result<crate::limits::Slot, String>,
+    requests: RequestLimits,
 ) -> std::io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     match slot {
-        Ok(_slot) => connection::serve(stream, Some(peer), executor, max_frame).await,
+        Ok(_slot) => connection::serve(stream, Some(peer), executor, max_frame, requests).await,
         Err(message) => {
             warn!(peer = %peer, %message, "refusing a client connection");
             connection::refuse(stream, message).await;

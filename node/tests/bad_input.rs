@@ -394,3 +394,65 @@ async fn a_driver_session_still_works_after_every_kind_of_bad_input() {
     })
     .await;
 }
+
+/// The node's resident memory, from /proc.
+fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .context("no VmRSS line")?;
+    Ok(kb * 1024)
+}
+
+/// A short QUERY with a large answer (every column of every system table).
+fn large_answer_query() -> Vec<u8> {
+    frame(V4_REQUEST, 2, OP_QUERY, &query_body(b"SELECT * FROM system_schema.columns"))
+}
+
+/// Pipelines `frames` queries on a connection that never reads, in the
+/// background, until `limit` has passed.
+fn pipeline_without_reading(conn: TcpStream, frames: usize, limit: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let query = large_answer_query();
+        let (_read_half, mut write_half) = conn.into_split();
+        let deadline = tokio::time::Instant::now() + limit;
+        for _ in 0..frames {
+            if !matches!(tokio::time::timeout_at(deadline, write_half.write_all(&query)).await, Ok(Ok(()))) {
+                break;
+            }
+        }
+        tokio::time::sleep_until(deadline).await;
+    })
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_cannot_push_the_node_past_its_bounds() {
+    let node = TestNode::start_with_config("native_transport_max_requests_per_connection = 64\n").await;
+    within_timeout(async {
+        let mut probe = ready_connection(&node).await?;
+        let answer = exchange(&mut probe, &large_answer_query()).await?;
+        let conn = ready_connection(&node).await?;
+        // 20000 queries whose answers add up to gigabytes, never read: the node
+        // answers at most 64 of them beyond what the socket buffers hold, then
+        // stops reading, so once those are full its memory stays flat however
+        // long the client goes on (unbounded, it grew by megabytes a second).
+        let client = pipeline_without_reading(conn, 20_000, Duration::from_secs(16));
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let filled = rss_bytes(node.pid())?;
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let grown = rss_bytes(node.pid())?.saturating_sub(filled);
+        assert!(
+            grown < 8 << 20,
+            "the node grew by {} MiB in 8 s for a client that sends queries with {} byte answers and never reads",
+            grown >> 20,
+            answer.body.len()
+        );
+        // The node still serves everyone else.
+        assert_answers_options(&mut probe, 7).await?;
+        client.abort();
+        Ok(())
+    })
+    .await;
+}

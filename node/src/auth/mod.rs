@@ -87,14 +87,23 @@ pub struct AuthenticatedUser {
 
 type Cached<T> = Mutex<HashMap<String, (Instant, T)>>;
 
-/// What `cache` holds for `key` if it is younger than `VALIDITY`, else `fetch`ed anew.
-fn cached<T: Clone>(cache: &Cached<T>, key: &str, fetch: impl FnOnce() -> Result<T, QueryError>) -> Result<T, QueryError> {
-    if let Some((at, value)) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
-        if at.elapsed() < VALIDITY {
-            return Ok(value.clone());
-        }
+fn fresh<T: Clone>(cache: &Cached<T>, key: &str) -> Option<T> {
+    match cache.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+        Some((at, value)) if at.elapsed() < VALIDITY => Some(value.clone()),
+        _ => None,
     }
-    let value = fetch()?;
+}
+
+/// What `cache` holds for `key` if it is younger than `VALIDITY`, else `fetch`ed anew.
+async fn cached<T: Clone>(
+    cache: &Cached<T>,
+    key: &str,
+    fetch: impl std::future::Future<Output = Result<T, QueryError>>,
+) -> Result<T, QueryError> {
+    if let Some(value) = fresh(cache, key) {
+        return Ok(value);
+    }
+    let value = fetch.await?;
     cache
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -137,17 +146,17 @@ impl Auth {
         self.permissions.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    pub fn role(&self, executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
-        cached(&self.roles, name, || store::role(executor, name))
+    pub async fn role(&self, executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
+        cached(&self.roles, name, store::role(executor, name)).await
     }
 
-    fn permissions_of(&self, executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
-        cached(&self.permissions, role, || store::permissions(executor, role))
+    async fn permissions_of(&self, executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
+        cached(&self.permissions, role, store::permissions(executor, role)).await
     }
 
     /// Checks a SASL PLAIN token against `system_auth.roles`. Slow on purpose
-    /// (bcrypt): run it off the async threads.
-    pub fn login(
+    /// (bcrypt, run on the blocking pool).
+    pub async fn login(
         &self,
         executor: &Executor,
         peer: Option<std::net::IpAddr>,
@@ -169,7 +178,7 @@ impl Auth {
                 });
             }
         }
-        let result = self.check_password(executor, &user, &password);
+        let result = self.check_password(executor, &user, &password).await;
         if let Some(ip) = peer {
             let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
             match &result {
@@ -181,10 +190,16 @@ impl Auth {
         result
     }
 
-    fn check_password(&self, executor: &Executor, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
-        let role = store::role(executor, user)?.ok_or_else(|| bad_credentials(user))?;
-        let hash = role.salted_hash.as_deref().ok_or_else(|| bad_credentials(user))?;
-        if !password::verify(password, hash) {
+    async fn check_password(&self, executor: &Executor, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
+        let role = store::role(executor, user).await?.ok_or_else(|| bad_credentials(user))?;
+        let hash = role.salted_hash.clone().ok_or_else(|| bad_credentials(user))?;
+        let password = password.to_string();
+        let verified = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
+            .await
+            .map_err(|e| QueryError::Server {
+                message: format!("the password check failed: {e}"),
+            })?;
+        if !verified {
             return Err(bad_credentials(user));
         }
         if !role.can_login {
@@ -195,13 +210,13 @@ impl Auth {
         Ok(AuthenticatedUser { name: user.to_string() })
     }
 
-    pub fn is_superuser(&self, executor: &Executor, user: &str) -> Result<bool, QueryError> {
-        Ok(self.role(executor, user)?.is_some_and(|r| r.is_superuser))
+    pub async fn is_superuser(&self, executor: &Executor, user: &str) -> Result<bool, QueryError> {
+        Ok(self.role(executor, user).await?.is_some_and(|r| r.is_superuser))
     }
 
     /// Refuses the statement with Unauthorized when the logged-in role lacks what
     /// it needs. Nothing is checked without a login or without the authorizer.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         executor: &Executor,
         user: Option<&AuthenticatedUser>,
@@ -210,7 +225,7 @@ impl Auth {
     ) -> Result<(), QueryError> {
         let Some(user) = user else { return Ok(()) };
         let needed = required::required(statement, session_ks, &user.name)?;
-        if needed.is_empty() || self.is_superuser(executor, &user.name)? {
+        if needed.is_empty() || self.is_superuser(executor, &user.name).await? {
             return Ok(());
         }
         for requirement in needed {
@@ -218,7 +233,7 @@ impl Auth {
                 Requirement::Superuser(message) => return Err(QueryError::Unauthorized { message: message.into() }),
                 Requirement::Permission(_, _) if !self.authorizes() => {}
                 Requirement::Permission(permission, resource) => {
-                    let granted = self.permissions_of(executor, &user.name)?;
+                    let granted = self.permissions_of(executor, &user.name).await?;
                     let has = resource
                         .chain()
                         .iter()

@@ -50,7 +50,7 @@ fn hash(executor: &Executor, options: &RoleOptions) -> Result<Option<String>, Qu
 }
 
 /// Runs a role or permission statement for `user` (None without a login).
-pub fn execute(
+pub async fn execute(
     executor: &Executor,
     user: Option<&AuthenticatedUser>,
     session_ks: Option<&str>,
@@ -59,7 +59,7 @@ pub fn execute(
     let auth = &executor.auth;
     let result = match statement {
         Statement::CreateRole(r) => {
-            if auth.role(executor, &r.name)?.is_some() {
+            if auth.role(executor, &r.name).await?.is_some() {
                 if r.if_not_exists {
                     return Ok(ResultBody::Void);
                 }
@@ -73,10 +73,11 @@ pub fn execute(
                 Some(r.options.superuser.unwrap_or(false)),
                 salted.as_deref(),
                 None,
-            )?;
+            )
+            .await?;
             // The creator may manage what it created, as in Cassandra.
             if let Some(creator) = user {
-                if !auth.is_superuser(executor, &creator.name)? {
+                if !auth.is_superuser(executor, &creator.name).await? {
                     let on = AuthResource::Role(r.name.clone());
                     store::change_permissions(
                         executor,
@@ -84,21 +85,22 @@ pub fn execute(
                         &on,
                         &[Permission::Alter, Permission::Drop, Permission::Authorize],
                         true,
-                    )?;
+                    )
+                    .await?;
                 }
             }
             ResultBody::Void
         }
         Statement::AlterRole(r) => {
-            if auth.role(executor, &r.name)?.is_none() {
+            if auth.role(executor, &r.name).await?.is_none() {
                 return Err(missing(&r.name));
             }
             let salted = hash(executor, &r.options)?;
-            store::write_role(executor, &r.name, r.options.login, r.options.superuser, salted.as_deref(), None)?;
+            store::write_role(executor, &r.name, r.options.login, r.options.superuser, salted.as_deref(), None).await?;
             ResultBody::Void
         }
         Statement::DropRole(r) => {
-            if auth.role(executor, &r.name)?.is_none() {
+            if auth.role(executor, &r.name).await?.is_none() {
                 if r.if_exists {
                     return Ok(ResultBody::Void);
                 }
@@ -107,13 +109,13 @@ pub fn execute(
             if user.is_some_and(|u| u.name == r.name) {
                 return Err(QueryError::invalid("Cannot DROP primary role for current login"));
             }
-            store::delete_role(executor, &r.name)?;
+            store::delete_role(executor, &r.name).await?;
             ResultBody::Void
         }
-        Statement::ListRoles(l) => list_roles(executor, user, l.of.as_deref(), l.users)?,
-        Statement::Grant(g) => change(executor, session_ks, g, true)?,
-        Statement::Revoke(g) => change(executor, session_ks, g, false)?,
-        Statement::ListPermissions(l) => list_permissions(executor, user, session_ks, l)?,
+        Statement::ListRoles(l) => list_roles(executor, user, l.of.as_deref(), l.users).await?,
+        Statement::Grant(g) => change(executor, session_ks, g, true).await?,
+        Statement::Revoke(g) => change(executor, session_ks, g, false).await?,
+        Statement::ListPermissions(l) => list_permissions(executor, user, session_ks, l).await?,
         _ => {
             return Err(QueryError::Server {
                 message: "not a role or permission statement".into(),
@@ -124,15 +126,20 @@ pub fn execute(
     Ok(result)
 }
 
-fn list_roles(executor: &Executor, user: Option<&AuthenticatedUser>, of: Option<&str>, users: bool) -> Result<ResultBody, QueryError> {
+async fn list_roles(
+    executor: &Executor,
+    user: Option<&AuthenticatedUser>,
+    of: Option<&str>,
+    users: bool,
+) -> Result<ResultBody, QueryError> {
     let auth = &executor.auth;
-    let mut roles = store::all_roles(executor)?;
+    let mut roles = store::all_roles(executor).await?;
     let sees_all = match user {
         None => true,
-        Some(u) => auth.is_superuser(executor, &u.name)?,
+        Some(u) => auth.is_superuser(executor, &u.name).await?,
     };
     if let Some(of) = of {
-        if auth.role(executor, of)?.is_none() {
+        if auth.role(executor, of).await?.is_none() {
             return Err(missing(of));
         }
         roles.retain(|r| r.name == of);
@@ -177,7 +184,7 @@ fn list_roles(executor: &Executor, user: Option<&AuthenticatedUser>, of: Option<
     ))
 }
 
-fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result<(), QueryError> {
+async fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result<(), QueryError> {
     let schema = executor.schema.snapshot();
     let exists = match resource {
         AuthResource::AllKeyspaces | AuthResource::AllRoles | AuthResource::Role(_) => true,
@@ -185,7 +192,7 @@ fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result
         AuthResource::Table(k, t) => schema.keyspace(k).is_some_and(|ks| ks.tables.contains_key(t)),
     };
     if let AuthResource::Role(r) = resource {
-        if executor.auth.role(executor, r)?.is_none() {
+        if executor.auth.role(executor, r).await?.is_none() {
             return Err(missing(r));
         }
     }
@@ -196,17 +203,17 @@ fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result
     }
 }
 
-fn change(executor: &Executor, session_ks: Option<&str>, g: &GrantPermissions, grant: bool) -> Result<ResultBody, QueryError> {
+async fn change(executor: &Executor, session_ks: Option<&str>, g: &GrantPermissions, grant: bool) -> Result<ResultBody, QueryError> {
     let resource = AuthResource::resolve(&g.resource, session_ks).map_err(QueryError::invalid)?;
-    check_resource_exists(executor, &resource)?;
-    if executor.auth.role(executor, &g.role)?.is_none() {
+    check_resource_exists(executor, &resource).await?;
+    if executor.auth.role(executor, &g.role).await?.is_none() {
         return Err(missing(&g.role));
     }
-    store::change_permissions(executor, &g.role, &resource, &g.permissions, grant)?;
+    store::change_permissions(executor, &g.role, &resource, &g.permissions, grant).await?;
     Ok(ResultBody::Void)
 }
 
-fn list_permissions(
+async fn list_permissions(
     executor: &Executor,
     user: Option<&AuthenticatedUser>,
     session_ks: Option<&str>,
@@ -220,10 +227,10 @@ fn list_permissions(
         .map_err(QueryError::invalid)?;
     let sees_all = match user {
         None => true,
-        Some(u) => executor.auth.is_superuser(executor, &u.name)?,
+        Some(u) => executor.auth.is_superuser(executor, &u.name).await?,
     };
     let mut rows = Vec::new();
-    for (role, on, set) in store::all_permissions(executor)? {
+    for (role, on, set) in store::all_permissions(executor).await? {
         if l.role.as_ref().is_some_and(|r| *r != role) || (!sees_all && user.is_some_and(|u| u.name != role)) {
             continue;
         }
@@ -257,13 +264,13 @@ fn list_permissions(
 /// Creates `cassandra`/`cassandra` when the cluster has no such role yet, written
 /// at timestamp 0 so that every node may do it at once and any later change or
 /// DROP ROLE (with a real timestamp) wins over it. Returns whether it wrote.
-pub fn ensure_default_superuser(executor: &Executor) -> Result<bool, QueryError> {
-    if store::role(executor, DEFAULT_SUPERUSER)?.is_some() {
+pub async fn ensure_default_superuser(executor: &Executor) -> Result<bool, QueryError> {
+    if store::role(executor, DEFAULT_SUPERUSER).await?.is_some() {
         return Ok(false);
     }
     let salted = password::hash(DEFAULT_SUPERUSER, executor.auth.config.password_hash_cost)
         .map_err(|e| QueryError::Server { message: e.to_string() })?;
-    store::write_role(executor, DEFAULT_SUPERUSER, Some(true), Some(true), Some(&salted), Some(0))?;
+    store::write_role(executor, DEFAULT_SUPERUSER, Some(true), Some(true), Some(&salted), Some(0)).await?;
     executor.auth.invalidate();
     Ok(true)
 }
@@ -278,18 +285,16 @@ pub async fn default_superuser_task(executor: std::sync::Arc<Executor>, mut stop
             _ = stop.changed() => return,
             _ = tokio::time::sleep(delay) => {}
         }
-        let ex = executor.clone();
-        match tokio::task::spawn_blocking(move || ensure_default_superuser(&ex)).await {
-            Ok(Ok(true)) => {
+        match ensure_default_superuser(&executor).await {
+            Ok(true) => {
                 tracing::warn!(
                     "created the default superuser '{DEFAULT_SUPERUSER}' with password '{DEFAULT_SUPERUSER}': \
                      change it (ALTER ROLE {DEFAULT_SUPERUSER} WITH PASSWORD = '...') or create another superuser and drop it"
                 );
                 return;
             }
-            Ok(Ok(false)) => return,
-            Ok(Err(e)) => tracing::debug!(error = %e, "cannot set up the default superuser yet; retrying"),
-            Err(e) => tracing::warn!(error = %e, "default superuser setup failed"),
+            Ok(false) => return,
+            Err(e) => tracing::debug!(error = %e, "cannot set up the default superuser yet; retrying"),
         }
         delay = (delay * 2).min(std::time::Duration::from_secs(5));
     }

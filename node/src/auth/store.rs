@@ -70,18 +70,18 @@ fn role_of(row: &[Option<Vec<u8>>]) -> Result<Option<Role>, QueryError> {
     }))
 }
 
-pub fn role(executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
+pub async fn role(executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
     let query = format!("SELECT {ROLE_COLUMNS} FROM system_auth.roles WHERE role = {}", quote(name));
-    let rows = rows(executor.execute_internal(&query, consistency_for(name), None)?)?;
+    let rows = rows(executor.execute_internal(&query, consistency_for(name), None).await?)?;
     match rows.rows.first() {
         Some(row) => role_of(row),
         None => Ok(None),
     }
 }
 
-pub fn all_roles(executor: &Executor) -> Result<Vec<Role>, QueryError> {
+pub async fn all_roles(executor: &Executor) -> Result<Vec<Role>, QueryError> {
     let query = format!("SELECT {ROLE_COLUMNS} FROM system_auth.roles");
-    let rows = rows(executor.execute_internal(&query, Consistency::One, None)?)?;
+    let rows = rows(executor.execute_internal(&query, Consistency::One, None).await?)?;
     let mut roles = Vec::new();
     for row in &rows.rows {
         roles.extend(role_of(row)?);
@@ -91,7 +91,7 @@ pub fn all_roles(executor: &Executor) -> Result<Vec<Role>, QueryError> {
 }
 
 /// Writes the given columns of a role; `timestamp` as in `USING TIMESTAMP`.
-pub fn write_role(
+pub async fn write_role(
     executor: &Executor,
     name: &str,
     can_login: Option<bool>,
@@ -119,31 +119,35 @@ pub fn write_role(
         columns.join(", "),
         values.join(", ")
     );
-    executor.execute_internal(&query, consistency_for(name), None)?;
+    executor.execute_internal(&query, consistency_for(name), None).await?;
     Ok(())
 }
 
-pub fn delete_role(executor: &Executor, name: &str) -> Result<(), QueryError> {
-    executor.execute_internal(
-        &format!("DELETE FROM system_auth.roles WHERE role = {}", quote(name)),
-        consistency_for(name),
-        None,
-    )?;
-    executor.execute_internal(
-        &format!("DELETE FROM system_auth.role_permissions WHERE role = {}", quote(name)),
-        Consistency::One,
-        None,
-    )?;
+pub async fn delete_role(executor: &Executor, name: &str) -> Result<(), QueryError> {
+    executor
+        .execute_internal(
+            &format!("DELETE FROM system_auth.roles WHERE role = {}", quote(name)),
+            consistency_for(name),
+            None,
+        )
+        .await?;
+    executor
+        .execute_internal(
+            &format!("DELETE FROM system_auth.role_permissions WHERE role = {}", quote(name)),
+            Consistency::One,
+            None,
+        )
+        .await?;
     Ok(())
 }
 
 /// Every permission granted to `role`, by resource.
-pub fn permissions(executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
+pub async fn permissions(executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
     let query = format!(
         "SELECT resource, permissions FROM system_auth.role_permissions WHERE role = {}",
         quote(role)
     );
-    let rows = rows(executor.execute_internal(&query, Consistency::One, None)?)?;
+    let rows = rows(executor.execute_internal(&query, Consistency::One, None).await?)?;
     let mut out: HashMap<AuthResource, BTreeSet<Permission>> = HashMap::new();
     for row in &rows.rows {
         let Some(resource) = text(row, 0)?.and_then(|r| AuthResource::from_name(&r)) else {
@@ -164,7 +168,7 @@ pub fn permissions(executor: &Executor, role: &str) -> Result<HashMap<AuthResour
 }
 
 /// Adds (`grant`) or removes permissions of `role` on `resource`.
-pub fn change_permissions(
+pub async fn change_permissions(
     executor: &Executor,
     role: &str,
     resource: &AuthResource,
@@ -179,15 +183,15 @@ pub fn change_permissions(
         quote(role),
         quote(&resource.name())
     );
-    executor.execute_internal(&query, Consistency::One, None)?;
+    executor.execute_internal(&query, Consistency::One, None).await?;
     Ok(())
 }
 
 /// Every (role, resource, permissions) row, for LIST PERMISSIONS.
-pub fn all_permissions(executor: &Executor) -> Result<Vec<(String, AuthResource, BTreeSet<Permission>)>, QueryError> {
+pub async fn all_permissions(executor: &Executor) -> Result<Vec<(String, AuthResource, BTreeSet<Permission>)>, QueryError> {
     let mut out = Vec::new();
-    for role in all_roles(executor)? {
-        let mut by_resource: Vec<_> = permissions(executor, &role.name)?.into_iter().collect();
+    for role in all_roles(executor).await? {
+        let mut by_resource: Vec<_> = permissions(executor, &role.name).await?.into_iter().collect();
         by_resource.sort_by(|a, b| a.0.cmp(&b.0));
         for (resource, set) in by_resource {
             out.push((role.name.clone(), resource, set));

@@ -96,14 +96,6 @@ struct Metrics {
     digest_mismatches: std::sync::atomic::AtomicI64,
 }
 
-/// Runs a future from synchronous executor code on the node's (multi-thread) runtime.
-pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => tokio::task::block_in_place(|| handle.block_on(future)),
-        Err(_) => futures::executor::block_on(future),
-    }
-}
-
 impl Coordinator {
     pub fn new(local: IpAddr, engine: Arc<dyn StorageEngine>, view: Arc<ClusterView>) -> Coordinator {
         Coordinator {
@@ -183,26 +175,89 @@ impl Coordinator {
         }
     }
 
-    /// A row source for SELECT that reads through the replicas at `cl`.
-    pub fn reader<'a>(&'a self, strategy: &'a Strategy, cl: Consistency) -> ReplicaRead<'a> {
-        ReplicaRead {
-            coordinator: self,
-            strategy,
-            cl,
+    /// Reads `command` through the replicas of `strategy` at `cl`, feeding each
+    /// live row to `visitor` in ring order until it says stop. A node-local
+    /// keyspace, or a level this node's own replica meets alone, reads the local
+    /// engine directly; otherwise one partition or ring range at a time is
+    /// fetched from enough replicas, merged and repaired (`fetch`).
+    pub async fn read(
+        &self,
+        strategy: &Strategy,
+        cl: Consistency,
+        command: &ReadCommand,
+        now: i64,
+        visitor: &mut Visitor<'_>,
+    ) -> Result<(), QueryError> {
+        if matches!(strategy, Strategy::Local) {
+            self.engine.read(command, now, visitor)?;
+            return Ok(());
         }
+        let timeouts = self.timeouts();
+        let stopped = std::sync::atomic::AtomicBool::new(false);
+        let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
+            let v = visitor(pv, row);
+            if v == Visit::Stop {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            v
+        };
+        match &command.partitions {
+            PartitionSelection::Keys(keys) => {
+                let mut keys = keys.clone();
+                keys.sort();
+                keys.dedup();
+                let timeout = if keys.len() > 1 { timeouts.range } else { timeouts.read };
+                for key in keys {
+                    if command.resume.as_ref().is_some_and(|r| key < r.position) {
+                        continue;
+                    }
+                    let token = key.token;
+                    let one = ReadCommand {
+                        partitions: PartitionSelection::Keys(vec![key]),
+                        ..command.clone()
+                    };
+                    match self.fetch(strategy, cl, token, &one, timeout).await? {
+                        Fetched::Local => self.engine.read(&one, now, &mut visit)?,
+                        Fetched::Merged(merged) => merged.read(&one, now, &mut visit)?,
+                    }
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            }
+            PartitionSelection::Tokens { start, end } => {
+                let topology = self.view.topology();
+                let from = command.resume.as_ref().map(|r| Bound::Included(r.position.token)).unwrap_or(*start);
+                for (lo, hi, owner) in sub_ranges(&topology, from, *end) {
+                    let part = ReadCommand {
+                        partitions: PartitionSelection::Tokens { start: lo, end: hi },
+                        ..command.clone()
+                    };
+                    match self.fetch(strategy, cl, owner, &part, timeouts.range).await? {
+                        Fetched::Local => self.engine.read(&part, now, &mut visit)?,
+                        Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
+                    }
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fetches one command's raw data from enough replicas of `token`, merges it,
-    /// and repairs replicas whose answer differed. Returns the merged engine.
+    /// and repairs replicas whose answer differed. `Local` when this node's own
+    /// replica meets the level alone: the caller reads the engine itself.
     /// `timeout` is the read or the range timeout, as the command is.
-    fn fetch(
+    async fn fetch(
         &self,
         strategy: &Strategy,
         cl: Consistency,
         token: i64,
         command: &ReadCommand,
         timeout: Duration,
-    ) -> Result<MemoryEngine, QueryError> {
+    ) -> Result<Fetched, QueryError> {
         let topology = self.view.topology();
         let local_dc = topology.local_dc();
         let requirement = Requirement::for_level(cl, strategy, &local_dc);
@@ -222,8 +277,11 @@ impl Coordinator {
         // local data centre, then the rest in ring order.
         let mut candidates: Vec<(IpAddr, &str)> = alive.iter().map(|r| (*r, topology.data_center(r))).collect();
         candidates.sort_by_key(|(r, dc)| (*r != self.local, *dc != local_dc));
-        if let Some(agreed) = self.digest_read(&requirement, &topology, &candidates, command, timeout) {
-            return Ok(agreed);
+        if Tally::new(&requirement).pick(&candidates) == [self.local] {
+            return Ok(Fetched::Local);
+        }
+        if let Some(agreed) = self.digest_read(&requirement, &topology, &candidates, command, timeout).await {
+            return Ok(Fetched::Merged(agreed));
         }
         let mut tally = Tally::new(&requirement);
         let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
@@ -238,13 +296,14 @@ impl Coordinator {
                 });
             }
             candidates.retain(|(r, _)| !batch.contains(r));
-            let replies = block_on(join_all(batch.iter().map(|r| {
+            let replies = join_all(batch.iter().map(|r| {
                 let verb = Verb::Read {
                     command: command.clone(),
                     limit_rows: None,
                 };
                 async move { (*r, self.send(*r, verb, timeout).await) }
-            })));
+            }))
+            .await;
             for (r, reply) in replies {
                 if let Ok(Reply::Data { partitions }) = reply {
                     tally.answer(topology.data_center(&r));
@@ -254,15 +313,15 @@ impl Coordinator {
         }
         let merged = MemoryEngine::from_mutations(command.table, answers.iter().flat_map(|(_, p)| p.iter().cloned()).collect());
         if answers.len() > 1 {
-            self.repair(&merged, command, &answers)?;
+            self.repair(&merged, command, &answers).await?;
         }
-        Ok(merged)
+        Ok(Fetched::Merged(merged))
     }
 
     /// The fast path of a read that needs several replicas: data from the first,
     /// digests from the others. `None` when they disagree or any did not answer;
     /// the caller then reads full data from each and repairs.
-    fn digest_read(
+    async fn digest_read(
         &self,
         requirement: &Requirement,
         topology: &Topology,
@@ -287,7 +346,7 @@ impl Coordinator {
             let verb = Verb::ReadDigest { command: command.clone() };
             (*r, self.send(*r, verb, timeout).await)
         }));
-        let (data, digests) = block_on(futures::future::join(data, digests));
+        let (data, digests) = futures::future::join(data, digests).await;
         let Ok(Reply::Data { partitions }) = data else { return None };
         let data = MemoryEngine::from_mutations(command.table, partitions);
         let expected = digest::digest_of(&data, command).ok()?;
@@ -310,7 +369,7 @@ impl Coordinator {
 
     /// Blocking read repair: every replica whose answer differs from the merge
     /// gets the merged partitions before the read is answered.
-    fn repair(&self, merged: &MemoryEngine, command: &ReadCommand, answers: &[(IpAddr, Vec<Mutation>)]) -> Result<(), QueryError> {
+    async fn repair(&self, merged: &MemoryEngine, command: &ReadCommand, answers: &[(IpAddr, Vec<Mutation>)]) -> Result<(), QueryError> {
         let full = merged.read_raw(command, None)?;
         let mut repairs = Vec::new();
         for (replica, got) in answers {
@@ -327,10 +386,11 @@ impl Coordinator {
             return Ok(());
         }
         let timeout = self.timeouts().write;
-        let results = block_on(join_all(repairs.into_iter().map(|(r, mutations)| async move {
+        let results = join_all(repairs.into_iter().map(|(r, mutations)| async move {
             tracing::debug!(replica = %r, partitions = mutations.len(), "read repair");
             matches!(self.send(r, Verb::Mutate { mutations }, timeout).await, Ok(Reply::Ack))
-        })));
+        }))
+        .await;
         if results.iter().all(|ok| *ok) {
             Ok(())
         } else {
@@ -393,6 +453,14 @@ impl crate::internode::Handler for ReplicaHandler {
     fn handle(&self, _from: IpAddr, verb: Verb) -> Reply {
         local_reply(self.engine.as_ref(), verb)
     }
+
+    fn blocks(&self, verb: &Verb) -> bool {
+        match verb {
+            Verb::Mutate { .. } | Verb::StreamPush { .. } => self.engine.waits_for_sync(),
+            Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
+            Verb::StreamRead { .. } | Verb::Truncate { .. } => true,
+        }
+    }
 }
 
 impl Coordinator {
@@ -424,6 +492,14 @@ impl Coordinator {
     }
 }
 
+/// Where a read's data comes from once the replicas answered.
+enum Fetched {
+    /// This node's own replica meets the level: read the local engine.
+    Local,
+    /// The replicas' answers, merged by timestamp.
+    Merged(MemoryEngine),
+}
+
 /// Whether two raw answers for one partition hold the same data (range
 /// tombstones may come in another order).
 fn same_content(a: &Mutation, b: &Mutation) -> bool {
@@ -432,66 +508,6 @@ fn same_content(a: &Mutation, b: &Mutation) -> bool {
         && a.rows == b.rows
         && a.range_tombstones.len() == b.range_tombstones.len()
         && a.range_tombstones.iter().all(|rt| b.range_tombstones.contains(rt))
-}
-
-/// SELECT's view of a replicated table.
-pub struct ReplicaRead<'a> {
-    coordinator: &'a Coordinator,
-    strategy: &'a Strategy,
-    cl: Consistency,
-}
-
-impl crate::query::select::RowSource for ReplicaRead<'_> {
-    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), QueryError> {
-        let c = self.coordinator;
-        let timeouts = c.timeouts();
-        let stopped = std::cell::Cell::new(false);
-        let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
-            let v = visitor(pv, row);
-            if v == Visit::Stop {
-                stopped.set(true);
-            }
-            v
-        };
-        match &command.partitions {
-            PartitionSelection::Keys(keys) => {
-                let mut keys = keys.clone();
-                keys.sort();
-                keys.dedup();
-                let timeout = if keys.len() > 1 { timeouts.range } else { timeouts.read };
-                for key in keys {
-                    if command.resume.as_ref().is_some_and(|r| key < r.position) {
-                        continue;
-                    }
-                    let one = ReadCommand {
-                        partitions: PartitionSelection::Keys(vec![key.clone()]),
-                        ..command.clone()
-                    };
-                    let merged = c.fetch(self.strategy, self.cl, key.token, &one, timeout)?;
-                    merged.read(&one, now, &mut visit)?;
-                    if stopped.get() {
-                        break;
-                    }
-                }
-            }
-            PartitionSelection::Tokens { start, end } => {
-                let topology = c.view.topology();
-                let from = command.resume.as_ref().map(|r| Bound::Included(r.position.token)).unwrap_or(*start);
-                for (lo, hi, owner) in sub_ranges(&topology, from, *end) {
-                    let part = ReadCommand {
-                        partitions: PartitionSelection::Tokens { start: lo, end: hi },
-                        ..command.clone()
-                    };
-                    let merged = c.fetch(self.strategy, self.cl, owner, &part, timeouts.range)?;
-                    merged.read(&part, now, &mut visit)?;
-                    if stopped.get() {
-                        break;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The ring's ranges that intersect `[start, end]`, in token order, each with a

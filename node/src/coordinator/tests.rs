@@ -108,15 +108,15 @@ fn coordinator_with_dc2_down() -> (Coordinator, Arc<MemoryEngine>) {
     (Coordinator::new(local, engine.clone(), view), engine)
 }
 
-#[test]
-fn local_quorum_writes_need_only_the_local_data_centre() {
+#[tokio::test]
+async fn local_quorum_writes_need_only_the_local_data_centre() {
     let (c, engine) = coordinator_with_dc2_down();
     let s = network(&[("dc1", 1), ("dc2", 2)]);
-    c.write(&s, vec![mutation(1)], Consistency::LocalQuorum, "SIMPLE").unwrap();
-    c.write(&s, vec![mutation(2)], Consistency::LocalOne, "SIMPLE").unwrap();
+    c.write(&s, vec![mutation(1)], Consistency::LocalQuorum, "SIMPLE").await.unwrap();
+    c.write(&s, vec![mutation(2)], Consistency::LocalOne, "SIMPLE").await.unwrap();
     assert!(holds(engine.as_ref(), 1) && holds(engine.as_ref(), 2));
     assert_eq!(
-        c.write(&s, vec![mutation(3)], Consistency::Quorum, "SIMPLE"),
+        c.write(&s, vec![mutation(3)], Consistency::Quorum, "SIMPLE").await,
         Err(QueryError::Unavailable {
             consistency: Consistency::Quorum,
             required: 2,
@@ -126,12 +126,12 @@ fn local_quorum_writes_need_only_the_local_data_centre() {
     );
 }
 
-#[test]
-fn each_quorum_writes_are_unavailable_when_a_data_centre_has_no_quorum() {
+#[tokio::test]
+async fn each_quorum_writes_are_unavailable_when_a_data_centre_has_no_quorum() {
     let (c, _) = coordinator_with_dc2_down();
     let s = network(&[("dc1", 1), ("dc2", 2)]);
     assert_eq!(
-        c.write(&s, vec![mutation(1)], Consistency::EachQuorum, "SIMPLE"),
+        c.write(&s, vec![mutation(1)], Consistency::EachQuorum, "SIMPLE").await,
         Err(QueryError::Unavailable {
             consistency: Consistency::EachQuorum,
             required: 2,
@@ -140,8 +140,8 @@ fn each_quorum_writes_are_unavailable_when_a_data_centre_has_no_quorum() {
     );
 }
 
-#[test]
-fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
+#[tokio::test]
+async fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
     let (c, _) = coordinator_with_dc2_down();
     let s = network(&[("dc2", 2)]);
     let err = Err(QueryError::Unavailable {
@@ -149,7 +149,7 @@ fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
         required: 1,
         alive: 0,
     });
-    assert_eq!(c.write(&s, vec![mutation(1)], Consistency::LocalOne, "SIMPLE"), err.clone());
+    assert_eq!(c.write(&s, vec![mutation(1)], Consistency::LocalOne, "SIMPLE").await, err.clone());
     let read = ReadCommand {
         table: TABLE,
         partitions: PartitionSelection::Keys(vec![position(1)]),
@@ -158,7 +158,9 @@ fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
         resume: None,
     };
     assert_eq!(
-        c.fetch(&s, Consistency::LocalOne, 1, &read, Duration::from_secs(1)).map(|_| ()),
+        c.fetch(&s, Consistency::LocalOne, 1, &read, Duration::from_secs(1))
+            .await
+            .map(|_| ()),
         err,
         "reads count the same way"
     );
@@ -202,6 +204,11 @@ impl Handler for Replica {
         }
         local_reply(self.engine.as_ref(), verb)
     }
+
+    /// A slow write sleeps: off the async threads, as a disk wait would be.
+    fn blocks(&self, verb: &Verb) -> bool {
+        matches!(verb, Verb::Mutate { .. })
+    }
 }
 
 async fn listen(address: IpAddr) -> TcpListener {
@@ -243,6 +250,7 @@ async fn a_quorum_write_answers_without_waiting_for_a_slow_replica() {
         replicas[2].write_delay_ms.store(1_500, Ordering::SeqCst);
         let start = Instant::now();
         c.write(&Strategy::Simple { rf: 3 }, vec![mutation(1)], Consistency::Quorum, "SIMPLE")
+            .await
             .unwrap();
         let took = start.elapsed();
         assert!(took < Duration::from_millis(1_000), "QUORUM waited {took:?} for the slow replica");
@@ -267,7 +275,9 @@ async fn a_write_timeout_reports_its_acks_and_the_late_replica_gets_a_hint() {
         });
         replicas[2].write_delay_ms.store(1_000, Ordering::SeqCst);
         let start = Instant::now();
-        let result = c.write(&Strategy::Simple { rf: 3 }, vec![mutation(1)], Consistency::All, "SIMPLE");
+        let result = c
+            .write(&Strategy::Simple { rf: 3 }, vec![mutation(1)], Consistency::All, "SIMPLE")
+            .await;
         assert_eq!(
             result,
             Err(QueryError::WriteTimeout {
@@ -299,7 +309,7 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
         for r in &replicas {
             r.engine.apply(mutation(1)).unwrap();
         }
-        c.truncate(&Strategy::Simple { rf: 1 }, TABLE).unwrap();
+        c.truncate(&Strategy::Simple { rf: 1 }, TABLE).await.unwrap();
         for (k, r) in replicas.iter().enumerate() {
             assert!(!holds(r.engine.as_ref(), 1), "node {} still holds the row", k + 1);
         }
@@ -308,7 +318,7 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
         }
         c.view.update(peer(ip(11, 3), "dc1", 100), false);
         assert_eq!(
-            c.truncate(&Strategy::Simple { rf: 1 }, TABLE),
+            c.truncate(&Strategy::Simple { rf: 1 }, TABLE).await,
             Err(QueryError::Unavailable {
                 consistency: Consistency::All,
                 required: 3,
@@ -321,6 +331,13 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
     .unwrap();
 }
 
+fn merged_answer(fetched: Fetched) -> MemoryEngine {
+    match fetched {
+        Fetched::Merged(engine) => engine,
+        Fetched::Local => panic!("a QUORUM read was answered by the local replica alone"),
+    }
+}
+
 fn metric(c: &Coordinator, name: &str) -> i64 {
     c.metrics().into_iter().find(|(n, _)| *n == name).map_or(0, |(_, v)| v)
 }
@@ -330,7 +347,7 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
     tokio::time::timeout(LIMIT, async {
         let (c, replicas, _services) = three_nodes(12).await;
         let strategy = Strategy::Simple { rf: 3 };
-        c.write(&strategy, vec![mutation(1)], Consistency::All, "SIMPLE").unwrap();
+        c.write(&strategy, vec![mutation(1)], Consistency::All, "SIMPLE").await.unwrap();
         let command = ReadCommand {
             table: TABLE,
             partitions: PartitionSelection::Keys(vec![position(1)]),
@@ -339,7 +356,7 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             resume: None,
         };
         let timeout = Duration::from_secs(2);
-        let merged = c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        let merged = merged_answer(c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap());
         assert!(holds(&merged, 1));
         assert_eq!((metric(&c, "digest_reads"), metric(&c, "digest_mismatches")), (1, 0));
 
@@ -351,7 +368,7 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             row.marker = Some(crate::storage::Cell::live(2, Vec::new(), 0, 0));
         }
         replicas[2].engine.apply(newer.clone()).unwrap();
-        let merged = c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        let merged = merged_answer(c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap());
         assert_eq!(metric(&c, "digest_mismatches"), 1);
         assert_eq!(
             merged.read_raw(&command, None).unwrap(),
@@ -362,7 +379,7 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             replicas[2].engine.read_raw(&command, None).unwrap(),
             "the stale replica was repaired"
         );
-        c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).unwrap();
+        c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap();
         assert_eq!(
             (metric(&c, "digest_reads"), metric(&c, "digest_mismatches")),
             (2, 1),

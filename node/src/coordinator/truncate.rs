@@ -11,7 +11,7 @@ use futures::future::join_all;
 use uuid::Uuid;
 
 use super::replicas::{Strategy, Topology};
-use super::{block_on, Coordinator};
+use super::Coordinator;
 use crate::error::QueryError;
 use crate::internode::{Reply, Verb};
 
@@ -31,7 +31,7 @@ pub fn targets(topology: &Topology) -> Result<Vec<IpAddr>, QueryError> {
 
 impl Coordinator {
     /// Empties `table` on every node (only here for node-local keyspaces).
-    pub fn truncate(&self, strategy: &Strategy, table: Uuid) -> Result<(), QueryError> {
+    pub async fn truncate(&self, strategy: &Strategy, table: Uuid) -> Result<(), QueryError> {
         if matches!(strategy, Strategy::Local) {
             self.engine.truncate(table)?;
             return Ok(());
@@ -39,10 +39,12 @@ impl Coordinator {
         let topology = self.view.topology();
         let nodes = targets(&topology)?;
         let timeout = self.timeouts().truncate;
-        let replies =
-            block_on(join_all(nodes.iter().map(|node| async move {
-                (*node, self.send(*node, Verb::Truncate { table }, timeout).await)
-            })));
+        let replies = join_all(
+            nodes
+                .iter()
+                .map(|node| async move { (*node, self.send(*node, Verb::Truncate { table }, timeout).await) }),
+        )
+        .await;
         let failures: Vec<String> = replies
             .into_iter()
             .filter_map(|(node, reply)| match reply {

@@ -110,7 +110,7 @@ async fn deliver(
     mutation: Mutation,
     outcome: Outcome,
     timeout: std::time::Duration,
-    report: mpsc::UnboundedSender<Outcome>,
+    report: mpsc::Sender<Outcome>,
 ) {
     let verb = Verb::Mutate {
         mutations: vec![mutation.clone()],
@@ -120,14 +120,14 @@ async fn deliver(
         tracing::debug!(%replica, "replica write failed or timed out; storing a hint");
         hints::store(transport.engine.as_ref(), replica, &mutation).is_ok()
     };
-    let _ = report.send(Outcome { acked, hinted, ..outcome });
+    let _ = report.try_send(Outcome { acked, hinted, ..outcome });
 }
 
 impl Coordinator {
     /// Writes `mutations` at `cl`: Unavailable before sending when too few
     /// replicas are up, WriteTimeout when too few acknowledged in time. Returns
     /// as soon as every mutation met the level; the rest keep going.
-    pub fn write(&self, strategy: &Strategy, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
+    pub async fn write(&self, strategy: &Strategy, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
         if matches!(strategy, Strategy::Local) || mutations.is_empty() {
             self.engine.apply_all(mutations)?;
             return Ok(());
@@ -161,10 +161,12 @@ impl Coordinator {
         let timeout = self.timeouts().write;
         let deadline = tokio::time::Instant::now() + timeout;
         let transport = self.transport();
-        let runtime = tokio::runtime::Handle::try_current().ok();
-        let (report, mut outcomes) = mpsc::unbounded_channel();
+        let total: usize = plans.iter().map(|(_, alive, _)| alive.len()).sum();
+        // Room for every outcome: a sender never waits, whoever still listens.
+        let (report, mut outcomes) = mpsc::channel(total.max(1));
         let mut sends = Vec::with_capacity(plans.len());
         let mut hinted = Vec::with_capacity(plans.len());
+        let mut local_share = Vec::new();
         for (i, (m, alive, down)) in plans.into_iter().enumerate() {
             hinted.push(down.iter().filter(|d| hints::store(self.engine.as_ref(), **d, &m).is_ok()).count());
             sends.push(alive.len());
@@ -175,29 +177,28 @@ impl Coordinator {
                     acked: false,
                     hinted: false,
                 };
-                let job = deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone());
-                match &runtime {
-                    Some(handle) => drop(handle.spawn(job)),
-                    // Without a runtime there is no messaging either: the local
-                    // replica answers at once, in line.
-                    None => futures::executor::block_on(job),
+                if replica == self.local && !self.engine.waits_for_sync() {
+                    local_share.push((m.clone(), outcome));
+                    continue;
                 }
+                tokio::spawn(deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone()));
             }
         }
         drop(report);
         let mut progress = WriteProgress::new(&requirements, any, sends, hinted);
-        super::block_on(async {
-            while !progress.is_settled() {
-                let next = match runtime {
-                    Some(_) => tokio::time::timeout_at(deadline, outcomes.recv()).await.ok().flatten(),
-                    None => outcomes.recv().await,
-                };
-                match next {
-                    Some(outcome) => progress.record(&outcome),
-                    None => break,
-                }
+        // This node's own share, once the other replicas' sends are on their way:
+        // applied here, with no task and no hop.
+        for (m, outcome) in local_share {
+            let acked = self.engine.apply_all(vec![m.clone()]).is_ok();
+            let hinted = !acked && hints::store(self.engine.as_ref(), self.local, &m).is_ok();
+            progress.record(&Outcome { acked, hinted, ..outcome });
+        }
+        while !progress.is_settled() {
+            match tokio::time::timeout_at(deadline, outcomes.recv()).await {
+                Ok(Some(outcome)) => progress.record(&outcome),
+                _ => break,
             }
-        });
+        }
         match progress.shortfall() {
             None => Ok(()),
             Some((received, block_for)) => Err(QueryError::WriteTimeout {

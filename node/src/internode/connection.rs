@@ -380,12 +380,7 @@ pub(crate) async fn serve(
         tokio::spawn(
             async move {
                 debug!("request received");
-                // The handler is synchronous and may wait on the disk (commit log sync).
-                let reply = tokio::task::spawn_blocking(move || handler.handle(from, verb))
-                    .await
-                    .unwrap_or_else(|e| Reply::Failed {
-                        message: format!("the handler failed: {e}"),
-                    });
+                let reply = super::answer(&handler, from, verb).await;
                 debug!(reply = reply.name(), "reply sent");
                 let frame = message::encode(id, Kind::Response, &reply).or_else(|e| {
                     message::encode(

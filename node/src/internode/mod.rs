@@ -26,11 +26,31 @@ pub use self::frame::{INTERNODE_VERSION, MAX_FRAME};
 pub use self::message::{Reply, Verb};
 use self::pool::Pool;
 
-/// The node's side of a peer's request. Synchronous, as storage is: messaging
-/// calls it on tokio's blocking pool (`spawn_blocking`), one call per request,
-/// so a slow disk never stalls the network tasks.
+/// The node's side of a peer's request. Synchronous, as storage is: reads and
+/// writes are memory operations and run in line on the network task; a verb
+/// the handler says may wait on the disk (`blocks`) runs on tokio's blocking
+/// pool, so a slow disk never stalls the network tasks.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, from: IpAddr, verb: Verb) -> Reply;
+
+    /// Whether answering `verb` may wait on the disk (an fsync, a large scan).
+    fn blocks(&self, _verb: &Verb) -> bool {
+        false
+    }
+}
+
+/// Answers `verb` through `handler`: in line, or on the blocking pool when the
+/// handler says it may wait on the disk.
+pub async fn answer(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb) -> Reply {
+    if !handler.blocks(&verb) {
+        return handler.handle(from, verb);
+    }
+    let handler = handler.clone();
+    tokio::task::spawn_blocking(move || handler.handle(from, verb))
+        .await
+        .unwrap_or_else(|e| Reply::Failed {
+            message: format!("the handler failed: {e}"),
+        })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,16 +132,9 @@ impl Messaging {
     pub async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, MessagingError> {
         let timed_out = MessagingError::Timeout { to, after: timeout };
         if to == self.local {
-            let handler = self.handler.clone();
-            let local = self.local;
-            let call = tokio::task::spawn_blocking(move || handler.handle(local, verb));
-            return match tokio::time::timeout(timeout, call).await {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(e)) => Ok(Reply::Failed {
-                    message: format!("the handler failed: {e}"),
-                }),
-                Err(_) => Err(timed_out),
-            };
+            return tokio::time::timeout(timeout, answer(&self.handler, self.local, verb))
+                .await
+                .map_err(|_| timed_out);
         }
         let name = verb.name();
         debug!(%to, verb = name, "sending a request");

@@ -61,6 +61,11 @@ impl Handler for Replica {
             }
         }
     }
+
+    /// A slow replica sleeps in its handler, as a disk wait would.
+    fn blocks(&self, _verb: &Verb) -> bool {
+        self.slow.load(Ordering::SeqCst)
+    }
 }
 
 fn ip(c: u8, d: u8) -> IpAddr {

@@ -19,6 +19,8 @@ use std::hash::{Hash, Hasher};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock};
 
+use futures::future::BoxFuture;
+
 use cql_protocol::cql::ast::{BatchStatement, Condition, NodeTool, QualifiedName, Statement};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
@@ -108,8 +110,9 @@ pub struct Executor {
     pub node: NodeInfo,
     pub coordinator: Arc<Coordinator>,
     prepared: RwLock<HashMap<Vec<u8>, Arc<PreparedStatement>>>,
-    /// Serialises read-modify-write (counters, list indexes, IF conditions).
-    write_lock: Mutex<()>,
+    /// Serialises read-modify-write (counters, list indexes, IF conditions) on
+    /// this node; held across the replica writes, hence tokio's mutex.
+    write_lock: tokio::sync::Mutex<()>,
     pub events: broadcast::Sender<Event>,
     pub auth: Auth,
     /// `system.local.bootstrapped` as this node found it at start (`None`: a new node).
@@ -169,7 +172,7 @@ impl Executor {
             engine,
             node,
             prepared: RwLock::new(HashMap::new()),
-            write_lock: Mutex::new(()),
+            write_lock: tokio::sync::Mutex::new(()),
             events: events_tx,
             auth: Auth::default(),
             bootstrapped,
@@ -190,20 +193,20 @@ impl Executor {
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
     /// for it to be accepted (decommission, removenode) or done (cleanup).
-    fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
+    async fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
         use crate::movement::Request;
         match op {
             NodeTool::Decommission { force } => {
-                self.ask_movement(|reply| Request::Decommission { force: *force, reply })?;
+                self.ask_movement(|reply| Request::Decommission { force: *force, reply }).await?;
                 Ok(ResultBody::Void)
             }
             NodeTool::RemoveNode(id) => {
                 let host_id = uuid::Uuid::parse_str(id).map_err(|_| QueryError::invalid(format!("{id} is not a host id")))?;
-                self.ask_movement(|reply| Request::RemoveNode { host_id, reply })?;
+                self.ask_movement(|reply| Request::RemoveNode { host_id, reply }).await?;
                 Ok(ResultBody::Void)
             }
             NodeTool::Cleanup => {
-                let cleaned = self.ask_movement(|reply| Request::Cleanup { reply })?;
+                let cleaned = self.ask_movement(|reply| Request::Cleanup { reply }).await?;
                 let rows = cleaned
                     .into_iter()
                     .map(|c| vec![c.keyspace, c.table, c.partitions.to_string()])
@@ -218,22 +221,26 @@ impl Executor {
 
     /// Sends a request to the movement service and waits for its answer; a
     /// refusal is an Invalid error with the service's reason.
-    fn ask_movement<T>(
+    async fn ask_movement<T>(
         &self,
         request: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, String>>) -> crate::movement::Request,
     ) -> Result<T, QueryError> {
         let unavailable = || QueryError::invalid("this node runs no ring operations (its movement service is not running)");
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.node_requests.send(request(reply)).map_err(|_| unavailable())?;
-        crate::coordinator::block_on(answer)
-            .map_err(|_| unavailable())?
-            .map_err(QueryError::invalid)
+        answer.await.map_err(|_| unavailable())?.map_err(QueryError::invalid)
     }
 
     /// Runs a statement on behalf of the node itself (no client, no permission
     /// checks), e.g. reads and writes of the auth tables.
-    pub fn execute_internal(&self, text: &str, consistency: Consistency, keyspace: Option<&str>) -> Result<ResultBody, QueryError> {
-        let statement = parse(text)?;
+    /// Boxed: the auth checks of `execute` call it, and it calls `execute`.
+    pub fn execute_internal<'a>(
+        &'a self,
+        text: &str,
+        consistency: Consistency,
+        keyspace: Option<&str>,
+    ) -> BoxFuture<'a, Result<ResultBody, QueryError>> {
+        let statement = parse(text);
         let mut session = Session {
             keyspace: keyspace.map(str::to_string),
             user: None,
@@ -243,15 +250,21 @@ impl Executor {
             internal: true,
             ..QueryOptions::default()
         };
-        self.execute(&mut session, &statement, &Binds::default(), &opts)
+        Box::pin(async move { self.execute(&mut session, &statement?, &Binds::default(), &opts).await })
     }
 
-    pub fn query(&self, session: &mut Session, text: &str, values: &BoundValues, opts: &QueryOptions) -> Result<ResultBody, QueryError> {
+    pub async fn query(
+        &self,
+        session: &mut Session,
+        text: &str,
+        values: &BoundValues,
+        opts: &QueryOptions,
+    ) -> Result<ResultBody, QueryError> {
         let statement = parse(text)?;
         let schema = self.schema.snapshot();
         let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
         let binds = bind(values, &specs)?;
-        self.execute(session, &statement, &binds, opts)
+        self.execute(session, &statement, &binds, opts).await
     }
 
     pub fn prepare(&self, session: &Session, text: &str) -> Result<Prepared, QueryError> {
@@ -289,7 +302,7 @@ impl Executor {
         Ok(response)
     }
 
-    pub fn execute_prepared(
+    pub async fn execute_prepared(
         &self,
         session: &mut Session,
         id: &[u8],
@@ -303,7 +316,7 @@ impl Executor {
             keyspace: prepared.keyspace.clone().or_else(|| session.keyspace.clone()),
             user: session.user.clone(),
         };
-        let result = self.execute(&mut scoped, &prepared.statement, &binds, opts);
+        let result = self.execute(&mut scoped, &prepared.statement, &binds, opts).await;
         if let Statement::Use(_) = prepared.statement {
             session.keyspace = scoped.keyspace;
         }
@@ -319,14 +332,14 @@ impl Executor {
             .ok_or_else(|| QueryError::Unprepared { id: id.to_vec() })
     }
 
-    pub fn batch(&self, session: &mut Session, batch: &request::Batch) -> Result<ResultBody, QueryError> {
+    pub async fn batch(&self, session: &mut Session, batch: &request::Batch) -> Result<ResultBody, QueryError> {
         let schema = self.schema.snapshot();
         let opts = QueryOptions {
             default_timestamp: batch.default_timestamp,
             ..QueryOptions::default()
         };
         let mut mutations = Vec::new();
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = self.write_lock.lock().await;
         for item in &batch.statements {
             let (statement, keyspace, binds) = match &item.target {
                 BatchTarget::Query(text) => {
@@ -346,7 +359,8 @@ impl Executor {
                 }
             };
             self.auth
-                .authorize(self, session.user.as_deref(), &statement, keyspace.as_deref())?;
+                .authorize(self, session.user.as_deref(), &statement, keyspace.as_deref())
+                .await?;
             let s = match statement.as_ref() {
                 Statement::Insert(i) => BatchStatement::Insert(i.clone()),
                 Statement::Update(u) => BatchStatement::Update(u.clone()),
@@ -359,12 +373,12 @@ impl Executor {
             };
             mutations.extend(self.batch_mutations(&schema, keyspace.as_deref(), &s, &binds, &opts)?);
         }
-        self.write(&schema, mutations, batch.consistency, "BATCH")?;
+        self.write(&schema, mutations, batch.consistency, "BATCH").await?;
         Ok(ResultBody::Void)
     }
 
     /// Writes mutations through the coordinator, each to the replicas of its keyspace.
-    fn write(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
+    async fn write(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
         let mut by_strategy: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
         for m in mutations {
             let strategy = schema
@@ -379,7 +393,7 @@ impl Executor {
             }
         }
         for (strategy, list) in by_strategy {
-            self.coordinator.write(&strategy, list, cl, write_type)?;
+            self.coordinator.write(&strategy, list, cl, write_type).await?;
         }
         Ok(())
     }
@@ -450,7 +464,7 @@ impl Executor {
         Ok(t)
     }
 
-    pub fn execute(
+    pub async fn execute(
         &self,
         session: &mut Session,
         statement: &Statement,
@@ -460,7 +474,7 @@ impl Executor {
         let schema = self.schema.snapshot();
         let ks = session.keyspace.as_deref();
         if !opts.internal {
-            self.auth.authorize(self, session.user.as_deref(), statement, ks)?;
+            self.auth.authorize(self, session.user.as_deref(), statement, ks).await?;
         }
         match statement {
             Statement::CreateRole(_)
@@ -469,7 +483,7 @@ impl Executor {
             | Statement::ListRoles(_)
             | Statement::Grant(_)
             | Statement::Revoke(_)
-            | Statement::ListPermissions(_) => crate::auth::statements::execute(self, session.user.as_deref(), ks, statement),
+            | Statement::ListPermissions(_) => crate::auth::statements::execute(self, session.user.as_deref(), ks, statement).await,
             Statement::Use(name) => {
                 if schema.keyspace(name).is_none() {
                     return Err(QueryError::invalid(format!("Keyspace '{name}' does not exist")));
@@ -486,12 +500,13 @@ impl Executor {
                     now: now_seconds(),
                 };
                 let strategy = self.strategy(&schema, &compiled.table);
-                let rows = if strategy == Strategy::Local {
-                    select::execute(self.engine.as_ref(), &compiled, sel, binds, &read)?
-                } else {
-                    select::execute(&self.coordinator.reader(&strategy, opts.consistency), &compiled, sel, binds, &read)?
-                };
-                Ok(ResultBody::Rows(rows))
+                let (command, mut collector) = select::Collector::plan(&compiled, sel, binds, &read)?;
+                self.coordinator
+                    .read(&strategy, opts.consistency, &command, read.now, &mut |pv, row| {
+                        collector.visit(pv, row)
+                    })
+                    .await?;
+                Ok(ResultBody::Rows(collector.finish()?))
             }
             Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
                 let s = match statement {
@@ -504,10 +519,10 @@ impl Executor {
                         })
                     }
                 };
-                self.modify(&schema, ks, &s, binds, opts)
+                self.modify(&schema, ks, &s, binds, opts).await
             }
             Statement::Batch(b) => {
-                let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+                let _guard = self.write_lock.lock().await;
                 let opts = match &b.using.timestamp {
                     Some(t) => match evaluate(t, &ColumnType::Bigint, binds, "[timestamp]")? {
                         Evaluated::Value(Value::Bigint(ts)) => QueryOptions {
@@ -522,7 +537,7 @@ impl Executor {
                 for s in &b.statements {
                     mutations.extend(self.batch_mutations(&schema, ks, s, binds, &opts)?);
                 }
-                self.write(&schema, mutations, opts.consistency, "BATCH")?;
+                self.write(&schema, mutations, opts.consistency, "BATCH").await?;
                 Ok(ResultBody::Void)
             }
             Statement::Describe(d) => Ok(ResultBody::Rows(describe::describe(&schema, ks, d, &self.node)?)),
@@ -532,10 +547,10 @@ impl Executor {
                     .keyspaces
                     .get(&table.keyspace)
                     .map_or(Strategy::Local, |k| Strategy::from_replication(&k.replication));
-                self.coordinator.truncate(&strategy, table.id)?;
+                self.coordinator.truncate(&strategy, table.id).await?;
                 Ok(ResultBody::Void)
             }
-            Statement::NodeTool(op) => self.node_tool(op),
+            Statement::NodeTool(op) => self.node_tool(op).await,
             _ => self.ddl(ks, statement),
         }
     }
@@ -576,7 +591,7 @@ impl Executor {
         }
     }
 
-    fn modify(
+    async fn modify(
         &self,
         schema: &Schema,
         ks: Option<&str>,
@@ -595,7 +610,10 @@ impl Executor {
             BatchStatement::Delete(d) => self.writable_table(schema, ks, &d.table, opts)?,
         };
         let needs_lock = conditional || table.is_counter_table() || table.columns.iter().any(|c| matches!(c.ty, ColumnType::List(_)));
-        let _guard = needs_lock.then(|| self.write_lock.lock().unwrap_or_else(|e| e.into_inner()));
+        let _guard = match needs_lock {
+            true => Some(self.write_lock.lock().await),
+            false => None,
+        };
         let plain = match s {
             BatchStatement::Insert(i) => BatchStatement::Insert(cql_protocol::cql::ast::Insert {
                 if_not_exists: false,
@@ -615,7 +633,7 @@ impl Executor {
         let mutations = self.batch_mutations(schema, ks, &plain, binds, opts)?;
         if !conditional {
             let write_type = if table.is_counter_table() { "COUNTER" } else { "SIMPLE" };
-            self.write(schema, mutations, opts.consistency, write_type)?;
+            self.write(schema, mutations, opts.consistency, write_type).await?;
             return Ok(ResultBody::Void);
         }
         // A lightweight transaction on one row: check, then apply, under the lock.
@@ -638,7 +656,7 @@ impl Executor {
             }
         };
         if applied {
-            self.write(schema, mutations, opts.consistency, "CAS")?;
+            self.write(schema, mutations, opts.consistency, "CAS").await?;
         }
         let mut columns = vec![ColumnSpec {
             keyspace: table.keyspace.clone(),

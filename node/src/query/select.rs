@@ -344,17 +344,6 @@ fn cast(v: Value, ty: &ColumnType) -> Option<Value> {
     })
 }
 
-/// Where SELECT reads rows from: the local engine, or the replicas through the coordinator.
-pub trait RowSource {
-    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut crate::storage::Visitor<'_>) -> Result<(), QueryError>;
-}
-
-impl<T: StorageEngine + ?Sized> RowSource for T {
-    fn read_rows(&self, command: &ReadCommand, now: i64, visitor: &mut crate::storage::Visitor<'_>) -> Result<(), QueryError> {
-        Ok(self.read(command, now, visitor)?)
-    }
-}
-
 /// Per-statement knobs of a read.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -370,160 +359,227 @@ struct Accumulator {
     sum: Option<Value>,
 }
 
-pub fn execute<S: RowSource + ?Sized>(
-    engine: &S,
+/// Runs a SELECT over this node's own storage (node-local tables, and reads at
+/// start-up before the cluster runs).
+pub fn execute(
+    engine: &dyn StorageEngine,
     compiled: &CompiledSelect,
     select: &Select,
     binds: &Binds,
     opts: &ReadOptions,
 ) -> Result<Rows, QueryError> {
-    let table = compiled.table.as_ref();
-    let r = analyse(table, &select.where_clause, binds)?;
-    if r.needs_filtering && !select.allow_filtering {
-        return Err(QueryError::invalid(
-            "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
-        ));
-    }
-    let reversed = reversed(table, select, &r)?;
-    let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
-    let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;
-    let paging = match &opts.paging_state {
-        Some(bytes) if !compiled.aggregate => Some(PagingState::decode(bytes)?),
-        _ => None,
-    };
-    let mut remaining = paging.as_ref().map(|p| p.remaining).unwrap_or(limit.unwrap_or(usize::MAX));
-    let page_size = if compiled.aggregate { None } else { opts.page_size };
-    let command = ReadCommand {
-        table: table.id,
-        partitions: match &r.partitions {
-            Partitions::Keys(keys) => PartitionSelection::Keys(keys.iter().map(|k| partition_position(table, k)).collect()),
-            Partitions::Tokens { start, end } => PartitionSelection::Tokens { start: *start, end: *end },
-        },
-        slices: r.slices.clone(),
-        reversed,
-        resume: paging.as_ref().map(|p| ResumePoint {
-            position: p.position.clone(),
-            clustering: p.clustering.clone(),
-        }),
-    };
-    let clustering_types = table.clustering_types();
-    let mut rows: Vec<Vec<Option<Vec<u8>>>> = Vec::new();
-    let mut accumulators: Vec<Accumulator> = compiled.projections.iter().map(|_| Accumulator::default()).collect();
-    let mut first_row: Option<Vec<Option<Value>>> = None;
-    let mut current_partition: Option<PartitionPosition> = None;
-    let mut pk_values: Vec<Value> = Vec::new();
-    let mut in_partition = paging.as_ref().map(|p| p.partition_rows).unwrap_or(0);
-    let mut last: Option<(PartitionPosition, Option<Vec<u8>>)> = None;
-    let mut more = false;
-    let mut error: Option<QueryError> = None;
-    let restricts_clustering = r.restricts_clustering();
+    let (command, mut collector) = Collector::plan(compiled, select, binds, opts)?;
+    engine.read(&command, opts.now, &mut |pv, row| collector.visit(pv, row))?;
+    collector.finish()
+}
 
-    let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &LiveRow)>| -> Visit {
-        let step = (|| -> Result<Visit, QueryError> {
-            if current_partition.as_ref() != Some(pv.position) {
-                if current_partition.is_some() || paging.as_ref().is_some_and(|p| &p.position != pv.position) {
-                    in_partition = 0;
-                }
-                current_partition = Some(pv.position.clone());
-                pk_values = decode_partition_key(table, &pv.position.key)?;
-            }
-            if row.is_none() && restricts_clustering {
-                return Ok(Visit::NextPartition);
-            }
-            let clustering = match row {
-                Some((bytes, _)) if table.clustering_len > 0 => {
-                    Some(decode_clustering(&clustering_types, bytes).map_err(|e| QueryError::Server { message: e.to_string() })?)
-                }
-                _ => None,
-            };
-            let view = RowView {
-                table,
-                position: pv.position,
-                pk: &pk_values,
-                clustering,
-                row: row.map(|(_, r)| r),
-                static_row: pv.static_row.as_ref(),
-            };
-            for f in &r.filters {
-                if !f.accepts(view.value(f.column)?.as_ref()) {
-                    return Ok(Visit::Continue);
-                }
-            }
-            if remaining == 0 {
-                return Ok(Visit::Stop);
-            }
-            if per_partition.is_some_and(|n| in_partition >= n) {
-                return Ok(Visit::NextPartition);
-            }
-            if page_size.is_some_and(|n| rows.len() >= n) {
-                more = true;
-                return Ok(Visit::Stop);
-            }
-            if compiled.aggregate {
-                for (acc, p) in accumulators.iter_mut().zip(&compiled.projections) {
-                    accumulate(acc, p, &view)?;
-                }
-                if first_row.is_none() {
-                    first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
-                }
-            } else {
-                rows.push(
-                    compiled
-                        .projections
-                        .iter()
-                        .map(|p| view.project_bytes(p))
-                        .collect::<Result<_, _>>()?,
-                );
-            }
-            remaining = remaining.saturating_sub(1);
-            in_partition += 1;
-            last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec())));
-            Ok(if select.distinct { Visit::NextPartition } else { Visit::Continue })
-        })();
-        match step {
+/// One SELECT in progress: the read command it sends and the rows it kept so
+/// far. The caller feeds it the rows of the command (from the local engine or
+/// the replicas, see `Coordinator::read`) through `visit`, then `finish`es it.
+/// Pure: no I/O.
+pub struct Collector<'a> {
+    compiled: &'a CompiledSelect,
+    select: &'a Select,
+    restrictions: Restrictions,
+    restricts_clustering: bool,
+    paging: Option<PagingState>,
+    per_partition: Option<usize>,
+    page_size: Option<usize>,
+    clustering_types: Vec<(ColumnType, bool)>,
+    remaining: usize,
+    rows: Vec<Vec<Option<Vec<u8>>>>,
+    accumulators: Vec<Accumulator>,
+    first_row: Option<Vec<Option<Value>>>,
+    current_partition: Option<PartitionPosition>,
+    pk_values: Vec<Value>,
+    in_partition: usize,
+    last: Option<(PartitionPosition, Option<Vec<u8>>)>,
+    more: bool,
+    error: Option<QueryError>,
+}
+
+impl<'a> Collector<'a> {
+    /// The read command of a SELECT and the collector of its answer.
+    pub fn plan(
+        compiled: &'a CompiledSelect,
+        select: &'a Select,
+        binds: &Binds,
+        opts: &ReadOptions,
+    ) -> Result<(ReadCommand, Collector<'a>), QueryError> {
+        let table = compiled.table.as_ref();
+        let r = analyse(table, &select.where_clause, binds)?;
+        if r.needs_filtering && !select.allow_filtering {
+            return Err(QueryError::invalid(
+                "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
+            ));
+        }
+        let reversed = reversed(table, select, &r)?;
+        let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
+        let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;
+        let paging = match &opts.paging_state {
+            Some(bytes) if !compiled.aggregate => Some(PagingState::decode(bytes)?),
+            _ => None,
+        };
+        let remaining = paging.as_ref().map(|p| p.remaining).unwrap_or(limit.unwrap_or(usize::MAX));
+        let page_size = if compiled.aggregate { None } else { opts.page_size };
+        let command = ReadCommand {
+            table: table.id,
+            partitions: match &r.partitions {
+                Partitions::Keys(keys) => PartitionSelection::Keys(keys.iter().map(|k| partition_position(table, k)).collect()),
+                Partitions::Tokens { start, end } => PartitionSelection::Tokens { start: *start, end: *end },
+            },
+            slices: r.slices.clone(),
+            reversed,
+            resume: paging.as_ref().map(|p| ResumePoint {
+                position: p.position.clone(),
+                clustering: p.clustering.clone(),
+            }),
+        };
+        let in_partition = paging.as_ref().map(|p| p.partition_rows).unwrap_or(0);
+        let collector = Collector {
+            compiled,
+            select,
+            restricts_clustering: r.restricts_clustering(),
+            restrictions: r,
+            paging,
+            per_partition,
+            page_size,
+            clustering_types: table.clustering_types(),
+            remaining,
+            rows: Vec::new(),
+            accumulators: compiled.projections.iter().map(|_| Accumulator::default()).collect(),
+            first_row: None,
+            current_partition: None,
+            pk_values: Vec::new(),
+            in_partition,
+            last: None,
+            more: false,
+            error: None,
+        };
+        Ok((command, collector))
+    }
+
+    /// Takes one row (or a partition with no rows) of the answer; says whether
+    /// to go on. An error stops the read and is returned by `finish`.
+    pub fn visit(&mut self, pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &LiveRow)>) -> Visit {
+        match self.step(pv, row) {
             Ok(v) => v,
             Err(e) => {
-                error = Some(e);
+                self.error = Some(e);
                 Visit::Stop
             }
         }
-    };
-    engine.read_rows(&command, opts.now, &mut visit)?;
-    if let Some(e) = error {
-        return Err(e);
     }
-    if compiled.aggregate {
-        let first = first_row.unwrap_or_default();
-        let row = compiled
-            .projections
-            .iter()
-            .zip(accumulators)
-            .enumerate()
-            .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
-            .collect();
-        rows = vec![row];
-    }
-    let paging_state = match (more, last) {
-        (true, Some((position, clustering))) => Some(
-            PagingState {
-                position,
-                clustering: if select.distinct { None } else { clustering },
-                remaining,
-                partition_rows: in_partition,
+
+    fn step(&mut self, pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &LiveRow)>) -> Result<Visit, QueryError> {
+        let compiled = self.compiled;
+        let table = compiled.table.as_ref();
+        if self.current_partition.as_ref() != Some(pv.position) {
+            if self.current_partition.is_some() || self.paging.as_ref().is_some_and(|p| &p.position != pv.position) {
+                self.in_partition = 0;
             }
-            .encode(),
-        ),
-        _ => None,
-    };
-    Ok(Rows {
-        metadata: RowsMetadata {
-            column_count: compiled.columns.len(),
-            columns: compiled.columns.clone(),
-            paging_state,
-            no_metadata: false,
-        },
-        rows,
-    })
+            self.current_partition = Some(pv.position.clone());
+            self.pk_values = decode_partition_key(table, &pv.position.key)?;
+        }
+        if row.is_none() && self.restricts_clustering {
+            return Ok(Visit::NextPartition);
+        }
+        let clustering = match row {
+            Some((bytes, _)) if table.clustering_len > 0 => {
+                Some(decode_clustering(&self.clustering_types, bytes).map_err(|e| QueryError::Server { message: e.to_string() })?)
+            }
+            _ => None,
+        };
+        let view = RowView {
+            table,
+            position: pv.position,
+            pk: &self.pk_values,
+            clustering,
+            row: row.map(|(_, r)| r),
+            static_row: pv.static_row.as_ref(),
+        };
+        for f in &self.restrictions.filters {
+            if !f.accepts(view.value(f.column)?.as_ref()) {
+                return Ok(Visit::Continue);
+            }
+        }
+        if self.remaining == 0 {
+            return Ok(Visit::Stop);
+        }
+        if self.per_partition.is_some_and(|n| self.in_partition >= n) {
+            return Ok(Visit::NextPartition);
+        }
+        if self.page_size.is_some_and(|n| self.rows.len() >= n) {
+            self.more = true;
+            return Ok(Visit::Stop);
+        }
+        if compiled.aggregate {
+            for (acc, p) in self.accumulators.iter_mut().zip(&compiled.projections) {
+                accumulate(acc, p, &view)?;
+            }
+            if self.first_row.is_none() {
+                self.first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
+            }
+        } else {
+            self.rows.push(
+                compiled
+                    .projections
+                    .iter()
+                    .map(|p| view.project_bytes(p))
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        self.remaining = self.remaining.saturating_sub(1);
+        self.in_partition += 1;
+        self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec())));
+        Ok(if self.select.distinct {
+            Visit::NextPartition
+        } else {
+            Visit::Continue
+        })
+    }
+
+    /// The result: the rows (or the aggregate row) and, when the page filled
+    /// before the read ended, the paging state to go on from.
+    pub fn finish(self) -> Result<Rows, QueryError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let compiled = self.compiled;
+        let mut rows = self.rows;
+        if compiled.aggregate {
+            let first = self.first_row.unwrap_or_default();
+            let row = compiled
+                .projections
+                .iter()
+                .zip(self.accumulators)
+                .enumerate()
+                .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
+                .collect();
+            rows = vec![row];
+        }
+        let paging_state = match (self.more, self.last) {
+            (true, Some((position, clustering))) => Some(
+                PagingState {
+                    position,
+                    clustering: if self.select.distinct { None } else { clustering },
+                    remaining: self.remaining,
+                    partition_rows: self.in_partition,
+                }
+                .encode(),
+            ),
+            _ => None,
+        };
+        Ok(Rows {
+            metadata: RowsMetadata {
+                column_count: compiled.columns.len(),
+                columns: compiled.columns.clone(),
+                paging_state,
+                no_metadata: false,
+            },
+            rows,
+        })
+    }
 }
 
 fn decode_partition_key(table: &Table, key: &[u8]) -> Result<Vec<Value>, QueryError> {

@@ -167,7 +167,7 @@ pub enum StorageError {
 
 /// A visitor receives each live row of each partition in order; a partition
 /// whose only live data is its static row is visited once with `None`.
-pub type Visitor<'v> = dyn FnMut(&PartitionView<'_>, Option<(&[u8], &LiveRow)>) -> Visit + 'v;
+pub type Visitor<'v> = dyn FnMut(&PartitionView<'_>, Option<(&[u8], &LiveRow)>) -> Visit + Send + 'v;
 
 /// The local store of a node. Writes are blind (no read before write);
 /// reads resolve tombstones and expiry at `now` (seconds since the epoch).
@@ -193,6 +193,12 @@ pub trait StorageEngine: Send + Sync + 'static {
     /// (all or none survive a crash), the default applies them one by one.
     fn apply_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
         mutations.into_iter().try_for_each(|m| self.apply(m))
+    }
+
+    /// Whether a write waits for the disk before it returns (an fsync in batch
+    /// commit log mode): such writes are kept off the async worker threads.
+    fn waits_for_sync(&self) -> bool {
+        false
     }
 
     /// Writes memtables out to disk (SSTables); a no-op where there are none.

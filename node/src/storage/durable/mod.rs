@@ -527,6 +527,10 @@ impl Drop for DurableEngine {
 }
 
 impl StorageEngine for DurableEngine {
+    fn waits_for_sync(&self) -> bool {
+        self.sync == CommitLogSync::Batch
+    }
+
     fn create_table(&self, table: Uuid) -> Result<(), StorageError> {
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         if tables.contains_key(&table) {
