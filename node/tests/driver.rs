@@ -691,3 +691,50 @@ async fn insert_if_not_exists_reports_whether_it_applied() {
     })
     .await;
 }
+
+/// The node's `system.coordinator_metrics` as name → value, read through a
+/// prepared statement (so that reading them parses nothing).
+async fn metrics(session: &Session, read: &scylla::statement::prepared::PreparedStatement) -> anyhow::Result<BTreeMap<String, i64>> {
+    Ok(session
+        .execute_unpaged(read, ())
+        .await?
+        .into_rows_result()?
+        .rows::<(String, i64)>()?
+        .collect::<Result<_, _>>()?)
+}
+
+#[tokio::test]
+async fn executing_a_prepared_statement_parses_nothing() {
+    let node = TestNode::start().await;
+    within_timeout(async {
+        let session = node.session().await?;
+        create_keyspace(&session, "ks").await?;
+        ddl(&session, "CREATE TABLE ks.t (pk int PRIMARY KEY, v int)").await?;
+        let read = session.prepare("SELECT name, value FROM system.coordinator_metrics").await?;
+        let insert = session.prepare("INSERT INTO ks.t (pk, v) VALUES (?, ?)").await?;
+        let select = session.prepare("SELECT v FROM ks.t WHERE pk = ?").await?;
+        // The table is rewritten every gossip round: wait for the prepares to show.
+        let counted = |m: &BTreeMap<String, i64>, name: &str| m.get(name).copied().unwrap_or(0);
+        let mut before = metrics(&session, &read).await?;
+        while counted(&before, "statements_parsed") < 5 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            before = metrics(&session, &read).await?;
+        }
+        for k in 0..200i32 {
+            session.execute_unpaged(&insert, (k, k)).await?;
+            let (v,): (i32,) = session.execute_unpaged(&select, (k,)).await?.into_rows_result()?.single_row()?;
+            assert_eq!(v, k);
+        }
+        let executed = counted(&before, "prepared_executed") + 400;
+        let mut after = metrics(&session, &read).await?;
+        while counted(&after, "prepared_executed") < executed {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            after = metrics(&session, &read).await?;
+        }
+        let parsed = counted(&after, "statements_parsed") - counted(&before, "statements_parsed");
+        // The driver may send a few statements of its own (metadata refreshes).
+        assert!(parsed <= 10, "400 EXECUTEs parsed {parsed} statements");
+        Ok(())
+    })
+    .await;
+}

@@ -127,7 +127,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
                     send_gossip(&shared, to, &message);
                 }
                 after_change(&shared);
-                let metrics = shared.executor.coordinator.metrics();
+                let metrics = shared.executor.metrics();
                 if metrics != last_metrics {
                     let schema = shared.executor.schema.snapshot();
                     if let Err(e) = system::write_metrics(shared.executor.engine.as_ref(), &schema, &metrics) {

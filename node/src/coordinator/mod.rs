@@ -261,11 +261,9 @@ impl Coordinator {
         let topology = self.view.topology();
         let local_dc = topology.local_dc();
         let requirement = Requirement::for_level(cl, strategy, &local_dc);
-        let alive: Vec<IpAddr> = self
-            .replicas(&topology, strategy, token)
-            .into_iter()
-            .filter(|r| topology.is_up(r))
-            .collect();
+        let replicas = self.replicas(&topology, strategy, token);
+        self.count(true, &replicas);
+        let alive: Vec<IpAddr> = replicas.into_iter().filter(|r| topology.is_up(r)).collect();
         if let Some(short) = requirement.shortfall(alive.iter().map(|r| topology.data_center(r))) {
             return Err(QueryError::Unavailable {
                 consistency: cl,

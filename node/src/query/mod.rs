@@ -17,11 +17,12 @@ pub mod select;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::future::BoxFuture;
 
-use cql_protocol::cql::ast::{BatchStatement, Condition, NodeTool, QualifiedName, Statement};
+use cql_protocol::cql::ast::{BatchStatement, Condition, Delete, Insert, NodeTool, QualifiedName, Statement, Update};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
 use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange};
@@ -113,6 +114,7 @@ pub struct Executor {
     /// Serialises read-modify-write (counters, list indexes, IF conditions) on
     /// this node; held across the replica writes, hence tokio's mutex.
     write_lock: tokio::sync::Mutex<()>,
+    metrics: QueryMetrics,
     pub events: broadcast::Sender<Event>,
     pub auth: Auth,
     /// `system.local.bootstrapped` as this node found it at start (`None`: a new node).
@@ -120,6 +122,66 @@ pub struct Executor {
     /// Ring operations (decommission, removenode, cleanup) for `movement::serve`.
     node_requests: tokio::sync::mpsc::UnboundedSender<crate::movement::Request>,
     node_requests_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::movement::Request>>>,
+}
+
+/// An INSERT, UPDATE or DELETE, borrowed from a statement or a batch: what the
+/// write path works on, so that no statement is cloned per execution.
+#[derive(Debug, Clone, Copy)]
+enum Modification<'a> {
+    Insert(&'a Insert),
+    Update(&'a Update),
+    Delete(&'a Delete),
+}
+
+impl<'a> Modification<'a> {
+    fn of(statement: &'a Statement) -> Option<Modification<'a>> {
+        match statement {
+            Statement::Insert(i) => Some(Modification::Insert(i)),
+            Statement::Update(u) => Some(Modification::Update(u)),
+            Statement::Delete(d) => Some(Modification::Delete(d)),
+            _ => None,
+        }
+    }
+
+    fn of_batch(statement: &'a BatchStatement) -> Modification<'a> {
+        match statement {
+            BatchStatement::Insert(i) => Modification::Insert(i),
+            BatchStatement::Update(u) => Modification::Update(u),
+            BatchStatement::Delete(d) => Modification::Delete(d),
+        }
+    }
+
+    fn table(&self) -> &'a QualifiedName {
+        match self {
+            Modification::Insert(i) => &i.table,
+            Modification::Update(u) => &u.table,
+            Modification::Delete(d) => &d.table,
+        }
+    }
+
+    /// A lightweight transaction: IF NOT EXISTS, IF EXISTS or IF conditions.
+    fn is_conditional(&self) -> bool {
+        match self {
+            Modification::Insert(i) => i.if_not_exists,
+            Modification::Update(u) => u.if_exists || !u.conditions.is_empty(),
+            Modification::Delete(d) => d.if_exists || !d.conditions.is_empty(),
+        }
+    }
+}
+
+/// A batch item's statement: parsed from its text, or the prepared one.
+enum Planned {
+    Parsed(Box<Statement>),
+    Prepared(Arc<PreparedStatement>),
+}
+
+impl Planned {
+    fn statement(&self) -> &Statement {
+        match self {
+            Planned::Parsed(s) => s,
+            Planned::Prepared(p) => &p.statement,
+        }
+    }
 }
 
 /// Bind marker specs, partition key marker indexes, and the statement's table.
@@ -135,8 +197,13 @@ fn statement_id(keyspace: Option<&str>, query: &str) -> Vec<u8> {
     id
 }
 
-fn parse(query: &str) -> Result<Statement, QueryError> {
-    parse_statement(query).map_err(|e| QueryError::Syntax { message: e.to_string() })
+/// Counts of the query layer's work, for `system.coordinator_metrics`: a
+/// prepared statement's EXECUTE parses nothing, so `statements_parsed` stays
+/// still while `prepared_executed` climbs.
+#[derive(Debug, Default)]
+struct QueryMetrics {
+    parsed: AtomicI64,
+    prepared_executed: AtomicI64,
 }
 
 impl Executor {
@@ -173,6 +240,7 @@ impl Executor {
             node,
             prepared: RwLock::new(HashMap::new()),
             write_lock: tokio::sync::Mutex::new(()),
+            metrics: QueryMetrics::default(),
             events: events_tx,
             auth: Auth::default(),
             bootstrapped,
@@ -240,7 +308,7 @@ impl Executor {
         consistency: Consistency,
         keyspace: Option<&str>,
     ) -> BoxFuture<'a, Result<ResultBody, QueryError>> {
-        let statement = parse(text);
+        let statement = self.parse(text);
         let mut session = Session {
             keyspace: keyspace.map(str::to_string),
             user: None,
@@ -260,7 +328,7 @@ impl Executor {
         values: &BoundValues,
         opts: &QueryOptions,
     ) -> Result<ResultBody, QueryError> {
-        let statement = parse(text)?;
+        let statement = self.parse(text)?;
         let schema = self.schema.snapshot();
         let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
         let binds = bind(values, &specs)?;
@@ -268,7 +336,7 @@ impl Executor {
     }
 
     pub fn prepare(&self, session: &Session, text: &str) -> Result<Prepared, QueryError> {
-        let statement = parse(text)?;
+        let statement = self.parse(text)?;
         let schema = self.schema.snapshot();
         let keyspace = session.keyspace.clone();
         let (bind_specs, pk_indexes, table) = self.markers(&schema, keyspace.as_deref(), &statement)?;
@@ -310,6 +378,7 @@ impl Executor {
         opts: &QueryOptions,
     ) -> Result<ResultBody, QueryError> {
         let prepared = self.lookup(id)?;
+        self.metrics.prepared_executed.fetch_add(1, Ordering::Relaxed);
         let binds = bind(values, &prepared.bind_specs)?;
         // A statement runs in the keyspace it was prepared in.
         let mut scoped = Session {
@@ -321,6 +390,20 @@ impl Executor {
             session.keyspace = scoped.keyspace;
         }
         result
+    }
+
+    fn parse(&self, query: &str) -> Result<Statement, QueryError> {
+        self.metrics.parsed.fetch_add(1, Ordering::Relaxed);
+        parse_statement(query).map_err(|e| QueryError::Syntax { message: e.to_string() })
+    }
+
+    /// (name, count) of the coordinator's and the query layer's counters, for
+    /// `system.coordinator_metrics`.
+    pub fn metrics(&self) -> Vec<(&'static str, i64)> {
+        let mut all = self.coordinator.metrics();
+        all.push(("statements_parsed", self.metrics.parsed.load(Ordering::Relaxed)));
+        all.push(("prepared_executed", self.metrics.prepared_executed.load(Ordering::Relaxed)));
+        all
     }
 
     fn lookup(&self, id: &[u8]) -> Result<Arc<PreparedStatement>, QueryError> {
@@ -343,35 +426,25 @@ impl Executor {
         for item in &batch.statements {
             let (statement, keyspace, binds) = match &item.target {
                 BatchTarget::Query(text) => {
-                    let statement = parse(text)?;
+                    let statement = self.parse(text)?;
                     let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
                     let binds = bind(&item.values, &specs)?;
-                    (Arc::new(statement), session.keyspace.clone(), binds)
+                    (Planned::Parsed(Box::new(statement)), session.keyspace.clone(), binds)
                 }
                 BatchTarget::Prepared(id) => {
                     let p = self.lookup(id)?;
                     let binds = bind(&item.values, &p.bind_specs)?;
-                    (
-                        Arc::new(p.statement.clone()),
-                        p.keyspace.clone().or_else(|| session.keyspace.clone()),
-                        binds,
-                    )
+                    let keyspace = p.keyspace.clone().or_else(|| session.keyspace.clone());
+                    (Planned::Prepared(p), keyspace, binds)
                 }
             };
+            let statement = statement.statement();
             self.auth
-                .authorize(self, session.user.as_deref(), &statement, keyspace.as_deref())
+                .authorize(self, session.user.as_deref(), statement, keyspace.as_deref())
                 .await?;
-            let s = match statement.as_ref() {
-                Statement::Insert(i) => BatchStatement::Insert(i.clone()),
-                Statement::Update(u) => BatchStatement::Update(u.clone()),
-                Statement::Delete(d) => BatchStatement::Delete(d.clone()),
-                _ => {
-                    return Err(QueryError::invalid(
-                        "Only INSERT, UPDATE and DELETE statements are allowed in a BATCH",
-                    ))
-                }
-            };
-            mutations.extend(self.batch_mutations(&schema, keyspace.as_deref(), &s, &binds, &opts)?);
+            let s = Modification::of(statement)
+                .ok_or_else(|| QueryError::invalid("Only INSERT, UPDATE and DELETE statements are allowed in a BATCH"))?;
+            mutations.extend(self.batch_mutations(&schema, keyspace.as_deref(), s, &binds, &opts, false)?);
         }
         self.write(&schema, mutations, batch.consistency, "BATCH").await?;
         Ok(ResultBody::Void)
@@ -508,19 +581,12 @@ impl Executor {
                     .await?;
                 Ok(ResultBody::Rows(collector.finish()?))
             }
-            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
-                let s = match statement {
-                    Statement::Insert(i) => BatchStatement::Insert(i.clone()),
-                    Statement::Update(u) => BatchStatement::Update(u.clone()),
-                    Statement::Delete(d) => BatchStatement::Delete(d.clone()),
-                    _ => {
-                        return Err(QueryError::Server {
-                            message: "unreachable statement kind".into(),
-                        })
-                    }
-                };
-                self.modify(&schema, ks, &s, binds, opts).await
-            }
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => match Modification::of(statement) {
+                Some(s) => self.modify(&schema, ks, s, binds, opts).await,
+                None => Err(QueryError::Server {
+                    message: "unreachable statement kind".into(),
+                }),
+            },
             Statement::Batch(b) => {
                 let _guard = self.write_lock.lock().await;
                 let opts = match &b.using.timestamp {
@@ -535,7 +601,7 @@ impl Executor {
                 };
                 let mut mutations = Vec::new();
                 for s in &b.statements {
-                    mutations.extend(self.batch_mutations(&schema, ks, s, binds, &opts)?);
+                    mutations.extend(self.batch_mutations(&schema, ks, Modification::of_batch(s), binds, &opts, false)?);
                 }
                 self.write(&schema, mutations, opts.consistency, "BATCH").await?;
                 Ok(ResultBody::Void)
@@ -555,30 +621,33 @@ impl Executor {
         }
     }
 
+    /// The mutations of one modification; `conditional` when its IF conditions
+    /// are checked by the caller (a lightweight transaction), else they are refused.
     fn batch_mutations(
         &self,
         schema: &Schema,
         ks: Option<&str>,
-        s: &BatchStatement,
+        s: Modification<'_>,
         binds: &Binds,
         opts: &QueryOptions,
+        conditional: bool,
     ) -> Result<Vec<Mutation>, QueryError> {
         let now = now_seconds();
         match s {
-            BatchStatement::Insert(i) => {
-                if i.if_not_exists {
+            Modification::Insert(i) => {
+                if i.if_not_exists && !conditional {
                     return Err(QueryError::invalid("Conditional statements in batches are not supported yet"));
                 }
                 let t = self.writable_table(schema, ks, &i.table, opts)?;
                 let ctx = modify::write_context(&t, &i.using, binds, opts.default_timestamp, now)?;
                 Ok(vec![modify::insert(&t, i, binds, &ctx)?])
             }
-            BatchStatement::Update(u) => {
+            Modification::Update(u) => {
                 let t = self.writable_table(schema, ks, &u.table, opts)?;
                 let ctx = modify::write_context(&t, &u.using, binds, opts.default_timestamp, now)?;
                 modify::update(&t, u, binds, &ctx, self)
             }
-            BatchStatement::Delete(d) => {
+            Modification::Delete(d) => {
                 let t = self.writable_table(schema, ks, &d.table, opts)?;
                 let using = cql_protocol::cql::ast::Using {
                     ttl: None,
@@ -595,42 +664,18 @@ impl Executor {
         &self,
         schema: &Schema,
         ks: Option<&str>,
-        s: &BatchStatement,
+        s: Modification<'_>,
         binds: &Binds,
         opts: &QueryOptions,
     ) -> Result<ResultBody, QueryError> {
-        let conditional = match s {
-            BatchStatement::Insert(i) => i.if_not_exists,
-            BatchStatement::Update(u) => u.if_exists || !u.conditions.is_empty(),
-            BatchStatement::Delete(d) => d.if_exists || !d.conditions.is_empty(),
-        };
-        let table = match s {
-            BatchStatement::Insert(i) => self.writable_table(schema, ks, &i.table, opts)?,
-            BatchStatement::Update(u) => self.writable_table(schema, ks, &u.table, opts)?,
-            BatchStatement::Delete(d) => self.writable_table(schema, ks, &d.table, opts)?,
-        };
+        let conditional = s.is_conditional();
+        let table = self.writable_table(schema, ks, s.table(), opts)?;
         let needs_lock = conditional || table.is_counter_table() || table.columns.iter().any(|c| matches!(c.ty, ColumnType::List(_)));
         let _guard = match needs_lock {
             true => Some(self.write_lock.lock().await),
             false => None,
         };
-        let plain = match s {
-            BatchStatement::Insert(i) => BatchStatement::Insert(cql_protocol::cql::ast::Insert {
-                if_not_exists: false,
-                ..i.clone()
-            }),
-            BatchStatement::Update(u) => BatchStatement::Update(cql_protocol::cql::ast::Update {
-                if_exists: false,
-                conditions: Vec::new(),
-                ..u.clone()
-            }),
-            BatchStatement::Delete(d) => BatchStatement::Delete(cql_protocol::cql::ast::Delete {
-                if_exists: false,
-                conditions: Vec::new(),
-                ..d.clone()
-            }),
-        };
-        let mutations = self.batch_mutations(schema, ks, &plain, binds, opts)?;
+        let mutations = self.batch_mutations(schema, ks, s, binds, opts, true)?;
         if !conditional {
             let write_type = if table.is_counter_table() { "COUNTER" } else { "SIMPLE" };
             self.write(schema, mutations, opts.consistency, write_type).await?;
@@ -645,11 +690,11 @@ impl Executor {
         let (row, static_row) = self.read_row(&table, &position, clustering.as_deref())?;
         let exists = row.is_some() || (table.clustering_len == 0 && static_row.is_some());
         let (applied, report): (bool, Vec<usize>) = match s {
-            BatchStatement::Insert(_) => (!exists, if exists { (0..table.columns.len()).collect() } else { Vec::new() }),
-            BatchStatement::Update(u) if u.if_exists => (exists, Vec::new()),
-            BatchStatement::Delete(d) if d.if_exists => (exists, Vec::new()),
-            BatchStatement::Update(cql_protocol::cql::ast::Update { conditions, .. })
-            | BatchStatement::Delete(cql_protocol::cql::ast::Delete { conditions, .. }) => {
+            Modification::Insert(_) => (!exists, if exists { (0..table.columns.len()).collect() } else { Vec::new() }),
+            Modification::Update(u) if u.if_exists => (exists, Vec::new()),
+            Modification::Delete(d) if d.if_exists => (exists, Vec::new()),
+            Modification::Update(cql_protocol::cql::ast::Update { conditions, .. })
+            | Modification::Delete(cql_protocol::cql::ast::Delete { conditions, .. }) => {
                 let ok = self.check_conditions(&table, conditions, binds, row.as_ref(), static_row.as_ref())?;
                 let cols = conditions.iter().filter_map(|c| table.column_index(&c.column)).collect();
                 (ok, if ok { Vec::new() } else { cols })
