@@ -35,8 +35,10 @@ pub enum DecodeError {
     NotARequest { opcode: Opcode },
     #[error("opcode {opcode} is a request, but a response was expected")]
     NotAResponse { opcode: Opcode },
-    #[error("the frame has the compression flag set, but no compression was negotiated (this codec supports none)")]
+    #[error("the frame has the compression flag set, but no compression was negotiated in STARTUP")]
     CompressedFrame,
+    #[error("cannot decompress the {algorithm} frame body: {reason}")]
+    Decompression { algorithm: &'static str, reason: String },
     #[error("unknown consistency level 0x{value:04X}")]
     UnknownConsistency { value: u16 },
     #[error("unknown column type id 0x{id:04X}")]
@@ -82,6 +84,7 @@ impl DecodeError {
             | DecodeError::NotARequest { .. }
             | DecodeError::NotAResponse { .. }
             | DecodeError::CompressedFrame
+            | DecodeError::Decompression { .. }
             | DecodeError::UnknownConsistency { .. }
             | DecodeError::UnknownTypeId { .. }
             | DecodeError::TooDeep { .. }

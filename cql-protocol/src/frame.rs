@@ -228,8 +228,8 @@ impl RequestFrame {
     }
 }
 
-/// Decodes a request body given its header. Rejects compressed frames (we
-/// negotiate no compression), unknown opcodes and response opcodes. The version
+/// Decodes a request body given its header. Rejects compressed frames (the
+/// caller decompresses first, see `compression`), unknown opcodes and response opcodes. The version
 /// byte is not checked here; the server decides what to answer to other versions.
 pub fn decode_request(header: &FrameHeader, body: &[u8]) -> Result<RequestFrame, DecodeError> {
     if header.flags & FLAG_COMPRESSION != 0 {

@@ -9,7 +9,8 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, HEADER_LEN};
+use cql_protocol::compression::{compress_frame, Compression};
+use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
@@ -93,6 +94,7 @@ where
         let _ = write_half.shutdown().await;
     });
     let in_flight = limits.connection();
+    let mut framing = Framing::default();
     let session = Arc::new(Mutex::new(Session::default()));
     let mut gate = Gate::new(executor.auth.login_required());
     let mut header_bytes = [0u8; HEADER_LEN];
@@ -100,10 +102,10 @@ where
         if reader.read_exact(&mut header_bytes).await.is_err() {
             break;
         }
-        let header = match FrameHeader::decode(&header_bytes) {
+        let mut header = match FrameHeader::decode(&header_bytes) {
             Ok(h) => h,
             Err(e) => {
-                let _ = tx.send((encode_response_frame(0, &protocol_error(e.to_string()), &[]), None)).await;
+                let _ = tx.send((framing.encode(0, &protocol_error(e.to_string())), None)).await;
                 break;
             }
         };
@@ -117,18 +119,14 @@ where
                 )
             };
             debug!(peer = ?peer, version = header.protocol_version(), "refusing protocol version");
-            let _ = tx
-                .send((encode_response_frame(header.stream, &protocol_error(message), &[]), None))
-                .await;
+            let _ = tx.send((framing.encode(header.stream, &protocol_error(message)), None)).await;
             break;
         }
         let len = match header.body_len(max_frame) {
             Ok(len) => len,
             Err(e) => {
                 warn!(peer = ?peer, length = header.length, "refusing oversized frame");
-                let _ = tx
-                    .send((encode_response_frame(header.stream, &protocol_error(e.to_string()), &[]), None))
-                    .await;
+                let _ = tx.send((framing.encode(header.stream, &protocol_error(e.to_string())), None)).await;
                 break;
             }
         };
@@ -138,30 +136,43 @@ where
             break;
         }
         let stream = header.stream;
+        if let (true, Some(c)) = (header.flags & FLAG_COMPRESSION != 0, framing.compression) {
+            match c.decompress(&body, max_frame as usize) {
+                Ok(plain) => {
+                    body = plain;
+                    header.flags &= !FLAG_COMPRESSION;
+                }
+                Err(e) => {
+                    let _ = tx
+                        .send((framing.encode(stream, &protocol_error(e.to_string())), Some(permit)))
+                        .await;
+                    continue;
+                }
+            }
+        }
         let frame = match decode_request(&header, &body) {
             Ok(f) => f,
             Err(e) => {
                 let _ = tx
-                    .send((encode_response_frame(stream, &protocol_error(e.to_string()), &[]), Some(permit)))
+                    .send((framing.encode(stream, &protocol_error(e.to_string())), Some(permit)))
                     .await;
                 continue;
             }
         };
         if let Err(message) = gate.admit(request_kind(&frame.request)) {
             warn!(peer = ?peer, %message, "request refused before login");
-            let _ = tx
-                .send((encode_response_frame(stream, &protocol_error(message), &[]), Some(permit)))
-                .await;
+            let _ = tx.send((framing.encode(stream, &protocol_error(message)), Some(permit))).await;
             continue;
         }
         match frame.request {
             // The login runs in order on this task: nothing else is admitted meanwhile.
             Request::Startup(s) => {
-                let response = startup(&s, gate.login_required());
+                let (response, compression) = startup(&s, gate.login_required());
                 if !matches!(response, Response::Error(_)) {
                     gate.started();
+                    framing.compression = compression;
                 }
-                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
+                let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             Request::AuthResponse(a) if gate.login_required() => {
                 let ip = peer.map(|p| p.ip());
@@ -178,16 +189,16 @@ where
                         Response::Error(e.to_error_body())
                     }
                 };
-                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
+                let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             Request::Register(r) => {
-                let _ = tx.send((encode_response_frame(stream, &Response::Ready, &[]), Some(permit))).await;
-                spawn_event_pusher(&executor, r.events, tx.clone());
+                let _ = tx.send((framing.encode(stream, &Response::Ready), Some(permit))).await;
+                spawn_event_pusher(&executor, r.events, tx.clone(), framing);
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
                 let response = handle(&executor, &session, frame.request).await;
-                let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
+                let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             request => {
                 let executor = executor.clone();
@@ -197,7 +208,7 @@ where
                 tokio::spawn(
                     async move {
                         let response = handle(&executor, &session, request).await;
-                        let _ = tx.send((encode_response_frame(stream, &response, &[]), Some(permit))).await;
+                        let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
                     }
                     .instrument(span),
                 );
@@ -212,7 +223,27 @@ where
 /// A frame for the writer, with what its request holds until it is written.
 type Outgoing = (Vec<u8>, Option<InFlight>);
 
-fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::Sender<Outgoing>) {
+/// How this connection's answers are framed: compressed once STARTUP chose an
+/// algorithm. Bodies shorter than `MIN_COMPRESSED` go plain, as the protocol
+/// allows (the flag tells the client which).
+#[derive(Debug, Clone, Copy, Default)]
+struct Framing {
+    compression: Option<Compression>,
+}
+
+const MIN_COMPRESSED: usize = 64;
+
+impl Framing {
+    fn encode(self, stream: i16, response: &Response) -> Vec<u8> {
+        let frame = encode_response_frame(stream, response, &[]);
+        match self.compression {
+            Some(c) if frame.len() >= HEADER_LEN + MIN_COMPRESSED => compress_frame(&frame, c),
+            _ => frame,
+        }
+    }
+}
+
+fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::Sender<Outgoing>, framing: Framing) {
     let mut rx = executor.events.subscribe();
     tokio::spawn(async move {
         loop {
@@ -225,7 +256,7 @@ fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::S
                     };
                     if events.iter().any(|e| e == kind)
                         && tx
-                            .send((encode_response_frame(EVENT_STREAM, &Response::Event(event), &[]), None))
+                            .send((framing.encode(EVENT_STREAM, &Response::Event(event)), None))
                             .await
                             .is_err()
                     {
@@ -245,12 +276,12 @@ async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request)
             return Response::Supported {
                 options: vec![
                     ("CQL_VERSION".into(), vec![CQL_VERSION.into()]),
-                    ("COMPRESSION".into(), Vec::new()),
+                    ("COMPRESSION".into(), Compression::NAMES.iter().map(|n| n.to_string()).collect()),
                     ("PROTOCOL_VERSIONS".into(), vec!["4/v4".into()]),
                 ],
             }
         }
-        Request::Startup(s) => return startup(&s, false),
+        Request::Startup(s) => return startup(&s, false).0,
         // Without a password authenticator any credentials are fine (AllowAll).
         Request::AuthResponse(_) => return Response::AuthSuccess { token: None },
         Request::Register(_) => return Response::Ready,
@@ -307,17 +338,25 @@ fn request_kind(request: &Request) -> RequestKind {
     }
 }
 
-/// STARTUP: READY, or AUTHENTICATE when the client must log in.
-fn startup(s: &cql_protocol::request::Startup, login_required: bool) -> Response {
-    if let Some(c) = s.option("COMPRESSION") {
-        return protocol_error(format!("Unknown compression algorithm: {c}"));
-    }
+/// STARTUP: READY, or AUTHENTICATE when the client must log in, and the
+/// compression the client chose (frames after this one may use it).
+fn startup(s: &cql_protocol::request::Startup, login_required: bool) -> (Response, Option<Compression>) {
+    let compression = match s.option("COMPRESSION") {
+        None => None,
+        Some(name) => match Compression::from_name(name) {
+            Some(c) => Some(c),
+            None => return (protocol_error(format!("Unknown compression algorithm: {name}")), None),
+        },
+    };
     if login_required {
-        return Response::Authenticate {
-            authenticator: PASSWORD_AUTHENTICATOR.into(),
-        };
+        return (
+            Response::Authenticate {
+                authenticator: PASSWORD_AUTHENTICATOR.into(),
+            },
+            compression,
+        );
     }
-    Response::Ready
+    (Response::Ready, compression)
 }
 
 /// With SKIP_METADATA the client already has the columns from PREPARE.

@@ -456,3 +456,62 @@ async fn a_client_that_never_reads_cannot_push_the_node_past_its_bounds() {
     })
     .await;
 }
+
+fn startup_with_compression(name: &str) -> Vec<u8> {
+    let mut body = 2u16.to_be_bytes().to_vec();
+    write_string(&mut body, "CQL_VERSION");
+    write_string(&mut body, "3.0.0");
+    write_string(&mut body, "COMPRESSION");
+    write_string(&mut body, name);
+    body
+}
+
+/// A frame whose body is compressed with `c`, the COMPRESSION flag set.
+fn compressed_frame(c: cql_protocol::compression::Compression, stream: i16, opcode: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = frame(V4_REQUEST, stream, opcode, &c.compress(body));
+    out[1] |= 0x01;
+    out
+}
+
+#[tokio::test]
+async fn compressed_frames_are_understood_and_a_corrupt_one_gets_a_protocol_error() {
+    use cql_protocol::compression::Compression;
+    let node = TestNode::start().await;
+    within_timeout(async {
+        for c in [Compression::Lz4, Compression::Snappy] {
+            let mut conn = connect(&node).await?;
+            let ready = exchange(&mut conn, &frame(V4_REQUEST, 1, OP_STARTUP, &startup_with_compression(c.name()))).await?;
+            assert_eq!(ready.opcode, OP_READY, "{c:?}: STARTUP gets READY: {ready:?}");
+            let query = query_body(b"SELECT * FROM system.local");
+            let rows = exchange(&mut conn, &compressed_frame(c, 3, OP_QUERY, &query)).await?;
+            assert_eq!((rows.stream, rows.flags & 0x01), (3, 0x01), "{c:?}: a compressed answer: {rows:?}");
+            let plain = c.decompress(&rows.body, 1 << 20)?;
+            let kind = i32::from_be_bytes([plain[0], plain[1], plain[2], plain[3]]);
+            assert_eq!((rows.opcode, kind), (OP_RESULT, 2), "{c:?}: a Rows result");
+            // A body that does not decompress: a protocol error, and the connection goes on.
+            let mut corrupt = frame(V4_REQUEST, 4, OP_QUERY, &[0xFF, 0xFF, 0xFF, 0x7F, 0x01, 0x02]);
+            corrupt[1] |= 0x01;
+            let refused = exchange(&mut conn, &corrupt).await?;
+            let message = if refused.flags & 0x01 != 0 {
+                let body = c.decompress(&refused.body, 1 << 20)?;
+                Response {
+                    body,
+                    flags: refused.flags & !0x01,
+                    ..refused
+                }
+                .error()?
+            } else {
+                refused.error()?
+            };
+            assert_eq!(message.0, PROTOCOL_ERROR, "{c:?}: {message:?}");
+            let again = exchange(&mut conn, &compressed_frame(c, 5, OP_QUERY, &query)).await?;
+            assert_eq!((again.stream, again.opcode), (5, OP_RESULT), "{c:?}: still serving");
+        }
+        let mut conn = connect(&node).await?;
+        let refused = exchange(&mut conn, &frame(V4_REQUEST, 1, OP_STARTUP, &startup_with_compression("zstd"))).await?;
+        let message = assert_protocol_error(&refused, 1)?;
+        assert!(message.contains("Unknown compression algorithm: zstd"), "{message}");
+        Ok(())
+    })
+    .await;
+}

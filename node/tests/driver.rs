@@ -738,3 +738,43 @@ async fn executing_a_prepared_statement_parses_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn lz4_and_snappy_sessions_write_read_and_page_through_compressed_frames() {
+    use scylla::client::session_builder::SessionBuilder;
+    use scylla::client::Compression;
+    let node = TestNode::start().await;
+    within_timeout(async {
+        let plain = node.session().await?;
+        create_keyspace(&plain, "ks").await?;
+        ddl(&plain, "CREATE TABLE ks.t (pk int, ck int, v text, PRIMARY KEY (pk, ck))").await?;
+        for (pk, compression) in [(1, Compression::Lz4), (2, Compression::Snappy)] {
+            let session = SessionBuilder::new()
+                .known_node_addr(node.socket_addr())
+                .compression(Some(compression))
+                .build()
+                .await
+                .with_context(|| format!("a {compression:?} session"))?;
+            let insert = session.prepare("INSERT INTO ks.t (pk, ck, v) VALUES (?, ?, ?)").await?;
+            let text = "a value long and repetitive enough to be worth compressing ".repeat(8);
+            for ck in 0..300i32 {
+                session.execute_unpaged(&insert, (pk, ck, &text)).await?;
+            }
+            let mut select = session.prepare("SELECT ck, v FROM ks.t WHERE pk = ?").await?;
+            select.set_page_size(100);
+            let rows: Vec<(i32, String)> = session
+                .execute_iter(select, (pk,))
+                .await?
+                .rows_stream::<(i32, String)>()?
+                .try_collect()
+                .await?;
+            assert_eq!(rows.len(), 300, "{compression:?}: every row, over three pages");
+            assert!(
+                rows.iter().enumerate().all(|(i, (ck, v))| *ck == i as i32 && *v == text),
+                "{compression:?}: rows in order"
+            );
+        }
+        Ok(())
+    })
+    .await;
+}
