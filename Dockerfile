@@ -4,7 +4,7 @@
 #   scripts/docker-image.sh
 # which runs
 #   RUSTFLAGS="-C target-feature=+crt-static" \
-#     cargo build --release --target x86_64-unknown-linux-gnu -p node
+#     cargo build --release --target x86_64-unknown-linux-gnu -p tools
 #   strip -o target/docker/rustica target/x86_64-unknown-linux-gnu/release/rustica
 #   docker build -t rustica:latest .
 FROM scratch

@@ -10,7 +10,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GB=${1:-2}
 BIN=${RUSTICA_BIN:-}
 if [[ -z "$BIN" ]]; then
-    cargo build --release -p node
+    cargo build --release -p tools
     BIN=target/release/rustica
 fi
 DIR=$(mktemp -d /tmp/rustica-bench-streaming.XXXXXX)

@@ -30,7 +30,7 @@ if [[ ! -x "$LATTE" ]] || ! "$LATTE" --version 2>/dev/null | grep -q "$LATTE_VER
 fi
 BIN=${RUSTICA_BIN:-}
 if [[ -z "$BIN" ]]; then
-    cargo build --release -p node
+    cargo build --release -p tools
     BIN=target/release/rustica
 fi
 mkdir -p "$REPORTS"

@@ -5,7 +5,7 @@
 # (target/x86_64-unknown-linux-gnu), apart from the ordinary builds.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p node
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p tools
 # The image gets the binary without its debug information (a tenth of the size).
 mkdir -p target/docker
 strip -o target/docker/rustica target/x86_64-unknown-linux-gnu/release/rustica

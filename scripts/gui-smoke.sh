@@ -26,7 +26,7 @@ for tool in xvfb-run xwd convert python3; do
 done
 if [[ ! -x target/debug/rustica || ! -x target/debug/flight-sim || ! -x target/debug/flight-map ]]; then
     echo "gui-smoke: building the debug binaries"
-    cargo build -p node -p simulator -p gui
+    cargo build -p tools -p simulator -p gui
 fi
 
 WORK=$(mktemp -d -t gui-smoke.XXXXXX)

@@ -13,6 +13,6 @@
 #   target/release/rustica status             (like nodetool status)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-cargo build --release -p node -p simulator -p gui
+cargo build --release -p tools -p simulator -p gui
 # A later --nodes in "$@" overrides this one.
 exec target/release/rustica local --nodes 5 --apps "$@"

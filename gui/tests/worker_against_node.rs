@@ -65,7 +65,7 @@ impl TestNode {
         let bin = rustica_bin();
         assert!(
             bin.exists(),
-            "the node binary {} does not exist: run `cargo build -p node` (scripts/test.sh builds the workspace first) \
+            "the node binary {} does not exist: run `cargo build -p tools` (scripts/test.sh builds the workspace first) \
              or set RUSTICA_BIN",
             bin.display()
         );

@@ -1,10 +1,9 @@
-//! The rustica database node: CQL server, schema, storage, system tables, and the
-//! client-side tools (`rustica shell`, `rustica stress`) that ship in the same binary.
+//! The rustica database node: CQL server, schema, storage, coordinator,
+//! internode messaging, gossip, system tables, auth and TLS, and how a node
+//! starts (`start`). The client tools and the `rustica` binary are the `tools`
+//! crate's; this library links no driver and no line editor.
 
 pub mod auth;
-pub mod bench;
-pub mod certs;
-pub mod client;
 pub mod cluster;
 pub mod config;
 pub mod connection;
@@ -12,19 +11,15 @@ pub mod coordinator;
 pub mod error;
 pub mod internode;
 pub mod limits;
-pub mod local;
 pub mod movement;
-pub mod nodetool;
 pub mod query;
 pub mod ring;
 pub mod schema;
 pub mod schema_events;
 pub mod schema_load;
 pub mod server;
-pub mod shell;
-pub mod status;
+pub mod start;
 pub mod storage;
-pub mod stress;
 pub mod system;
 pub mod tls;
 pub mod token;

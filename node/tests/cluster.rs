@@ -37,7 +37,7 @@ const UN_AFTER_RESTART: Duration = Duration::from_secs(5);
 
 /// A session that sends every request to node `address` only.
 async fn pinned(address: IpAddr) -> anyhow::Result<Session> {
-    node::status::connect(&address.to_string(), common::CQL_PORT).await
+    tools::status::connect(&address.to_string(), common::CQL_PORT).await
 }
 
 async fn pinned_all(cluster: &TestCluster) -> anyhow::Result<Vec<Session>> {
@@ -76,7 +76,7 @@ where
 
 /// What one node's `system.cluster_status` says: each node's state (UN, DN, ...).
 async fn states(session: &Session) -> anyhow::Result<Vec<(IpAddr, String)>> {
-    let lines = node::status::cluster_status(session).await?;
+    let lines = tools::status::cluster_status(session).await?;
     let mut states: Vec<(IpAddr, String)> = lines.into_iter().map(|l| (l.address, l.state)).collect();
     states.sort();
     Ok(states)

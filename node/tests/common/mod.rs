@@ -198,6 +198,22 @@ impl TestNode {
 
 /// Spawns `rustica node` on `address` with its data under `work_dir`, appending
 /// stdout and stderr to `log_path`; no `seeds` means the node's default.
+/// The `rustica` binary (the tools crate's): `$RUSTICA_BIN`, or
+/// `target/debug/rustica` of this workspace (`cargo build --workspace` makes it).
+pub fn rustica_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("RUSTICA_BIN") {
+        return PathBuf::from(path);
+    }
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/rustica");
+    assert!(
+        bin.exists(),
+        "the node binary {} does not exist: build the workspace first (`cargo build --workspace`, as scripts/test.sh does) \
+         or point RUSTICA_BIN at a rustica binary",
+        bin.display()
+    );
+    bin
+}
+
 fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr], config: Option<&Path>) -> Child {
     let data_dir = work_dir.join("data");
     fs::create_dir_all(&data_dir).expect("create the data directory");
@@ -207,7 +223,7 @@ fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr
         .open(log_path)
         .expect("open the node log file");
     let log_err = log.try_clone().expect("clone the node log file handle");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_rustica"));
+    let mut command = Command::new(rustica_bin());
     command.arg("node");
     if let Some(config) = config {
         command.arg("--config").arg(config);

@@ -34,7 +34,7 @@ impl ClientOptions {
         if !self.ssl {
             return Ok(None);
         }
-        let config = crate::tls::cluster_client_config(&self.ca_file)
+        let config = node::tls::cluster_client_config(&self.ca_file)
             .with_context(|| format!("--ssl needs the cluster's authority in --ca-file {}", self.ca_file.display()))?;
         Ok(Some(config))
     }

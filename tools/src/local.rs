@@ -411,7 +411,7 @@ fn node_executable(release: bool) -> anyhow::Result<PathBuf> {
         .and_then(Path::parent)
         .map(|target| target.join("release").join("rustica"))
         .filter(|p| p.exists())
-        .ok_or_else(|| anyhow::anyhow!("no release build next to {}; run `cargo build --release -p node`", exe.display()))?;
+        .ok_or_else(|| anyhow::anyhow!("no release build next to {}; run `cargo build --release -p tools`", exe.display()))?;
     Ok(release_exe)
 }
 

@@ -17,7 +17,7 @@ use scylla::client::session_builder::SessionBuilder;
 use scylla::policies::host_filter::AllowListHostFilter;
 use uuid::Uuid;
 
-use crate::ring::Ring;
+use node::ring::Ring;
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {

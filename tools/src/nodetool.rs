@@ -15,7 +15,7 @@ use scylla::statement::unprepared::Statement;
 use scylla::value::CqlTimestamp;
 
 use crate::status::connect_with;
-use crate::system::StreamRow;
+use node::system::StreamRow;
 
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {

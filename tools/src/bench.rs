@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use uuid::Uuid;
 
-use crate::storage::durable::{CommitLogSync, DurableEngine, DurableOptions};
-use crate::storage::memory::MemoryEngine;
-use crate::storage::{Cell, ColumnData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit};
-use crate::token::murmur3_token;
+use node::storage::durable::{CommitLogSync, DurableEngine, DurableOptions};
+use node::storage::memory::MemoryEngine;
+use node::storage::{Cell, ColumnData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit};
+use node::token::murmur3_token;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum EngineKind {
