@@ -7,7 +7,9 @@
 # latency. latte is installed once into target/bench-tools (from crates.io);
 # the workloads are bench/*.rn; reports land in target/bench-reports.
 #
-# Usage: scripts/bench.sh [one|three|all]      (default all)
+# Usage: scripts/bench.sh [one|three|tls|all]  (default all: one and three)
+#   tls: one node with TLS on the client port (certificates from `rustica
+#   certs`), to set against `one`.
 # Environment: DURATION (20s), THREADS (1), CONCURRENCY (128), ROWS (200000),
 #              RUSTICA_BIN (a built binary instead of building the release).
 # Run it on a quiet machine: nothing compiling, nothing else running.
@@ -64,11 +66,12 @@ rss_mib() {
     echo "${out% }"
 }
 
-start_node() { # address seeds
-    local address=$1 seeds=$2
-    "$BIN" node --address "$address" --data-dir "$DIR/$address" --seeds "$seeds" > "$DIR/$address.log" 2>&1 &
+start_node() { # address seeds [config]
+    local address=$1 seeds=$2 config=(${3:+--config "$3"}) shell_tls=()
+    [[ -n "${3:-}" ]] && shell_tls=(--ssl --ca-file "$DIR/certs/ca.crt")
+    "$BIN" node "${config[@]}" --address "$address" --data-dir "$DIR/$address" --seeds "$seeds" > "$DIR/$address.log" 2>&1 &
     PIDS+=($!)
-    until "$BIN" shell --host "$address" -e "SELECT key FROM system.local" >/dev/null 2>&1; do sleep 0.3; done
+    until "$BIN" shell "${shell_tls[@]}" --host "$address" -e "SELECT key FROM system.local" >/dev/null 2>&1; do sleep 0.3; done
 }
 
 stop_nodes() {
@@ -106,7 +109,7 @@ measure() { # label workload consistency rate|"" params...
     before=$(cpu_seconds "${PIDS[@]}")
     "$LATTE" run "$workload" --quiet --warmup 0 --duration "$DURATION" --threads "$THREADS" \
         --concurrency "$CONCURRENCY" --consistency "$consistency" "${rate_flag[@]}" \
-        --output "$report" "$@" -- "${HOSTS[0]}" > "$DIR/latte.out" 2>&1 \
+        --output "$report" "${LATTE_TLS[@]}" "$@" -- "${HOSTS[0]}" > "$DIR/latte.out" 2>&1 \
         || { cat "$DIR/latte.out"; return 1; }
     after=$(cpu_seconds "${PIDS[@]}")
     summarise "$label" "$report" "$(python3 -c "print($after - $before)")" "$(rss_mib "${PIDS[@]}")"
@@ -115,10 +118,10 @@ measure() { # label workload consistency rate|"" params...
 
 scenario() { # label consistency rf
     local label=$1 consistency=$2 rf=$3
-    "$LATTE" schema bench/write.rn -P rf="$rf" -- "${HOSTS[0]}" > /dev/null 2>&1
-    "$LATTE" schema bench/read.rn -P rf="$rf" -P rows="$ROWS" -- "${HOSTS[0]}" > /dev/null 2>&1
+    "$LATTE" schema bench/write.rn "${LATTE_TLS[@]}" -P rf="$rf" -- "${HOSTS[0]}" > /dev/null 2>&1
+    "$LATTE" schema bench/read.rn "${LATTE_TLS[@]}" -P rf="$rf" -P rows="$ROWS" -- "${HOSTS[0]}" > /dev/null 2>&1
     echo "bench: $label: idle rss $(rss_mib "${PIDS[@]}") MiB; loading $ROWS rows to read"
-    "$LATTE" load bench/read.rn --quiet -P rf="$rf" -P rows="$ROWS" --consistency "$consistency" -- "${HOSTS[0]}" > /dev/null 2>&1
+    "$LATTE" load bench/read.rn --quiet "${LATTE_TLS[@]}" -P rf="$rf" -P rows="$ROWS" --consistency "$consistency" -- "${HOSTS[0]}" > /dev/null 2>&1
     measure "$label inserts" bench/write.rn "$consistency" "" -P rf="$rf"
     local half=$(( MAX_RATE / 2 ))
     measure "$label inserts at $half/s" bench/write.rn "$consistency" "$half" -P rf="$rf"
@@ -127,12 +130,28 @@ scenario() { # label consistency rf
     measure "$label point reads at $half/s" bench/read.rn "$consistency" "$half" -P rf="$rf" -P rows="$ROWS"
 }
 
+LATTE_TLS=()
 echo "bench: $("$LATTE" --version), $THREADS client thread(s) x $CONCURRENCY requests in flight, $DURATION per run, $(nproc) cores"
 if [[ "$WHICH" == one || "$WHICH" == all ]]; then
     HOSTS=(127.0.30.1)
     start_node 127.0.30.1 127.0.30.1
     scenario "one node, RF 1, ONE" ONE 1
     stop_nodes
+fi
+if [[ "$WHICH" == tls ]]; then
+    HOSTS=(127.0.30.1)
+    "$BIN" certs --out "$DIR/certs" --node node+127.0.30.1+localhost > /dev/null
+    cat > "$DIR/tls.toml" <<TOML
+[client_encryption]
+enabled = true
+certificate = "$DIR/certs/node.crt"
+private_key = "$DIR/certs/node.key"
+TOML
+    LATTE_TLS=(--ssl --ssl-ca "$DIR/certs/ca.crt")
+    start_node 127.0.30.1 127.0.30.1 "$DIR/tls.toml"
+    scenario "one node, TLS, RF 1, ONE" ONE 1
+    stop_nodes
+    LATTE_TLS=()
 fi
 if [[ "$WHICH" == three || "$WHICH" == all ]]; then
     HOSTS=(127.0.31.1 127.0.31.2 127.0.31.3)
