@@ -192,55 +192,56 @@ impl Coordinator {
             self.engine.read(command, now, visitor)?;
             return Ok(());
         }
+        // One part per partition or ring range, each with the token whose
+        // replicas hold it and its timeout.
         let timeouts = self.timeouts();
-        let stopped = std::sync::atomic::AtomicBool::new(false);
-        let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
-            let v = visitor(pv, row);
-            if v == Visit::Stop {
-                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            v
-        };
-        match &command.partitions {
+        let parts: Vec<(i64, ReadCommand, Duration)> = match &command.partitions {
             PartitionSelection::Keys(keys) => {
                 let mut keys = keys.clone();
                 keys.sort();
                 keys.dedup();
                 let timeout = if keys.len() > 1 { timeouts.range } else { timeouts.read };
-                for key in keys {
-                    if command.resume.as_ref().is_some_and(|r| key < r.position) {
-                        continue;
-                    }
-                    let token = key.token;
-                    let one = ReadCommand {
-                        partitions: PartitionSelection::Keys(vec![key]),
-                        ..command.clone()
-                    };
-                    match self.fetch(strategy, cl, token, &one, timeout).await? {
-                        Fetched::Local => self.engine.read(&one, now, &mut visit)?,
-                        Fetched::Merged(merged) => merged.read(&one, now, &mut visit)?,
-                    }
-                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                }
+                keys.into_iter()
+                    .filter(|key| command.resume.as_ref().is_none_or(|r| *key >= r.position))
+                    .map(|key| {
+                        let token = key.token;
+                        let one = ReadCommand {
+                            partitions: PartitionSelection::Keys(vec![key]),
+                            ..command.clone()
+                        };
+                        (token, one, timeout)
+                    })
+                    .collect()
             }
             PartitionSelection::Tokens { start, end } => {
                 let topology = self.view.topology();
                 let from = command.resume.as_ref().map(|r| Bound::Included(r.position.token)).unwrap_or(*start);
-                for (lo, hi, owner) in sub_ranges(&topology, from, *end) {
-                    let part = ReadCommand {
-                        partitions: PartitionSelection::Tokens { start: lo, end: hi },
-                        ..command.clone()
-                    };
-                    match self.fetch(strategy, cl, owner, &part, timeouts.range).await? {
-                        Fetched::Local => self.engine.read(&part, now, &mut visit)?,
-                        Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
-                    }
-                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                        break;
-                    }
-                }
+                sub_ranges(&topology, from, *end)
+                    .into_iter()
+                    .map(|(lo, hi, owner)| {
+                        let part = ReadCommand {
+                            partitions: PartitionSelection::Tokens { start: lo, end: hi },
+                            ..command.clone()
+                        };
+                        (owner, part, timeouts.range)
+                    })
+                    .collect()
+            }
+        };
+        for (token, part, timeout) in parts {
+            let fetched = self.fetch(strategy, cl, token, &part, timeout).await?;
+            let mut stopped = false;
+            let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
+                let v = visitor(pv, row);
+                stopped |= v == Visit::Stop;
+                v
+            };
+            match fetched {
+                Fetched::Local => self.engine.read(&part, now, &mut visit)?,
+                Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
+            }
+            if stopped {
+                break;
             }
         }
         Ok(())
