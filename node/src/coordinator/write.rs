@@ -187,11 +187,11 @@ impl Coordinator {
         drop(report);
         let mut progress = WriteProgress::new(&requirements, any, sends, hinted);
         // This node's own share, once the other replicas' sends are on their way:
-        // applied here, with no task and no hop.
+        // applied here, with no task and no hop (and no hint when it fails: hints
+        // are replayed to other nodes only).
         for (m, outcome) in local_share {
-            let acked = self.engine.apply_all(vec![m.clone()]).is_ok();
-            let hinted = !acked && hints::store(self.engine.as_ref(), self.local, &m).is_ok();
-            progress.record(&Outcome { acked, hinted, ..outcome });
+            let acked = self.engine.apply(m).is_ok();
+            progress.record(&Outcome { acked, ..outcome });
         }
         while !progress.is_settled() {
             match tokio::time::timeout_at(deadline, outcomes.recv()).await {
