@@ -215,7 +215,7 @@ impl NodeConfig {
         }
     }
 
-    /// The coordinator's timeouts (`Coordinator::set_timeouts`).
+    /// The coordinator's timeouts (`Coordinator::new`).
     pub fn movement(&self) -> crate::movement::MovementConfig {
         crate::movement::MovementConfig {
             ring_delay: Duration::from_millis(self.ring_delay_ms),

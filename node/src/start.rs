@@ -41,9 +41,36 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let engine =
         DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
     tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
-    let mut executor = Executor::new(Arc::new(engine), info.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
-    executor.auth = crate::auth::Auth::new(config.auth());
-    executor.coordinator.set_timeouts(config.timeouts());
+    let engine: Arc<dyn crate::storage::StorageEngine> = Arc::new(engine);
+    // Internode messaging first: the coordinator is built with it. Until the
+    // executor exists, peers are served from the storage alone, as always.
+    let peer_tls = if config.internode_encryption.enabled {
+        tracing::info!("mutual TLS on the internode and gossip ports");
+        Some(crate::tls::PeerTls::new(&config.internode_encryption).context("cannot set up TLS between nodes ([internode_encryption])")?)
+    } else {
+        None
+    };
+    let internode_addr = SocketAddr::new(config.address, config.internode_port);
+    let internode_listener = tokio::net::TcpListener::bind(internode_addr)
+        .await
+        .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
+    let handler = Arc::new(crate::coordinator::ReplicaHandler { engine: engine.clone() });
+    let messaging = crate::internode::Messaging::start_with_tls(
+        internode_listener,
+        config.address,
+        config.cluster_name.clone(),
+        handler,
+        peer_tls.clone(),
+    )
+    .await;
+    let executor = Executor::new(
+        engine,
+        info.clone(),
+        crate::auth::Auth::new(config.auth()),
+        Some(messaging),
+        config.timeouts(),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
     let executor = Arc::new(executor);
     let join = should_join(&config, executor.bootstrapped.as_deref(), join)?;
     if join {
@@ -64,12 +91,6 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for gossip on {gossip_addr}"))?;
     crate::cluster::write_local_status(&executor);
-    let peer_tls = if config.internode_encryption.enabled {
-        tracing::info!("mutual TLS on the internode and gossip ports");
-        Some(crate::tls::PeerTls::new(&config.internode_encryption).context("cannot set up TLS between nodes ([internode_encryption])")?)
-    } else {
-        None
-    };
     let cluster = crate::cluster::ClusterConfig {
         tls: peer_tls.clone(),
         cluster_name: config.cluster_name.clone(),
@@ -79,17 +100,6 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         interval: std::time::Duration::from_millis(config.gossip_interval_ms),
         phi_convict_threshold: config.phi_convict_threshold,
     };
-    let internode_addr = SocketAddr::new(config.address, config.internode_port);
-    let internode_listener = tokio::net::TcpListener::bind(internode_addr)
-        .await
-        .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
-    let handler = Arc::new(crate::coordinator::ReplicaHandler {
-        engine: executor.engine.clone(),
-    });
-    let messaging =
-        crate::internode::Messaging::start_with_tls(internode_listener, config.address, config.cluster_name.clone(), handler, peer_tls)
-            .await;
-    executor.coordinator.set_messaging(messaging);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     tokio::spawn(executor.coordinator.clone().replay_hints(stop_rx.clone()));
     if executor.auth.login_required() {

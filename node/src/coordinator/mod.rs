@@ -16,7 +16,7 @@ pub mod write;
 
 use std::net::IpAddr;
 use std::ops::Bound;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cql_protocol::wire::Consistency;
@@ -34,8 +34,8 @@ pub struct Coordinator {
     local: IpAddr,
     engine: Arc<dyn StorageEngine>,
     pub view: Arc<ClusterView>,
-    messaging: OnceLock<Arc<Messaging>>,
-    timeouts: RwLock<Timeouts>,
+    messaging: Option<Arc<Messaging>>,
+    timeouts: Timeouts,
     metrics: Metrics,
 }
 
@@ -97,40 +97,40 @@ struct Metrics {
 }
 
 impl Coordinator {
-    pub fn new(local: IpAddr, engine: Arc<dyn StorageEngine>, view: Arc<ClusterView>) -> Coordinator {
+    /// A coordinator for the node at `local`. Without `messaging` it reaches
+    /// only its own replica (tests, and a node-local keyspace).
+    pub fn new(
+        local: IpAddr,
+        engine: Arc<dyn StorageEngine>,
+        view: Arc<ClusterView>,
+        messaging: Option<Arc<Messaging>>,
+        timeouts: Timeouts,
+    ) -> Coordinator {
         Coordinator {
             local,
             engine,
             view,
-            messaging: OnceLock::new(),
-            timeouts: RwLock::new(Timeouts::default()),
+            messaging,
+            timeouts,
             metrics: Metrics::default(),
         }
     }
 
-    pub fn set_messaging(&self, messaging: Arc<Messaging>) {
-        let _ = self.messaging.set(messaging);
-    }
-
-    /// The internode messaging service, once the node started it.
+    /// The internode messaging service.
     pub fn messaging(&self) -> Option<Arc<Messaging>> {
-        self.messaging.get().cloned()
+        self.messaging.clone()
     }
 
     /// The timeouts of the node's configuration (`NodeConfig::timeouts`).
-    pub fn set_timeouts(&self, timeouts: Timeouts) {
-        *self.timeouts.write().unwrap_or_else(|e| e.into_inner()) = timeouts;
-    }
-
     pub fn timeouts(&self) -> Timeouts {
-        *self.timeouts.read().unwrap_or_else(|e| e.into_inner())
+        self.timeouts
     }
 
     fn transport(&self) -> Transport {
         Transport {
             local: self.local,
             engine: self.engine.clone(),
-            messaging: self.messaging.get().cloned(),
+            messaging: self.messaging.clone(),
         }
     }
 

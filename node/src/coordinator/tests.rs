@@ -105,7 +105,7 @@ fn coordinator_with_dc2_down() -> (Coordinator, Arc<MemoryEngine>) {
     view.update(peer(ip(0, 2), "dc2", 100), false);
     view.update(peer(ip(0, 3), "dc2", 200), false);
     let engine = engine();
-    (Coordinator::new(local, engine.clone(), view), engine)
+    (Coordinator::new(local, engine.clone(), view, None, Timeouts::default()), engine)
 }
 
 #[tokio::test]
@@ -224,6 +224,11 @@ async fn listen(address: IpAddr) -> TcpListener {
 /// Three nodes of dc1 on 127.0.`c`.1-3; the coordinator is node 1. Returns it,
 /// the replicas (node 1 first) and their messaging services (kept alive).
 async fn three_nodes(c: u8) -> (Coordinator, Vec<Arc<Replica>>, Vec<Arc<Messaging>>) {
+    three_nodes_within(c, Timeouts::default()).await
+}
+
+/// `three_nodes` with the coordinator's `timeouts`.
+async fn three_nodes_within(c: u8, timeouts: Timeouts) -> (Coordinator, Vec<Arc<Replica>>, Vec<Arc<Messaging>>) {
     let addresses = [ip(c, 1), ip(c, 2), ip(c, 3)];
     let view = Arc::new(ClusterView::new(node_info(addresses[0], "dc1", -100)));
     view.update(peer(addresses[1], "dc1", 0), true);
@@ -238,8 +243,7 @@ async fn three_nodes(c: u8) -> (Coordinator, Vec<Arc<Replica>>, Vec<Arc<Messagin
         services.push(Messaging::start(listen(address).await, address, "test".into(), replica.clone()).await);
         replicas.push(replica);
     }
-    let coordinator = Coordinator::new(addresses[0], replicas[0].engine.clone(), view);
-    coordinator.set_messaging(services[0].clone());
+    let coordinator = Coordinator::new(addresses[0], replicas[0].engine.clone(), view, Some(services[0].clone()), timeouts);
     (coordinator, replicas, services)
 }
 
@@ -268,11 +272,11 @@ async fn a_quorum_write_answers_without_waiting_for_a_slow_replica() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_timeout_reports_its_acks_and_the_late_replica_gets_a_hint() {
     tokio::time::timeout(LIMIT, async {
-        let (c, replicas, _services) = three_nodes(10).await;
-        c.set_timeouts(Timeouts {
+        let timeouts = Timeouts {
             write: Duration::from_millis(300),
             ..Timeouts::default()
-        });
+        };
+        let (c, replicas, _services) = three_nodes_within(10, timeouts).await;
         replicas[2].write_delay_ms.store(1_000, Ordering::SeqCst);
         let start = Instant::now();
         let result = c

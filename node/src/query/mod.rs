@@ -209,7 +209,15 @@ struct QueryMetrics {
 impl Executor {
     /// Opens the node's executor over `engine`: the system keyspaces, then the
     /// schema and identity (host id, tokens) stored by an earlier run, if any.
-    pub fn new(engine: Arc<dyn StorageEngine>, mut node: NodeInfo) -> Result<Executor, QueryError> {
+    /// Its coordinator reaches the other replicas through `messaging` within
+    /// `timeouts`.
+    pub fn new(
+        engine: Arc<dyn StorageEngine>,
+        mut node: NodeInfo,
+        auth: Auth,
+        messaging: Option<Arc<crate::internode::Messaging>>,
+        timeouts: crate::coordinator::Timeouts,
+    ) -> Result<Executor, QueryError> {
         let base = system::initial_schema()?;
         system::create_storage(engine.as_ref(), &base)?;
         let stored = crate::schema_load::stored_identity(engine.as_ref(), &base)?;
@@ -229,7 +237,7 @@ impl Executor {
         let (schema_pushes, _) = broadcast::channel(64);
         let (node_requests, node_requests_rx) = tokio::sync::mpsc::unbounded_channel();
         let view = Arc::new(ClusterView::new(node.clone()));
-        let coordinator = Arc::new(Coordinator::new(node.address, engine.clone(), view));
+        let coordinator = Arc::new(Coordinator::new(node.address, engine.clone(), view, messaging, timeouts));
         Ok(Executor {
             coordinator,
             schema: SchemaStore::new(schema),
@@ -242,7 +250,7 @@ impl Executor {
             write_lock: tokio::sync::Mutex::new(()),
             metrics: QueryMetrics::default(),
             events: events_tx,
-            auth: Auth::default(),
+            auth,
             bootstrapped,
             node_requests,
             node_requests_rx: Mutex::new(Some(node_requests_rx)),
