@@ -413,6 +413,17 @@ pub enum BatchStatement {
     Delete(Delete),
 }
 
+impl BatchStatement {
+    /// The table the statement writes.
+    pub fn table(&self) -> &QualifiedName {
+        match self {
+            BatchStatement::Insert(i) => &i.table,
+            BatchStatement::Update(u) => &u.table,
+            BatchStatement::Delete(d) => &d.table,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
     pub kind: BatchKind,

@@ -2,7 +2,7 @@
 //! permission on a resource, or being a superuser. Pure: the store answers
 //! whether a role has it.
 
-use cql_protocol::cql::ast::{BatchStatement, Permission, QualifiedName, RoleOptions, Statement};
+use cql_protocol::cql::ast::{Permission, QualifiedName, RoleOptions, Statement};
 
 use super::resource::AuthResource;
 use crate::error::QueryError;
@@ -57,14 +57,7 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
         Statement::Batch(b) => b
             .statements
             .iter()
-            .map(|s| {
-                let name = match s {
-                    BatchStatement::Insert(i) => &i.table,
-                    BatchStatement::Update(u) => &u.table,
-                    BatchStatement::Delete(d) => &d.table,
-                };
-                Ok(Requirement::Permission(Modify, table(session_ks, name)?))
-            })
+            .map(|s| Ok(Requirement::Permission(Modify, table(session_ks, s.table())?)))
             .collect(),
         Statement::CreateKeyspace(_) => p(Create, AuthResource::AllKeyspaces),
         Statement::AlterKeyspace(k) => p(Alter, AuthResource::Keyspace(k.name.clone())),

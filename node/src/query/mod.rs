@@ -497,12 +497,7 @@ impl Executor {
             Statement::Batch(b) => {
                 for s in &b.statements {
                     let st = batch_statement(s);
-                    let name = match s {
-                        BatchStatement::Insert(i) => &i.table,
-                        BatchStatement::Update(u) => &u.table,
-                        BatchStatement::Delete(d) => &d.table,
-                    };
-                    let t = self.table(schema, keyspace, name)?;
+                    let t = self.table(schema, keyspace, s.table())?;
                     markers.collect(&t, &st)?;
                 }
                 None
