@@ -66,6 +66,11 @@ pub struct NodeConfig {
     pub range_request_timeout_ms: u64,
     /// How long a coordinator waits for every node to finish a TRUNCATE.
     pub truncate_request_timeout_ms: u64,
+    /// How long a lightweight transaction keeps retrying its Paxos round
+    /// against competing ones before it answers a WriteTimeout (write type CAS).
+    pub cas_contention_timeout_ms: u64,
+    /// How long a coordinator waits for a counter's leader and replicas.
+    pub counter_write_request_timeout_ms: u64,
     /// A new node that is not a seed streams its ranges before it serves them
     /// (bootstrap); off, it joins the ring empty at once.
     pub auto_bootstrap: bool,
@@ -119,6 +124,8 @@ impl Default for NodeConfig {
             read_request_timeout_ms: 5_000,
             range_request_timeout_ms: 10_000,
             truncate_request_timeout_ms: 60_000,
+            cas_contention_timeout_ms: 1_000,
+            counter_write_request_timeout_ms: 5_000,
             auto_bootstrap: true,
             ring_delay_ms: 2_000,
             stream_throughput_mb_per_sec: 0,
@@ -191,10 +198,14 @@ impl NodeConfig {
             self.read_request_timeout_ms,
             self.range_request_timeout_ms,
             self.truncate_request_timeout_ms,
+            self.cas_contention_timeout_ms,
+            self.counter_write_request_timeout_ms,
         ]
         .contains(&0)
         {
-            return invalid("write_, read_, range_ and truncate_request_timeout_ms must be positive");
+            return invalid(
+                "write_, read_, range_, truncate_ and counter_write_request_timeout_ms and cas_contention_timeout_ms must be positive",
+            );
         }
         Ok(())
     }
@@ -236,6 +247,8 @@ impl NodeConfig {
             read: Duration::from_millis(self.read_request_timeout_ms),
             range: Duration::from_millis(self.range_request_timeout_ms),
             truncate: Duration::from_millis(self.truncate_request_timeout_ms),
+            cas_contention: Duration::from_millis(self.cas_contention_timeout_ms),
+            counter_write: Duration::from_millis(self.counter_write_request_timeout_ms),
         }
     }
 }

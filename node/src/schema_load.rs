@@ -95,6 +95,25 @@ pub fn stored_identity(engine: &dyn StorageEngine, schema: &Schema) -> Result<Op
     }))
 }
 
+/// Who this node is: the identity an earlier run stored (host id, tokens), else
+/// `fresh`; and `system.local.bootstrapped` as this start found it (`None`: a
+/// new node). Opens the system tables' storage to read it.
+pub fn identity(
+    engine: &dyn StorageEngine,
+    mut fresh: crate::system::NodeInfo,
+) -> Result<(crate::system::NodeInfo, Option<String>), QueryError> {
+    let base = crate::system::initial_schema()?;
+    crate::system::create_storage(engine, &base)?;
+    let stored = stored_identity(engine, &base)?;
+    if let Some(identity) = &stored {
+        fresh.host_id = identity.host_id;
+        if !identity.tokens.is_empty() {
+            fresh.tokens = identity.tokens.clone();
+        }
+    }
+    Ok((fresh, stored.and_then(|s| s.bootstrapped)))
+}
+
 /// The schema events this node has stored.
 pub fn stored_events(engine: &dyn StorageEngine, schema: &Schema) -> Result<Vec<SchemaEvent>, QueryError> {
     let mut events = Vec::new();

@@ -42,6 +42,8 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
     tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
     let engine: Arc<dyn crate::storage::StorageEngine> = Arc::new(engine);
+    let (info, bootstrapped) =
+        crate::schema_load::identity(engine.as_ref(), info).map_err(|e| anyhow::anyhow!("cannot read this node's identity: {e}"))?;
     // Internode messaging first: the coordinator is built with it. Until the
     // executor exists, peers are served from the storage alone, as always.
     let peer_tls = if config.internode_encryption.enabled {
@@ -54,7 +56,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let internode_listener = tokio::net::TcpListener::bind(internode_addr)
         .await
         .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
-    let handler = Arc::new(crate::coordinator::ReplicaHandler { engine: engine.clone() });
+    let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id));
     let messaging = crate::internode::Messaging::start_with_tls(
         internode_listener,
         config.address,
@@ -66,6 +68,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let executor = Executor::new(
         engine,
         info.clone(),
+        bootstrapped,
         crate::auth::Auth::new(config.auth()),
         Some(messaging),
         config.timeouts(),

@@ -74,6 +74,7 @@ fn definitions() -> Vec<(&'static str, String)> {
         ("system", "CREATE TABLE schema_events (bucket int, ts bigint, node uuid, keyspace_name text, statement text, PRIMARY KEY ((bucket), ts, node))".into()),
         ("system", "CREATE TABLE coordinator_metrics (name text PRIMARY KEY, value bigint)".into()),
         ("system", "CREATE TABLE hints (target inet, id timeuuid, mutation blob, PRIMARY KEY ((target), id))".into()),
+        ("system", "CREATE TABLE paxos (row_key blob, cf_id uuid, in_progress_ballot timeuuid, most_recent_commit blob, most_recent_commit_at timeuuid, proposal blob, proposal_ballot timeuuid, PRIMARY KEY ((row_key), cf_id))".into()),
         ("system", "CREATE TABLE streams (operation text, peer inet, direction text, state text, ranges_total int, ranges_done int, bytes bigint, rows bigint, mb_per_s double, started_at timestamp, updated_at timestamp, PRIMARY KEY ((operation), peer))".into()),
         ("system", "CREATE TABLE cluster_status (peer inet PRIMARY KEY, state text, status text, host_id uuid, data_center text, rack text, tokens int, load bigint, schema_version uuid, updated_at timestamp)".into()),
         ("system_auth", "CREATE TABLE roles (role text PRIMARY KEY, can_login boolean, is_superuser boolean, member_of set<text>, salted_hash text)".into()),

@@ -7,7 +7,9 @@
 //! choice and consistency counting are pure (`replicas`, `consistency`); this
 //! module only sends and waits, within the configured `Timeouts`.
 
+pub mod cas;
 pub mod consistency;
+pub mod counter;
 pub mod digest;
 pub mod hints;
 pub mod replicas;
@@ -37,6 +39,8 @@ pub struct Coordinator {
     messaging: Option<Arc<Messaging>>,
     timeouts: Timeouts,
     metrics: Metrics,
+    /// This node's Paxos ballots.
+    ballots: crate::paxos::BallotClock,
 }
 
 /// How long the coordinator waits for replicas (Cassandra's `*_request_timeout`).
@@ -50,6 +54,10 @@ pub struct Timeouts {
     pub range: Duration,
     /// TRUNCATE, on every node.
     pub truncate: Duration,
+    /// A lightweight transaction's Paxos rounds, retried under contention.
+    pub cas_contention: Duration,
+    /// A counter write: its leader's apply and the replicas' acknowledgements.
+    pub counter_write: Duration,
 }
 
 impl Default for Timeouts {
@@ -59,6 +67,8 @@ impl Default for Timeouts {
             read: Duration::from_millis(5_000),
             range: Duration::from_millis(10_000),
             truncate: Duration::from_millis(60_000),
+            cas_contention: Duration::from_millis(1_000),
+            counter_write: Duration::from_millis(5_000),
         }
     }
 }
@@ -77,7 +87,7 @@ impl Transport {
     async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, String> {
         match &self.messaging {
             Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
-            None if to == self.local => Ok(local_reply(self.engine.as_ref(), verb)),
+            None if to == self.local => Ok(crate::replica::local_reply(self.engine.as_ref(), verb)),
             None => Err(format!("no messaging service to reach {to}")),
         }
     }
@@ -113,6 +123,7 @@ impl Coordinator {
             messaging,
             timeouts,
             metrics: Metrics::default(),
+            ballots: crate::paxos::BallotClock::new(rand::random()),
         }
     }
 
@@ -399,65 +410,6 @@ impl Coordinator {
                 block_for: 1,
                 write_type: "BATCH".into(),
             })
-        }
-    }
-}
-
-/// Serves a verb from this node's own storage: what a replica does.
-pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
-    match verb {
-        Verb::Mutate { mutations } => match engine.apply_all(mutations) {
-            Ok(()) => Reply::Ack,
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
-        Verb::Read { command, limit_rows } => match engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
-            Ok(partitions) => Reply::Data { partitions },
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
-        Verb::Ping => Reply::Pong,
-        Verb::Truncate { table } => match engine.truncate(table) {
-            Ok(()) => Reply::Ack,
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
-        Verb::ReadDigest { command } => match engine.read_raw(&command, None).and_then(|p| digest::digest(&command, p)) {
-            Ok(digest) => Reply::Digest { digest },
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
-        Verb::StreamRead {
-            table,
-            start,
-            end,
-            resume,
-            max_rows,
-        } => match crate::movement::copy::read_chunk(engine, table, start, end, resume, max_rows) {
-            Ok((chunk, next)) => Reply::Stream { chunk, next },
-            Err(message) => Reply::Failed { message },
-        },
-        Verb::StreamPush { chunk } => match crate::movement::chunk::decode(&chunk) {
-            Ok(partitions) => match engine.apply_all(partitions) {
-                Ok(()) => Reply::Ack,
-                Err(e) => Reply::Failed { message: e.to_string() },
-            },
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
-    }
-}
-
-/// The replica side of internode messaging: serves verbs from local storage.
-pub struct ReplicaHandler {
-    pub engine: Arc<dyn StorageEngine>,
-}
-
-impl crate::internode::Handler for ReplicaHandler {
-    fn handle(&self, _from: IpAddr, verb: Verb) -> Reply {
-        local_reply(self.engine.as_ref(), verb)
-    }
-
-    fn blocks(&self, verb: &Verb) -> bool {
-        match verb {
-            Verb::Mutate { .. } | Verb::StreamPush { .. } => self.engine.waits_for_sync(),
-            Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
-            Verb::StreamRead { .. } | Verb::Truncate { .. } => true,
         }
     }
 }

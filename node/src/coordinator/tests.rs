@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::*;
 use crate::cluster::peers::{PeerInfo, NORMAL};
 use crate::internode::Handler;
+use crate::replica::local_reply;
 use crate::ring::Ring;
 use crate::storage::{PartitionPosition, Row};
 use crate::system::NodeInfo;

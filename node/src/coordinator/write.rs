@@ -132,6 +132,21 @@ impl Coordinator {
             self.engine.apply_all(mutations)?;
             return Ok(());
         }
+        self.replicate(strategy, mutations, cl, write_type, None, self.timeouts().write)
+            .await
+    }
+
+    /// `write`, where replica `applied` (a counter's leader) already applied
+    /// every mutation: it counts as one acknowledgement and is not sent to.
+    pub(super) async fn replicate(
+        &self,
+        strategy: &Strategy,
+        mutations: Vec<Mutation>,
+        cl: Consistency,
+        write_type: &str,
+        applied: Option<IpAddr>,
+        timeout: std::time::Duration,
+    ) -> Result<(), QueryError> {
         let topology = self.view.topology();
         let level = Requirement::for_level(cl, strategy, &topology.local_dc());
         let any = cl == Consistency::Any;
@@ -158,7 +173,6 @@ impl Coordinator {
             plans.push((m, alive, down));
             requirements.push(requirement);
         }
-        let timeout = self.timeouts().write;
         let deadline = tokio::time::Instant::now() + timeout;
         let transport = self.transport();
         let total: usize = plans.iter().map(|(_, alive, _)| alive.len()).sum();
@@ -167,10 +181,20 @@ impl Coordinator {
         let mut sends = Vec::with_capacity(plans.len());
         let mut hinted = Vec::with_capacity(plans.len());
         let mut local_share = Vec::new();
+        let mut already = Vec::new();
         for (i, (m, alive, down)) in plans.into_iter().enumerate() {
             hinted.push(down.iter().filter(|d| hints::store(self.engine.as_ref(), **d, &m).is_ok()).count());
             sends.push(alive.len());
             for replica in alive {
+                if Some(replica) == applied {
+                    already.push(Outcome {
+                        mutation: i,
+                        dc: topology.data_center(&replica).to_string(),
+                        acked: true,
+                        hinted: false,
+                    });
+                    continue;
+                }
                 let outcome = Outcome {
                     mutation: i,
                     dc: topology.data_center(&replica).to_string(),
@@ -186,6 +210,9 @@ impl Coordinator {
         }
         drop(report);
         let mut progress = WriteProgress::new(&requirements, any, sends, hinted);
+        for outcome in &already {
+            progress.record(outcome);
+        }
         // This node's own share, once the other replicas' sends are on their way:
         // applied here, with no task and no hop (and no hint when it fails: hints
         // are replayed to other nodes only).

@@ -9,7 +9,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The version of the handshake and frame layout described in `docs/internode.md`.
-pub const INTERNODE_VERSION: u8 = 4;
+pub const INTERNODE_VERSION: u8 = 5;
 
 /// The bytes every internode connection starts with, in both directions.
 pub const MAGIC: [u8; 4] = *b"RSTI";
@@ -276,7 +276,7 @@ mod tests {
     fn a_hello_round_trips_and_matches_its_golden_bytes() {
         let hello = Hello::new("ab", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
         let bytes = hello.encode();
-        assert_eq!(bytes, b"RSTI\x04\x00\x02ab\x04\x7f\x00\x00\x01".to_vec());
+        assert_eq!(bytes, b"RSTI\x05\x00\x02ab\x04\x7f\x00\x00\x01".to_vec());
         assert_eq!(Hello::parse(&bytes), Ok(Some((hello.clone(), bytes.len()))));
         for cut in 0..bytes.len() {
             assert_eq!(Hello::parse(&bytes[..cut]), Ok(None), "cut at {cut}");
@@ -290,11 +290,12 @@ mod tests {
         assert_eq!(Hello::parse(b"RSTI\x01whatever"), Err(FrameError::Version { version: 1 }));
         assert_eq!(Hello::parse(b"RSTI\x02whatever"), Err(FrameError::Version { version: 2 }));
         assert_eq!(Hello::parse(b"RSTI\x03whatever"), Err(FrameError::Version { version: 3 }));
-        assert_eq!(Hello::parse(b"RSTI\x05whatever"), Err(FrameError::Version { version: 5 }));
+        assert_eq!(Hello::parse(b"RSTI\x04whatever"), Err(FrameError::Version { version: 4 }));
+        assert_eq!(Hello::parse(b"RSTI\x06whatever"), Err(FrameError::Version { version: 6 }));
         assert_eq!(Hello::parse(b"GET / HTTP/1.1"), Err(FrameError::BadMagic { got: *b"GET " }));
-        assert_eq!(Hello::parse(b"RSTI\x04\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
+        assert_eq!(Hello::parse(b"RSTI\x05\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
         assert_eq!(
-            Hello::parse(b"RSTI\x04\xff\xff"),
+            Hello::parse(b"RSTI\x05\xff\xff"),
             Err(FrameError::ClusterNameTooLong { length: 65535 })
         );
     }

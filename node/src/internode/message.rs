@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::frame::{EncodeError, Frame, Kind};
 use crate::movement::chunk::StreamChunk;
-use crate::storage::{Mutation, ReadCommand, ResumePoint};
+use crate::paxos::{Ballot, Promise, Proposal};
+use crate::storage::{Mutation, PartitionPosition, ReadCommand, ResumePoint};
 
 /// A request to a replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +42,24 @@ pub enum Verb {
     /// Apply a stream chunk (checksum checked first); answered by `Ack`.
     /// New in version 4.
     StreamPush { chunk: StreamChunk },
+    /// Paxos phase 1 for one partition: promise `ballot`; answered by
+    /// `Promise`. New in version 5.
+    PaxosPrepare {
+        table: Uuid,
+        position: PartitionPosition,
+        ballot: Ballot,
+    },
+    /// Paxos phase 2: accept the proposal unless a higher ballot was promised;
+    /// answered by `Accepted`. New in version 5.
+    PaxosPropose { proposal: Proposal },
+    /// Paxos phase 3: apply the proposal's update and record it as committed;
+    /// answered by `Ack`. New in version 5.
+    PaxosCommit { proposal: Proposal },
+    /// Counter increments (each counter cell holds its delta) for this node to
+    /// apply as their leader: it adds them to its own shards and answers `Data`
+    /// with the mutations that carry its new shards, for the other replicas.
+    /// New in version 5.
+    CounterLead { mutations: Vec<Mutation> },
 }
 
 /// A replica's answer to one verb.
@@ -65,6 +84,14 @@ pub enum Reply {
         chunk: StreamChunk,
         next: Option<ResumePoint>,
     },
+    /// New in version 5.
+    Promise {
+        promise: Promise,
+    },
+    /// New in version 5.
+    Accepted {
+        accepted: bool,
+    },
 }
 
 impl Verb {
@@ -78,6 +105,10 @@ impl Verb {
             Verb::ReadDigest { .. } => "read_digest",
             Verb::StreamRead { .. } => "stream_read",
             Verb::StreamPush { .. } => "stream_push",
+            Verb::PaxosPrepare { .. } => "paxos_prepare",
+            Verb::PaxosPropose { .. } => "paxos_propose",
+            Verb::PaxosCommit { .. } => "paxos_commit",
+            Verb::CounterLead { .. } => "counter_lead",
         }
     }
 }
@@ -92,6 +123,8 @@ impl Reply {
             Reply::Pong => "pong",
             Reply::Digest { .. } => "digest",
             Reply::Stream { .. } => "stream",
+            Reply::Promise { .. } => "promise",
+            Reply::Accepted { .. } => "accepted",
         }
     }
 }
@@ -168,6 +201,15 @@ mod tests {
         m
     }
 
+    fn sample_proposal() -> Proposal {
+        Proposal {
+            ballot: Ballot { micros: 12, node: 3 },
+            table: Uuid::from_u128(7),
+            position: sample_mutation().position,
+            update: vec![sample_mutation()],
+        }
+    }
+
     #[test]
     fn verbs_and_replies_round_trip() {
         let verbs = [
@@ -205,6 +247,20 @@ mod tests {
             Verb::StreamPush {
                 chunk: crate::movement::chunk::encode(Uuid::from_u128(7), &[sample_mutation()]).unwrap(),
             },
+            Verb::PaxosPrepare {
+                table: Uuid::from_u128(7),
+                position: sample_mutation().position,
+                ballot: Ballot { micros: 12, node: 3 },
+            },
+            Verb::PaxosPropose {
+                proposal: sample_proposal(),
+            },
+            Verb::PaxosCommit {
+                proposal: sample_proposal(),
+            },
+            Verb::CounterLead {
+                mutations: vec![sample_mutation()],
+            },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -223,6 +279,15 @@ mod tests {
                 chunk: crate::movement::chunk::encode(Uuid::from_u128(7), &[]).unwrap(),
                 next: None,
             },
+            Reply::Promise {
+                promise: Promise {
+                    promised: false,
+                    highest: Some(Ballot { micros: 99, node: 1 }),
+                    in_progress: Some(sample_proposal()),
+                    committed: None,
+                },
+            },
+            Reply::Accepted { accepted: true },
         ] {
             let bytes = encode(1, Kind::Response, &reply).unwrap();
             let (frame, _) = Frame::parse(&bytes).unwrap().unwrap();

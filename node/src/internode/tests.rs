@@ -50,9 +50,14 @@ impl Handler for Replica {
                 Ok(partitions) => Reply::Data { partitions },
                 Err(e) => Reply::Failed { message: e.to_string() },
             },
-            verb @ (Verb::Truncate { .. } | Verb::ReadDigest { .. } | Verb::StreamRead { .. } | Verb::StreamPush { .. }) => {
-                crate::coordinator::local_reply(&self.engine, verb)
-            }
+            verb @ (Verb::Truncate { .. }
+            | Verb::ReadDigest { .. }
+            | Verb::StreamRead { .. }
+            | Verb::StreamPush { .. }
+            | Verb::PaxosPrepare { .. }
+            | Verb::PaxosPropose { .. }
+            | Verb::PaxosCommit { .. }
+            | Verb::CounterLead { .. }) => crate::replica::local_reply(&self.engine, verb),
             Verb::Ping => {
                 if self.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(600));
@@ -344,7 +349,7 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x05future hello").await.unwrap();
+        s.write_all(b"RSTI\x06future hello").await.unwrap();
         assert_eq!(closed_by_peer(&mut s).await, Hello::new("test", b_ip).encode());
     })
     .await

@@ -164,6 +164,8 @@ pub fn live_value(column: &Column, data: &LiveData) -> Result<Value, QueryError>
 
 fn complex_value(ty: &ColumnType, elements: &[(Vec<u8>, LiveCell)]) -> Result<Value, QueryError> {
     Ok(match ty {
+        // A counter's shards, one per node that led an increment.
+        ColumnType::Counter => Value::Counter(crate::replica::counter::sum(elements)),
         ColumnType::List(elem) => Value::List(elements.iter().map(|(_, c)| decode(elem, &c.value)).collect::<Result<_, _>>()?),
         ColumnType::Set(elem) => Value::Set(
             elements

@@ -5,10 +5,12 @@
 
 pub mod binds;
 pub mod cells;
+pub mod current;
 pub mod ddl;
 pub mod describe;
 pub mod json;
 pub mod literal;
+mod lwt;
 pub mod modify;
 pub mod paging;
 pub mod restrictions;
@@ -16,16 +18,15 @@ pub mod select;
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::ops::Bound;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::future::BoxFuture;
 
-use cql_protocol::cql::ast::{BatchStatement, Condition, Delete, Insert, NodeTool, QualifiedName, Statement, Update};
+use cql_protocol::cql::ast::{BatchKind, BatchStatement, Delete, Insert, NodeTool, QualifiedName, Statement, Update};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
-use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, Rows, RowsMetadata, SchemaChange};
+use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, RowsMetadata, SchemaChange};
 use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 use cql_protocol::wire::Consistency;
@@ -33,15 +34,14 @@ use tokio::sync::broadcast;
 
 use self::binds::{batch_statement, bind, Markers};
 use self::literal::{evaluate, now_seconds, Binds, Evaluated};
-use self::modify::CurrentRow;
 use crate::auth::{Auth, AuthenticatedUser};
 use crate::cluster::view::ClusterView;
 use crate::coordinator::replicas::Strategy;
 use crate::coordinator::Coordinator;
 use crate::error::QueryError;
-use crate::schema::{ColumnKind, Schema, SchemaStore, Table};
+use crate::schema::{Schema, SchemaStore, Table};
 use crate::schema_events::{self, SchemaEvent};
-use crate::storage::{LiveData, LiveRow, Mutation, PartitionPosition, PartitionSelection, ReadCommand, StorageEngine, Visit};
+use crate::storage::{Mutation, PartitionPosition, PartitionSelection, StorageEngine};
 use crate::system::{self, NodeInfo};
 
 /// Per-connection state.
@@ -59,6 +59,8 @@ pub struct QueryOptions {
     pub page_size: Option<usize>,
     pub paging_state: Option<Vec<u8>>,
     pub default_timestamp: Option<i64>,
+    /// The frame's serial consistency, for lightweight transactions.
+    pub serial_consistency: Option<Consistency>,
     /// Run by the node itself (the auth tables): no permission checks, and the
     /// auth keyspace is writable.
     pub internal: bool,
@@ -71,6 +73,7 @@ impl Default for QueryOptions {
             page_size: None,
             paging_state: None,
             default_timestamp: None,
+            serial_consistency: None,
             internal: false,
         }
     }
@@ -83,6 +86,7 @@ impl QueryOptions {
             page_size: p.page_size.filter(|n| *n > 0).map(|n| n as usize),
             paging_state: p.paging_state.clone(),
             default_timestamp: p.default_timestamp,
+            serial_consistency: p.serial_consistency,
             internal: false,
         }
     }
@@ -111,9 +115,6 @@ pub struct Executor {
     pub node: NodeInfo,
     pub coordinator: Arc<Coordinator>,
     prepared: RwLock<HashMap<Vec<u8>, Arc<PreparedStatement>>>,
-    /// Serialises read-modify-write (counters, list indexes, IF conditions) on
-    /// this node; held across the replica writes, hence tokio's mutex.
-    write_lock: tokio::sync::Mutex<()>,
     metrics: QueryMetrics,
     pub events: broadcast::Sender<Event>,
     pub auth: Auth,
@@ -208,26 +209,20 @@ struct QueryMetrics {
 
 impl Executor {
     /// Opens the node's executor over `engine`: the system keyspaces, then the
-    /// schema and identity (host id, tokens) stored by an earlier run, if any.
+    /// schema stored by an earlier run, if any, for the node `node` (its
+    /// identity from `schema_load::identity`, which also gave `bootstrapped`).
     /// Its coordinator reaches the other replicas through `messaging` within
     /// `timeouts`.
     pub fn new(
         engine: Arc<dyn StorageEngine>,
-        mut node: NodeInfo,
+        node: NodeInfo,
+        bootstrapped: Option<String>,
         auth: Auth,
         messaging: Option<Arc<crate::internode::Messaging>>,
         timeouts: crate::coordinator::Timeouts,
     ) -> Result<Executor, QueryError> {
         let base = system::initial_schema()?;
         system::create_storage(engine.as_ref(), &base)?;
-        let stored = crate::schema_load::stored_identity(engine.as_ref(), &base)?;
-        if let Some(identity) = &stored {
-            node.host_id = identity.host_id;
-            if !identity.tokens.is_empty() {
-                node.tokens = identity.tokens.clone();
-            }
-        }
-        let bootstrapped = stored.and_then(|s| s.bootstrapped);
         let events = crate::schema_load::stored_events(engine.as_ref(), &base)?;
         let schema = schema_events::replay(&base, &events);
         system::create_storage(engine.as_ref(), &schema)?;
@@ -247,7 +242,6 @@ impl Executor {
             engine,
             node,
             prepared: RwLock::new(HashMap::new()),
-            write_lock: tokio::sync::Mutex::new(()),
             metrics: QueryMetrics::default(),
             events: events_tx,
             auth,
@@ -426,11 +420,12 @@ impl Executor {
     pub async fn batch(&self, session: &mut Session, batch: &request::Batch) -> Result<ResultBody, QueryError> {
         let schema = self.schema.snapshot();
         let opts = QueryOptions {
+            consistency: batch.consistency,
             default_timestamp: batch.default_timestamp,
+            serial_consistency: batch.serial_consistency,
             ..QueryOptions::default()
         };
-        let mut mutations = Vec::new();
-        let _guard = self.write_lock.lock().await;
+        let mut planned = Vec::with_capacity(batch.statements.len());
         for item in &batch.statements {
             let (statement, keyspace, binds) = match &item.target {
                 BatchTarget::Query(text) => {
@@ -446,34 +441,123 @@ impl Executor {
                     (Planned::Prepared(p), keyspace, binds)
                 }
             };
-            let statement = statement.statement();
             self.auth
-                .authorize(self, session.user.as_deref(), statement, keyspace.as_deref())
+                .authorize(self, session.user.as_deref(), statement.statement(), keyspace.as_deref())
                 .await?;
-            let s = Modification::of(statement)
-                .ok_or_else(|| QueryError::invalid("Only INSERT, UPDATE and DELETE statements are allowed in a BATCH"))?;
-            mutations.extend(self.batch_mutations(&schema, keyspace.as_deref(), s, &binds, &opts, false)?);
+            planned.push((statement, keyspace, binds));
         }
-        self.write(&schema, mutations, batch.consistency, "BATCH").await?;
+        let mut items = Vec::with_capacity(planned.len());
+        for (statement, keyspace, binds) in &planned {
+            let s = Modification::of(statement.statement())
+                .ok_or_else(|| QueryError::invalid("Only INSERT, UPDATE and DELETE statements are allowed in a BATCH"))?;
+            items.push((s, keyspace.as_deref(), binds));
+        }
+        let kind = match batch.kind {
+            request::BatchType::Logged => BatchKind::Logged,
+            request::BatchType::Unlogged => BatchKind::Unlogged,
+            request::BatchType::Counter => BatchKind::Counter,
+        };
+        self.run_batch(&schema, kind, false, &items, &opts).await
+    }
+
+    /// A batch's statements: checked against Cassandra's rules on counters and
+    /// timestamps, run as one lightweight transaction when any has conditions,
+    /// else written together. `timestamp_set`: the batch has USING TIMESTAMP.
+    async fn run_batch(
+        &self,
+        schema: &Schema,
+        kind: BatchKind,
+        timestamp_set: bool,
+        items: &[lwt::Item<'_>],
+        opts: &QueryOptions,
+    ) -> Result<ResultBody, QueryError> {
+        let conditional = items.iter().any(|(s, _, _)| s.is_conditional());
+        if timestamp_set && conditional {
+            return Err(QueryError::invalid("Cannot provide custom timestamp for conditional BATCH"));
+        }
+        if timestamp_set && kind == BatchKind::Counter {
+            return Err(QueryError::invalid("Cannot provide custom timestamp for counter BATCH"));
+        }
+        let (mut counters, mut others) = (false, false);
+        for (s, ks, _) in items {
+            let table = self.writable_table(schema, *ks, s.table(), opts)?;
+            let counter = table.is_counter_table();
+            if timestamp_set && counter {
+                return Err(QueryError::invalid(
+                    "Cannot provide custom timestamp for a BATCH containing counters",
+                ));
+            }
+            if timestamp_set && lwt::has_timestamp(s) {
+                return Err(QueryError::invalid(
+                    "Timestamp must be set either on BATCH or individual statements",
+                ));
+            }
+            if kind == BatchKind::Counter && !counter {
+                return Err(QueryError::invalid("Cannot include non-counter statement in a counter batch"));
+            }
+            if kind == BatchKind::Logged && counter {
+                return Err(QueryError::invalid("Cannot include a counter statement in a logged batch"));
+            }
+            counters |= counter;
+            others |= !counter;
+        }
+        if counters && others {
+            return Err(QueryError::invalid(
+                "Counter and non-counter mutations cannot exist in the same batch",
+            ));
+        }
+        if conditional {
+            return self.conditional(schema, items, opts).await;
+        }
+        lwt::check_not_serial(opts.consistency)?;
+        let mut writes = Vec::new();
+        let mut increments = Vec::new();
+        for (s, ks, binds) in items {
+            let table = self.writable_table(schema, *ks, s.table(), opts)?;
+            check_modification(&table, s)?;
+            let current = self.read_before_write(schema, &table, s, binds, opts.consistency).await?;
+            let mutations = self.mutations(schema, *ks, *s, binds, opts, &current)?;
+            if is_increment(&table, s) {
+                increments.extend(mutations);
+            } else {
+                writes.extend(mutations);
+            }
+        }
+        self.write(schema, writes, opts.consistency, "BATCH").await?;
+        self.increment(schema, increments, opts.consistency).await?;
         Ok(ResultBody::Void)
+    }
+
+    /// The current lists an UPDATE or DELETE changes by index or by value, read
+    /// at the statement's level (nothing for any other statement).
+    async fn read_before_write(
+        &self,
+        schema: &Schema,
+        table: &Table,
+        s: &Modification<'_>,
+        binds: &Binds,
+        cl: Consistency,
+    ) -> Result<current::Current, QueryError> {
+        let rows = match s {
+            Modification::Update(u) if modify::update_reads(table, u) => modify::written_rows(table, &u.where_clause, binds)?,
+            Modification::Delete(d) if modify::delete_reads(table, d) => modify::written_rows(table, &d.where_clause, binds)?,
+            _ => return Ok(current::Current::none()),
+        };
+        let strategy = self.strategy(schema, table);
+        current::Current::fetch(&self.coordinator, &strategy, cl, table, &rows).await
+    }
+
+    /// Counter increments, each through a leader replica of its partition.
+    async fn increment(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency) -> Result<(), QueryError> {
+        for (strategy, list) in by_strategy(schema, mutations) {
+            self.coordinator.write_counters(&strategy, list, cl).await?;
+        }
+        Ok(())
     }
 
     /// Writes mutations through the coordinator, each to the replicas of its keyspace.
     async fn write(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency, write_type: &str) -> Result<(), QueryError> {
-        let mut by_strategy: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
-        for m in mutations {
-            let strategy = schema
-                .keyspaces
-                .values()
-                .find(|k| k.tables.values().any(|t| t.id == m.table))
-                .map(|k| Strategy::from_replication(&k.replication))
-                .unwrap_or(Strategy::Local);
-            match by_strategy.iter_mut().find(|(s, _)| *s == strategy) {
-                Some((_, list)) => list.push(m),
-                None => by_strategy.push((strategy, vec![m])),
-            }
-        }
-        for (strategy, list) in by_strategy {
+        for (strategy, list) in by_strategy(schema, mutations) {
             self.coordinator.write(&strategy, list, cl, write_type).await?;
         }
         Ok(())
@@ -577,10 +661,19 @@ impl Executor {
                 };
                 let strategy = self.strategy(&schema, &compiled.table);
                 let (command, mut collector) = select::Collector::plan(&compiled, sel, binds, &read)?;
+                let mut cl = opts.consistency;
+                if matches!(cl, Consistency::Serial | Consistency::LocalSerial) {
+                    let position = match &command.partitions {
+                        PartitionSelection::Keys(keys) if keys.len() == 1 => keys.first().cloned(),
+                        _ => None,
+                    };
+                    let position = position.ok_or_else(|| {
+                        QueryError::invalid("SERIAL/LOCAL_SERIAL consistency may only be requested for one partition at a time")
+                    })?;
+                    cl = self.serial_read(&strategy, &compiled.table, position, cl).await?;
+                }
                 self.coordinator
-                    .read(&strategy, opts.consistency, &command, read.now, &mut |pv, row| {
-                        collector.visit(pv, row)
-                    })
+                    .read(&strategy, cl, &command, read.now, &mut |pv, row| collector.visit(pv, row))
                     .await?;
                 Ok(ResultBody::Rows(collector.finish()?))
             }
@@ -591,7 +684,6 @@ impl Executor {
                 }),
             },
             Statement::Batch(b) => {
-                let _guard = self.write_lock.lock().await;
                 let opts = match &b.using.timestamp {
                     Some(t) => match evaluate(t, &ColumnType::Bigint, binds, "[timestamp]")? {
                         Evaluated::Value(Value::Bigint(ts)) => QueryOptions {
@@ -602,12 +694,8 @@ impl Executor {
                     },
                     None => opts.clone(),
                 };
-                let mut mutations = Vec::new();
-                for s in &b.statements {
-                    mutations.extend(self.batch_mutations(&schema, ks, Modification::of_batch(s), binds, &opts, false)?);
-                }
-                self.write(&schema, mutations, opts.consistency, "BATCH").await?;
-                Ok(ResultBody::Void)
+                let items: Vec<lwt::Item<'_>> = b.statements.iter().map(|s| (Modification::of_batch(s), ks, binds)).collect();
+                self.run_batch(&schema, b.kind, b.using.timestamp.is_some(), &items, &opts).await
             }
             Statement::Describe(d) => Ok(ResultBody::Rows(describe::describe(&schema, ks, d, &self.node)?)),
             Statement::Truncate(t) => {
@@ -624,23 +712,20 @@ impl Executor {
         }
     }
 
-    /// The mutations of one modification; `conditional` when its IF conditions
-    /// are checked by the caller (a lightweight transaction), else they are refused.
-    fn batch_mutations(
+    /// The mutations of one modification, with `current` the rows it reads
+    /// before it writes (`read_before_write`, or a Paxos round's read).
+    fn mutations(
         &self,
         schema: &Schema,
         ks: Option<&str>,
         s: Modification<'_>,
         binds: &Binds,
         opts: &QueryOptions,
-        conditional: bool,
+        current: &current::Current,
     ) -> Result<Vec<Mutation>, QueryError> {
         let now = now_seconds();
         match s {
             Modification::Insert(i) => {
-                if i.if_not_exists && !conditional {
-                    return Err(QueryError::invalid("Conditional statements in batches are not supported yet"));
-                }
                 let t = self.writable_table(schema, ks, &i.table, opts)?;
                 let ctx = modify::write_context(&t, &i.using, binds, opts.default_timestamp, now)?;
                 Ok(vec![modify::insert(&t, i, binds, &ctx)?])
@@ -648,7 +733,7 @@ impl Executor {
             Modification::Update(u) => {
                 let t = self.writable_table(schema, ks, &u.table, opts)?;
                 let ctx = modify::write_context(&t, &u.using, binds, opts.default_timestamp, now)?;
-                modify::update(&t, u, binds, &ctx, self)
+                modify::update(&t, u, binds, &ctx, current)
             }
             Modification::Delete(d) => {
                 let t = self.writable_table(schema, ks, &d.table, opts)?;
@@ -658,11 +743,13 @@ impl Executor {
                 };
                 let ctx = modify::write_context(&t, &using, binds, opts.default_timestamp, now)?;
                 let ctx = cells::WriteContext { ttl: 0, ..ctx };
-                modify::delete(&t, d, binds, &ctx, self)
+                modify::delete(&t, d, binds, &ctx, current)
             }
         }
     }
 
+    /// One INSERT, UPDATE or DELETE: a lightweight transaction when it has
+    /// conditions, counter increments through their leaders, else a write.
     async fn modify(
         &self,
         schema: &Schema,
@@ -671,169 +758,20 @@ impl Executor {
         binds: &Binds,
         opts: &QueryOptions,
     ) -> Result<ResultBody, QueryError> {
-        let conditional = s.is_conditional();
+        if s.is_conditional() {
+            return self.conditional(schema, &[(s, ks, binds)], opts).await;
+        }
+        lwt::check_not_serial(opts.consistency)?;
         let table = self.writable_table(schema, ks, s.table(), opts)?;
-        let needs_lock = conditional || table.is_counter_table() || table.columns.iter().any(|c| matches!(c.ty, ColumnType::List(_)));
-        let _guard = match needs_lock {
-            true => Some(self.write_lock.lock().await),
-            false => None,
-        };
-        let mutations = self.batch_mutations(schema, ks, s, binds, opts, true)?;
-        if !conditional {
-            let write_type = if table.is_counter_table() { "COUNTER" } else { "SIMPLE" };
-            self.write(schema, mutations, opts.consistency, write_type).await?;
-            return Ok(ResultBody::Void);
+        check_modification(&table, &s)?;
+        let current = self.read_before_write(schema, &table, &s, binds, opts.consistency).await?;
+        let mutations = self.mutations(schema, ks, s, binds, opts, &current)?;
+        if is_increment(&table, &s) {
+            self.increment(schema, mutations, opts.consistency).await?;
+        } else {
+            self.write(schema, mutations, opts.consistency, "SIMPLE").await?;
         }
-        // A lightweight transaction on one row: check, then apply, under the lock.
-        let first = mutations
-            .first()
-            .ok_or_else(|| QueryError::invalid("IF conditions need one partition"))?;
-        let clustering = first.rows.first().map(|(c, _)| c.clone());
-        let position = first.position.clone();
-        let (row, static_row) = self.read_row(&table, &position, clustering.as_deref())?;
-        let exists = row.is_some() || (table.clustering_len == 0 && static_row.is_some());
-        let (applied, report): (bool, Vec<usize>) = match s {
-            Modification::Insert(_) => (!exists, if exists { (0..table.columns.len()).collect() } else { Vec::new() }),
-            Modification::Update(u) if u.if_exists => (exists, Vec::new()),
-            Modification::Delete(d) if d.if_exists => (exists, Vec::new()),
-            Modification::Update(cql_protocol::cql::ast::Update { conditions, .. })
-            | Modification::Delete(cql_protocol::cql::ast::Delete { conditions, .. }) => {
-                let ok = self.check_conditions(&table, conditions, binds, row.as_ref(), static_row.as_ref())?;
-                let cols = conditions.iter().filter_map(|c| table.column_index(&c.column)).collect();
-                (ok, if ok { Vec::new() } else { cols })
-            }
-        };
-        if applied {
-            self.write(schema, mutations, opts.consistency, "CAS").await?;
-        }
-        let mut columns = vec![ColumnSpec {
-            keyspace: table.keyspace.clone(),
-            table: table.name.clone(),
-            name: "[applied]".into(),
-            ty: ColumnType::Boolean,
-        }];
-        let mut values = vec![Some(Value::Boolean(applied).to_bytes())];
-        let pk_values = select_key_values(&table, &position, clustering.as_deref());
-        for i in report {
-            let Some(col) = table.columns.get(i) else { continue };
-            columns.push(ColumnSpec {
-                keyspace: table.keyspace.clone(),
-                table: table.name.clone(),
-                name: col.name.clone(),
-                ty: col.ty.clone(),
-            });
-            let v = match col.kind {
-                ColumnKind::PartitionKey | ColumnKind::Clustering => pk_values.get(i).cloned().flatten(),
-                ColumnKind::Static => static_row
-                    .as_ref()
-                    .and_then(|r| r.get(&col.name))
-                    .map(|d| cells::live_value(col, d))
-                    .transpose()?,
-                ColumnKind::Regular => row
-                    .as_ref()
-                    .and_then(|r| r.get(&col.name))
-                    .map(|d| cells::live_value(col, d))
-                    .transpose()?,
-            };
-            values.push(v.map(|v| v.to_bytes()));
-        }
-        Ok(ResultBody::Rows(Rows {
-            metadata: RowsMetadata {
-                column_count: columns.len(),
-                columns,
-                paging_state: None,
-                no_metadata: false,
-            },
-            rows: vec![values],
-        }))
-    }
-
-    fn check_conditions(
-        &self,
-        table: &Table,
-        conditions: &[Condition],
-        binds: &Binds,
-        row: Option<&LiveRow>,
-        static_row: Option<&LiveRow>,
-    ) -> Result<bool, QueryError> {
-        for c in conditions {
-            let col = table
-                .column(&c.column)
-                .ok_or_else(|| QueryError::invalid(format!("Undefined column name {}", c.column)))?;
-            let live = if col.kind == ColumnKind::Static { static_row } else { row };
-            let actual = match live.and_then(|r| r.get(&col.name)) {
-                Some(d) => Some(cells::live_value(col, d)?),
-                None => None,
-            };
-            let actual = match (&c.element, actual) {
-                (Some(key), Some(Value::Map(pairs))) => {
-                    let kt = match &col.ty {
-                        ColumnType::Map(k, _) => k.as_ref().clone(),
-                        _ => ColumnType::Blob,
-                    };
-                    let k = evaluate(key, &kt, binds, &col.name)?.into_value();
-                    pairs
-                        .into_iter()
-                        .find(|(pk, _)| k.as_ref().is_some_and(|k| k.compare(pk).is_eq()))
-                        .map(|(_, v)| v)
-                }
-                (Some(_), _) => None,
-                (None, v) => v,
-            };
-            let ty = match (&c.element, &col.ty) {
-                (Some(_), ColumnType::Map(_, v)) => v.as_ref().clone(),
-                _ => col.ty.clone(),
-            };
-            let expected = evaluate(&c.value, &ty, binds, &col.name)?.into_value();
-            let filter = restrictions::Filter {
-                column: 0,
-                op: c.op,
-                values: expected.clone().into_iter().collect(),
-            };
-            let ok = match (&actual, &expected, c.op) {
-                (None, None, cql_protocol::cql::ast::Operator::Eq) => true,
-                (None, Some(_), cql_protocol::cql::ast::Operator::Neq) | (Some(_), None, cql_protocol::cql::ast::Operator::Neq) => true,
-                (_, None, _) => false,
-                (a, Some(_), _) => filter.accepts(a.as_ref()),
-            };
-            if !ok {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// One row and its partition's static row, as they are now.
-    fn read_row(
-        &self,
-        table: &Table,
-        position: &PartitionPosition,
-        clustering: Option<&[u8]>,
-    ) -> Result<(Option<LiveRow>, Option<LiveRow>), QueryError> {
-        let slices = match clustering {
-            Some(c) => vec![(Bound::Included(c.to_vec()), Bound::Included(c.to_vec()))],
-            None => Vec::new(),
-        };
-        let command = ReadCommand {
-            table: table.id,
-            partitions: PartitionSelection::Keys(vec![position.clone()]),
-            slices,
-            reversed: false,
-            resume: None,
-        };
-        let mut row = None;
-        let mut static_row = None;
-        self.engine.read(&command, now_seconds(), &mut |pv, r| {
-            static_row = pv.static_row.clone();
-            if let Some((_, live)) = r {
-                row = Some(live.clone());
-            }
-            Visit::Stop
-        })?;
-        if clustering.is_none() {
-            row = None;
-        }
-        Ok((row, static_row))
+        Ok(ResultBody::Void)
     }
 
     /// A DDL statement: validated against the current schema, recorded as a schema
@@ -972,18 +910,46 @@ fn schema_diff(old: &Schema, new: &Schema) -> Vec<SchemaChange> {
     out
 }
 
-impl CurrentRow for Executor {
-    fn current(
-        &self,
-        table: &Table,
-        position: &PartitionPosition,
-        clustering: Option<&[u8]>,
-        column: &str,
-    ) -> Result<Option<LiveData>, QueryError> {
-        let (row, static_row) = self.read_row(table, position, clustering)?;
-        let source = if clustering.is_some() { row } else { static_row };
-        Ok(source.and_then(|r| r.columns.get(column).cloned()))
+/// An UPDATE of a counter table: increments, which go through their leaders.
+fn is_increment(table: &Table, s: &Modification<'_>) -> bool {
+    table.is_counter_table() && matches!(s, Modification::Update(_))
+}
+
+/// Cassandra's rules on a counter table's statements.
+fn check_modification(table: &Table, s: &Modification<'_>) -> Result<(), QueryError> {
+    if !table.is_counter_table() {
+        return Ok(());
     }
+    if lwt::has_timestamp(s) {
+        return Err(QueryError::invalid("Cannot provide custom timestamp for counter updates"));
+    }
+    let ttl = match s {
+        Modification::Insert(i) => i.using.ttl.is_some(),
+        Modification::Update(u) => u.using.ttl.is_some(),
+        Modification::Delete(_) => false,
+    };
+    if ttl {
+        return Err(QueryError::invalid("Cannot provide custom TTL for counter updates"));
+    }
+    Ok(())
+}
+
+/// Mutations grouped by the replication of their keyspace.
+fn by_strategy(schema: &Schema, mutations: Vec<Mutation>) -> Vec<(Strategy, Vec<Mutation>)> {
+    let mut out: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
+    for m in mutations {
+        let strategy = schema
+            .keyspaces
+            .values()
+            .find(|k| k.tables.values().any(|t| t.id == m.table))
+            .map(|k| Strategy::from_replication(&k.replication))
+            .unwrap_or(Strategy::Local);
+        match out.iter_mut().find(|(s, _)| *s == strategy) {
+            Some((_, list)) => list.push(m),
+            None => out.push((strategy, vec![m])),
+        }
+    }
+    out
 }
 
 /// The keyspace a name refers to: its own, else the session's.

@@ -1,6 +1,8 @@
 //! INSERT, UPDATE and DELETE turned into mutations: key values from the
-//! statement, cells from the assignments, tombstones from deletions. Reads that
-//! some operations need (list index, counter increment) go through `CurrentRow`.
+//! statement, cells from the assignments, tombstones from deletions. A counter
+//! increment is a cell holding its delta (its leader turns it into a shard:
+//! `replica::counter`). List operations by index or by value read the current
+//! list through `CurrentRow`, which the caller fetched first (`written_rows`).
 
 use std::collections::BTreeMap;
 
@@ -16,7 +18,7 @@ use crate::schema::{Column, ColumnKind, Table};
 use crate::storage::key::encode_clustering;
 use crate::storage::{ClusteringSlice, ColumnData, LiveData, Mutation, PartitionPosition, RangeTombstone, Row};
 
-/// Reads one column of one row as it is now (for list indexes and counters).
+/// Reads one column of one row as it is now (for list indexes and removals).
 pub trait CurrentRow {
     fn current(
         &self,
@@ -299,11 +301,67 @@ fn assignment_column(a: &Assignment) -> &str {
 }
 
 fn needs_read(col: &Column, a: &Assignment) -> bool {
-    col.is_counter()
-        || matches!(
-            (&col.ty, a),
-            (ColumnType::List(_), Assignment::SetElement { .. } | Assignment::Remove { .. })
-        )
+    matches!(
+        (&col.ty, a),
+        (ColumnType::List(_), Assignment::SetElement { .. } | Assignment::Remove { .. })
+    )
+}
+
+/// Whether an UPDATE reads lists before it writes (set by index, remove by value).
+pub fn update_reads(table: &Table, up: &Update) -> bool {
+    up.assignments
+        .iter()
+        .any(|a| table.column(assignment_column(a)).is_some_and(|c| needs_read(c, a)))
+}
+
+/// Whether a DELETE reads lists before it writes (delete by index).
+pub fn delete_reads(table: &Table, del: &Delete) -> bool {
+    del.targets.iter().any(|t| match t {
+        DeleteTarget::Element { column, .. } => table.column(column).is_some_and(|c| matches!(c.ty, ColumnType::List(_))),
+        _ => false,
+    })
+}
+
+/// A row a write names: its partition and full clustering key, the clustering
+/// `None` when no full row is named (a whole partition, or its static row).
+pub type RowKey = (PartitionPosition, Option<Vec<u8>>);
+
+/// The rows an UPDATE or DELETE writes: what a read before the write fetches.
+pub fn written_rows(table: &Table, where_clause: &[cql_protocol::cql::ast::Relation], binds: &Binds) -> Result<Vec<RowKey>, QueryError> {
+    let t = targets(table, where_clause, binds)?;
+    let mut out = Vec::new();
+    for p in &t.positions {
+        match &t.rows {
+            Some(rows) => out.extend(rows.iter().map(|c| (p.clone(), Some(c.clone())))),
+            None => out.push((p.clone(), None)),
+        }
+    }
+    Ok(out)
+}
+
+/// A counter increment: a cell holding the delta (`c = c + d`, `c = c - d`).
+fn counter_delta(col: &Column, a: &Assignment, binds: &Binds, ctx: &WriteContext) -> Result<ColumnData, QueryError> {
+    let (value, negate) = match a {
+        Assignment::Add { value, .. } => (value, false),
+        Assignment::Remove { value, .. } => (value, true),
+        _ => {
+            return Err(QueryError::invalid(format!(
+                "Cannot set the value of counter column {} (counters can only be incremented/decremented, not set)",
+                col.name
+            )))
+        }
+    };
+    let delta = match evaluate(value, &ColumnType::Bigint, binds, &col.name)? {
+        Evaluated::Value(Value::Bigint(d)) => d,
+        _ => return Err(QueryError::invalid("Invalid null value for counter increment")),
+    };
+    let delta = if negate { delta.wrapping_neg() } else { delta };
+    Ok(ColumnData::Simple(crate::storage::Cell::live(
+        ctx.timestamp,
+        delta.to_be_bytes().to_vec(),
+        0,
+        ctx.now,
+    )))
 }
 
 /// The data of an assignment that needs no read.
@@ -315,6 +373,9 @@ fn assignment_data(
     ctx: &WriteContext,
 ) -> Result<Option<ColumnData>, QueryError> {
     let _ = table;
+    if col.is_counter() {
+        return counter_delta(col, a, binds, ctx).map(Some);
+    }
     Ok(match a {
         Assignment::Set { value, .. } => match value_of(value, col, binds)? {
             Evaluated::Unset => None,
@@ -402,7 +463,7 @@ fn assignment_data(
     })
 }
 
-/// Counter increments and list operations by index or value: read, then write.
+/// List operations by index or value: read, then write.
 #[allow(clippy::too_many_arguments)]
 fn read_modify(
     table: &Table,
@@ -415,42 +476,6 @@ fn read_modify(
     clustering: Option<&[u8]>,
 ) -> Result<Option<ColumnData>, QueryError> {
     let now = current.current(table, position, clustering, &col.name)?;
-    if col.is_counter() {
-        let delta = match a {
-            Assignment::Add { value, .. } | Assignment::Remove { value, .. } => {
-                match evaluate(value, &ColumnType::Bigint, binds, &col.name)? {
-                    Evaluated::Value(Value::Bigint(d)) => d,
-                    _ => return Err(QueryError::invalid("Invalid null value for counter increment")),
-                }
-            }
-            _ => {
-                return Err(QueryError::invalid(format!(
-                    "Cannot set the value of counter column {} (counters can only be incremented/decremented, not set)",
-                    col.name
-                )))
-            }
-        };
-        let delta = if matches!(a, Assignment::Remove { .. }) {
-            delta.wrapping_neg()
-        } else {
-            delta
-        };
-        let old = match &now {
-            Some(LiveData::Simple(c)) => c
-                .value
-                .get(..8)
-                .and_then(|b| b.try_into().ok())
-                .map(i64::from_be_bytes)
-                .unwrap_or(0),
-            _ => 0,
-        };
-        let ctx = WriteContext {
-            ttl: 0,
-            timestamp: ctx.timestamp.max(server_timestamp()),
-            ..*ctx
-        };
-        return Ok(Some(ColumnData::Simple(ctx.cell(old.wrapping_add(delta).to_be_bytes().to_vec()))));
-    }
     let elements = match &now {
         Some(LiveData::Complex(e)) => e.clone(),
         _ => Vec::new(),
@@ -558,6 +583,11 @@ pub fn delete(
                     )));
                 }
                 let data = match target {
+                    // Shards merge as elements do: a deletion of them all is one.
+                    DeleteTarget::Column(_) if col.is_counter() => ColumnData::Complex {
+                        deletion: Some(ctx.deletion()),
+                        cells: BTreeMap::new(),
+                    },
                     DeleteTarget::Column(_) => assign(col, None, ctx)?,
                     DeleteTarget::Field { field, .. } => match &col.ty {
                         ColumnType::Udt { fields, .. } => {

@@ -1,0 +1,146 @@
+//! A replica's side of Paxos: its state per partition lives in `system.paxos`
+//! (as in Cassandra: row_key, cf_id, the promised ballot, the accepted proposal
+//! and the last commit), read and rewritten under the partition's lock, and
+//! written before the answer goes back (in batch commit log mode the write
+//! waits for its fsync). The decisions are `paxos::State`'s.
+
+use cql_protocol::types::ColumnType;
+use cql_protocol::value::Value;
+use uuid::Uuid;
+
+use super::locks::PartitionLocks;
+use crate::error::QueryError;
+use crate::paxos::{Ballot, Promise, Proposal, State};
+use crate::storage::{Cell, ColumnData, LiveData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit};
+
+/// The fixed id of `system.paxos` (see `system::definitions`).
+pub fn paxos_table() -> Uuid {
+    crate::system::system_table_id("system", "paxos")
+}
+
+fn clustering(table: Uuid) -> Result<Vec<u8>, QueryError> {
+    let mut out = Vec::with_capacity(17);
+    crate::storage::key::encode_component(&mut out, &ColumnType::Uuid, &Value::Uuid(table), false)
+        .map_err(|e| QueryError::Server { message: e.to_string() })?;
+    Ok(out)
+}
+
+/// The state of `table`'s partition at `position` (default when none is stored).
+pub fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition) -> Result<State, QueryError> {
+    let key = clustering(table)?;
+    let command = ReadCommand {
+        table: paxos_table(),
+        partitions: PartitionSelection::Keys(vec![position.clone()]),
+        slices: vec![(std::ops::Bound::Included(key.clone()), std::ops::Bound::Included(key))],
+        reversed: false,
+        resume: None,
+    };
+    let mut state = State::default();
+    let mut failure = None;
+    engine.read(&command, crate::query::literal::now_seconds(), &mut |_, row| {
+        if let Some((_, live)) = row {
+            let ballot = |name: &str| match live.get(name) {
+                Some(LiveData::Simple(c)) => Uuid::from_slice(&c.value).ok().and_then(Ballot::from_timeuuid),
+                _ => None,
+            };
+            let mut update = |name: &str| match live.get(name) {
+                Some(LiveData::Simple(c)) => match postcard::from_bytes::<Vec<Mutation>>(&c.value) {
+                    Ok(u) => Some(u),
+                    Err(e) => {
+                        failure = Some(format!("system.paxos holds an unreadable {name}: {e}"));
+                        None
+                    }
+                },
+                _ => None,
+            };
+            state.promised = ballot("in_progress_ballot");
+            let proposal = |(ballot, update)| Proposal {
+                ballot,
+                table,
+                position: position.clone(),
+                update,
+            };
+            state.accepted = ballot("proposal_ballot").zip(update("proposal")).map(proposal);
+            state.committed = ballot("most_recent_commit_at").zip(update("most_recent_commit")).map(proposal);
+        }
+        Visit::Stop
+    })?;
+    match failure {
+        Some(message) => Err(QueryError::Server { message }),
+        None => Ok(state),
+    }
+}
+
+/// Writes `state` over the stored one (every column, so none is left behind).
+fn store(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, state: &State) -> Result<(), QueryError> {
+    let ts = crate::query::literal::server_timestamp();
+    let now = crate::query::literal::now_seconds();
+    let cell = |value: Option<Vec<u8>>| {
+        ColumnData::Simple(match value {
+            Some(v) => Cell::live(ts, v, 0, now),
+            None => Cell::tombstone(ts),
+        })
+    };
+    let encode = |p: &Proposal| {
+        postcard::to_stdvec(&p.update).map_err(|e| QueryError::Server {
+            message: format!("cannot encode a Paxos proposal: {e}"),
+        })
+    };
+    let uuid = |b: Ballot| b.to_timeuuid().as_bytes().to_vec();
+    let mut row = Row {
+        marker: Some(Cell::live(ts, Vec::new(), 0, now)),
+        ..Row::default()
+    };
+    let columns = [
+        ("in_progress_ballot", state.promised.map(uuid)),
+        ("proposal_ballot", state.accepted.as_ref().map(|p| uuid(p.ballot))),
+        ("proposal", state.accepted.as_ref().map(encode).transpose()?),
+        ("most_recent_commit_at", state.committed.as_ref().map(|p| uuid(p.ballot))),
+        ("most_recent_commit", state.committed.as_ref().map(encode).transpose()?),
+    ];
+    for (name, value) in columns {
+        row.columns.insert(name.into(), cell(value));
+    }
+    let mut m = Mutation::new(paxos_table(), position.clone());
+    m.rows.push((clustering(table)?, row));
+    engine.apply(m)?;
+    Ok(())
+}
+
+/// Phase 1: promise `ballot` for the partition, or say which ballot is higher.
+pub fn prepare(
+    engine: &dyn StorageEngine,
+    locks: &PartitionLocks,
+    table: Uuid,
+    position: &PartitionPosition,
+    ballot: Ballot,
+) -> Result<Promise, QueryError> {
+    let _guard = locks.lock(table, position);
+    let (next, promise) = load(engine, table, position)?.prepare(ballot);
+    if let Some(next) = next {
+        store(engine, table, position, &next)?;
+    }
+    Ok(promise)
+}
+
+/// Phase 2: accept `proposal` unless a higher ballot was promised.
+pub fn propose(engine: &dyn StorageEngine, locks: &PartitionLocks, proposal: Proposal) -> Result<bool, QueryError> {
+    let (table, position) = (proposal.table, proposal.position.clone());
+    let _guard = locks.lock(table, &position);
+    match load(engine, table, &position)?.propose(proposal) {
+        Some(next) => {
+            store(engine, table, &position, &next)?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+/// Phase 3: apply the proposal's update and remember it as committed.
+pub fn commit(engine: &dyn StorageEngine, locks: &PartitionLocks, proposal: Proposal) -> Result<(), QueryError> {
+    let (table, position) = (proposal.table, proposal.position.clone());
+    let _guard = locks.lock(table, &position);
+    engine.apply_all(proposal.update.clone())?;
+    let next = load(engine, table, &position)?.commit(proposal);
+    store(engine, table, &position, &next)
+}
