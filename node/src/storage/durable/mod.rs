@@ -264,10 +264,8 @@ impl DurableEngine {
         let prefix = layout::partition_prefix(position);
         let mut builder = PartitionBuilder::default();
         if slices.is_empty() {
-            for item in keyspace.prefix(&prefix) {
-                let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
-                self.add_entry(&mut builder, &k, &v, slices)?;
-            }
+            let end = prefix_end(&prefix);
+            self.scan(keyspace, (Bound::Included(prefix), end), &mut builder, slices)?;
         } else {
             let rows = layout::rows_prefix(position);
             let mut ranges = vec![(Bound::Included(prefix), Bound::Excluded(rows.clone()))];
@@ -283,13 +281,52 @@ impl DurableEngine {
                 ranges.push((Bound::Included(lo), hi));
             }
             for range in ranges {
-                for item in keyspace.range(range) {
-                    let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
-                    self.add_entry(&mut builder, &k, &v, slices)?;
-                }
+                self.scan(keyspace, range, &mut builder, slices)?;
             }
         }
         Ok(builder.any.then_some(builder.partition))
+    }
+
+    /// Adds the entries of one key range of a partition to `builder`. Older
+    /// versions of an entry lose to the newest, which comes first; past
+    /// `SEEK_OVER_VERSIONS` of them in a row the scan seeks over the rest
+    /// instead of stepping through them: a hot row (a counter, a Paxos state)
+    /// piles up versions in the memtable until a flush and a compaction.
+    fn scan(
+        &self,
+        keyspace: &Keyspace,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        builder: &mut PartitionBuilder,
+        slices: &[Slice],
+    ) -> Result<(), StorageError> {
+        let (mut lo, hi) = range;
+        'seek: loop {
+            let mut older = 0;
+            for item in keyspace.range((lo.clone(), hi.clone())) {
+                let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+                let (component, timestamp, _) = layout::split_suffix(&k).map_err(|e| self.corrupt(e.to_string()))?;
+                if builder.is_older_version(component, timestamp) {
+                    older += 1;
+                    if older >= SEEK_OVER_VERSIONS {
+                        let mut past = component.to_vec();
+                        past.extend_from_slice(&[0xFF; layout::SUFFIX_LEN]);
+                        let beyond = match &hi {
+                            Bound::Included(h) | Bound::Excluded(h) => past >= *h,
+                            Bound::Unbounded => false,
+                        };
+                        if beyond {
+                            return Ok(());
+                        }
+                        lo = Bound::Excluded(past);
+                        continue 'seek;
+                    }
+                    continue;
+                }
+                older = 0;
+                self.add_entry(builder, &k, &v, slices)?;
+            }
+            return Ok(());
+        }
     }
 
     fn add_entry(&self, builder: &mut PartitionBuilder, key: &[u8], value: &[u8], slices: &[Slice]) -> Result<(), StorageError> {
@@ -423,7 +460,17 @@ struct PartitionBuilder {
     last: Option<(Vec<u8>, i64)>,
 }
 
+/// Older versions of one entry a partition read steps over before it seeks
+/// past the rest (`DurableEngine::scan`).
+const SEEK_OVER_VERSIONS: usize = 8;
+
 impl PartitionBuilder {
+    /// Whether a key of `component` at `timestamp` is an older version of the
+    /// entry just added, which loses to it unread.
+    fn is_older_version(&self, component: &[u8], timestamp: i64) -> bool {
+        matches!(&self.last, Some((last, last_ts)) if last.as_slice() == component && timestamp < *last_ts)
+    }
+
     fn skipping() -> PartitionBuilder {
         PartitionBuilder {
             skip: true,

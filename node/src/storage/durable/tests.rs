@@ -671,3 +671,51 @@ fn bench_durable_writes_and_point_reads() {
         eprintln!("{sync:?}: {writes:.0} single-row writes/s, {reads:.0} point reads/s (debug build)");
     }
 }
+
+#[test]
+fn a_read_seeks_over_the_many_versions_of_a_hot_cell_and_misses_nothing_after_them() {
+    let h = Harness::new(CommitLogSync::Batch);
+    let t = Uuid::from_u128(9);
+    h.engine().create_table(t).unwrap();
+    let key = pos(1, b"k");
+    for ts in 1..=200 {
+        let mut m = Mutation::new(t, key.clone());
+        let mut row = cell_row(ts, "a", &format!("v{ts}"));
+        row.columns
+            .insert("b".into(), ColumnData::Simple(Cell::live(ts, b"b".to_vec(), 0, T0)));
+        m.rows.push((vec![1], row));
+        m.rows.push((vec![2], cell_row(ts, "a", &format!("w{ts}"))));
+        h.engine().apply(m).unwrap();
+    }
+    let mut last = Mutation::new(t, key.clone());
+    last.rows.push((vec![1], cell_row(7, "c", "only")));
+    h.engine().apply(last).unwrap();
+    let keys = ReadCommand {
+        partitions: PartitionSelection::Keys(vec![key.clone()]),
+        ..full_scan(t)
+    };
+    for cmd in [
+        keys.clone(),
+        ReadCommand {
+            slices: vec![(Bound::Included(vec![1]), Bound::Included(vec![1]))],
+            ..keys.clone()
+        },
+    ] {
+        let seen = read(h.engine(), &cmd, h.now());
+        let rows: Vec<&LiveRow> = seen.iter().filter_map(|(_, _, _, r)| r.as_ref().map(|(_, row)| row)).collect();
+        let first = rows.first().unwrap();
+        let simple = |row: &LiveRow, c: &str| match row.get(c) {
+            Some(crate::storage::LiveData::Simple(cell)) => Some((cell.value.clone(), cell.timestamp)),
+            _ => None,
+        };
+        assert_eq!(simple(first, "a"), Some((b"v200".to_vec(), 200)));
+        assert_eq!(simple(first, "b"), Some((b"b".to_vec(), 200)));
+        assert_eq!(simple(first, "c"), Some((b"only".to_vec(), 7)));
+        if cmd.slices.is_empty() {
+            assert_eq!(rows.len(), 2);
+            assert_eq!(simple(rows[1], "a"), Some((b"w200".to_vec(), 200)));
+        } else {
+            assert_eq!(rows.len(), 1);
+        }
+    }
+}
