@@ -7,9 +7,11 @@
 # latency. latte is installed once into target/bench-tools (from crates.io);
 # the workloads are bench/*.rn; reports land in target/bench-reports.
 #
-# Usage: scripts/bench.sh [one|three|tls|all]  (default all: one and three)
+# Usage: scripts/bench.sh [one|three|tls|lwt|all]  (default all: one and three)
 #   tls: one node with TLS on the client port (certificates from `rustica
 #   certs`), to set against `one`.
+#   lwt: three nodes (RF 3, QUORUM): plain inserts, conditional inserts (IF NOT
+#   EXISTS, a Paxos round each) and counter increments, one after the other.
 # Environment: DURATION (20s), THREADS (1), CONCURRENCY (128), ROWS (200000),
 #              RUSTICA_BIN (a built binary instead of building the release).
 # Run it on a quiet machine: nothing compiling, nothing else running.
@@ -152,6 +154,18 @@ TOML
     scenario "one node, TLS, RF 1, ONE" ONE 1
     stop_nodes
     LATTE_TLS=()
+fi
+if [[ "$WHICH" == lwt ]]; then
+    HOSTS=(127.0.31.1 127.0.31.2 127.0.31.3)
+    for h in "${HOSTS[@]}"; do start_node "$h" 127.0.31.1; done
+    until [[ $("$BIN" status --host 127.0.31.1 | grep -c '^UN') -eq 3 ]]; do sleep 0.5; done
+    for w in write lwt counter; do
+        "$LATTE" schema "bench/$w.rn" -P rf=3 -- "${HOSTS[0]}" > /dev/null 2>&1
+    done
+    measure "three nodes, QUORUM inserts" bench/write.rn QUORUM "" -P rf=3
+    measure "three nodes, IF NOT EXISTS (SERIAL)" bench/lwt.rn QUORUM "" -P rf=3
+    measure "three nodes, counter increments" bench/counter.rn QUORUM "" -P rf=3
+    stop_nodes
 fi
 if [[ "$WHICH" == three || "$WHICH" == all ]]; then
     HOSTS=(127.0.31.1 127.0.31.2 127.0.31.3)

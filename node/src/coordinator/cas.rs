@@ -6,9 +6,11 @@
 //! date; the caller then reads the partition at the matching quorum, decides,
 //! and proposes its update (or an empty one, which changes nothing but closes
 //! older rounds), then commits it at the statement's consistency. Contention (a
-//! refused ballot, a proposal not accepted) is answered by a random pause of up
-//! to 100 ms and a new round, until `cas_contention_timeout_ms`: then a
-//! WriteTimeout of write type CAS (a ReadTimeout for a SERIAL read).
+//! refused ballot, a proposal every replica refused) is answered by a random
+//! pause of up to 100 ms and a new round, until `cas_contention_timeout_ms`:
+//! then a WriteTimeout of write type CAS (a ReadTimeout for a SERIAL read). An
+//! update only some replicas accepted may yet be finished by a later round: a
+//! WriteTimeout (CAS) at once, its outcome unknown, as in Cassandra.
 
 use std::net::IpAddr;
 use std::time::Duration;
