@@ -11,11 +11,14 @@ only be the STATUS_CHANGE or TOPOLOGY_CHANGE event node 1 pushed. They also meas
 how long node 1's failure detector takes (system.cluster_status DN after a SIGKILL,
 UN after the restart) and print the figures (`pytest -s` shows them).
 
+One test races lightweight transactions through all five coordinators.
+
 The last test adds a sixth node (127.0.10.6) to the running cluster, which stays a
 member until the module's cluster is torn down; it must stay last."""
 
 import itertools
 import logging
+import random
 import shutil
 import tempfile
 import threading
@@ -23,9 +26,10 @@ import time
 from pathlib import Path
 
 import pytest
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import HostStateListener, WhiteListRoundRobinPolicy
+from cassandra.query import SimpleStatement
 
 from conftest import _LOG_REPORT, CQL_PORT, Node
 
@@ -321,6 +325,67 @@ def test_a_driver_on_node_one_is_pushed_down_and_up_for_a_killed_and_restarted_n
             assert pooled(session) == [ADDRESSES[0]], "the driver learnt it all from node 1"
         finally:
             driver.shutdown()
+
+
+def test_racing_inserts_if_not_exists_through_all_five_coordinators_apply_once_per_key(five_nodes):
+    """40 clients, each pinned to one of the five nodes, race INSERT ... IF NOT
+    EXISTS on the same 200 keys (RF 3): at most one applies per key, and the
+    stored value is the winner's (or, where every attempt timed out, one of theirs)."""
+    drivers = [pinned_cluster(a) for a in ADDRESSES]
+    try:
+        sessions = [d.connect() for d in drivers]
+        for s in sessions:
+            wait_until(lambda: set(cluster_status(s).values()) == {"UN"} and len(cluster_status(s)) == 5,
+                       UP_TIMEOUT_S, "every node lists five UN")
+        sessions[0].execute("CREATE KEYSPACE lwt5 WITH replication = "
+                            "{'class': 'SimpleStrategy', 'replication_factor': 3}")
+        sessions[0].execute("CREATE TABLE lwt5.claims (k int PRIMARY KEY, owner int)")
+        for s in sessions:
+            wait_until(lambda: list(s.execute("SELECT table_name FROM system_schema.tables "
+                                              "WHERE keyspace_name = 'lwt5'")),
+                       UP_TIMEOUT_S, "every node knows the table")
+        insert = [s.prepare("INSERT INTO lwt5.claims (k, owner) VALUES (?, ?) IF NOT EXISTS") for s in sessions]
+        for p in insert:
+            p.consistency_level = ConsistencyLevel.QUORUM
+        keys = list(range(200))
+        applied = {k: [] for k in keys}
+        unknown = {k: [] for k in keys}
+        lock = threading.Lock()
+
+        def client(i):
+            order = keys[:]
+            random.Random(i).shuffle(order)
+            for k in order:
+                try:
+                    row = sessions[i % 5].execute(insert[i % 5], (k, i)).one()
+                except (WriteTimeout, OperationTimedOut):
+                    with lock:
+                        unknown[k].append(i)
+                    continue
+                if row[0]:
+                    with lock:
+                        applied[k].append(i)
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.monotonic() - started
+        stored = {r.k: r.owner for r in sessions[0].execute(
+            SimpleStatement("SELECT k, owner FROM lwt5.claims", consistency_level=ConsistencyLevel.QUORUM))}
+        print(f"8000 conditional inserts over five coordinators in {took:.1f} s "
+              f"({8000 / took:.0f} ops/s), {sum(len(v) for v in unknown.values())} timed out")
+        for k in keys:
+            assert len(applied[k]) <= 1, f"key {k} applied for clients {applied[k]}"
+            if applied[k]:
+                assert stored.get(k) == applied[k][0], f"key {k}: stored {stored.get(k)}, winner {applied[k][0]}"
+            else:
+                assert stored.get(k) in unknown[k], f"key {k}: stored {stored.get(k)} by no client that could have won"
+    finally:
+        for d in drivers:
+            d.shutdown()
 
 
 def test_a_driver_on_node_one_is_pushed_a_new_node_that_joins_the_running_cluster(five_nodes):
