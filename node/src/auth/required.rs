@@ -2,7 +2,7 @@
 //! permission on a resource, or being a superuser. Pure: the store answers
 //! whether a role has it.
 
-use cql_protocol::cql::ast::{Permission, QualifiedName, RoleOptions, Statement};
+use cql_protocol::cql::ast::{BatchStatement, Permission, QualifiedName, RoleOptions, Statement};
 
 use super::resource::AuthResource;
 use crate::error::QueryError;
@@ -34,6 +34,16 @@ fn role_options(options: &RoleOptions, out: &mut Vec<Requirement>) {
     }
 }
 
+/// MODIFY on the table; a conditional write reads it too, so SELECT as well
+/// (as Cassandra asks).
+fn modify(resource: AuthResource, conditional: bool) -> Result<Vec<Requirement>, QueryError> {
+    let mut out = vec![Requirement::Permission(Permission::Modify, resource.clone())];
+    if conditional {
+        out.push(Requirement::Permission(Permission::Select, resource));
+    }
+    Ok(out)
+}
+
 /// What `user` needs to run `statement` in a session on keyspace `session_ks`.
 pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> Result<Vec<Requirement>, QueryError> {
     use Permission::*;
@@ -50,15 +60,22 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
                 _ => p(Select, resource),
             }
         }
-        Statement::Insert(s) => p(Modify, table(session_ks, &s.table)?),
-        Statement::Update(s) => p(Modify, table(session_ks, &s.table)?),
-        Statement::Delete(s) => p(Modify, table(session_ks, &s.table)?),
+        Statement::Insert(s) => modify(table(session_ks, &s.table)?, s.if_not_exists),
+        Statement::Update(s) => modify(table(session_ks, &s.table)?, s.if_exists || !s.conditions.is_empty()),
+        Statement::Delete(s) => modify(table(session_ks, &s.table)?, s.if_exists || !s.conditions.is_empty()),
         Statement::Truncate(s) => p(Modify, table(session_ks, &s.name)?),
-        Statement::Batch(b) => b
-            .statements
-            .iter()
-            .map(|s| Ok(Requirement::Permission(Modify, table(session_ks, s.table())?)))
-            .collect(),
+        Statement::Batch(b) => {
+            let mut out = Vec::new();
+            for s in &b.statements {
+                let conditional = match s {
+                    BatchStatement::Insert(i) => i.if_not_exists,
+                    BatchStatement::Update(u) => u.if_exists || !u.conditions.is_empty(),
+                    BatchStatement::Delete(d) => d.if_exists || !d.conditions.is_empty(),
+                };
+                out.extend(modify(table(session_ks, s.table())?, conditional)?);
+            }
+            Ok(out)
+        }
         Statement::CreateKeyspace(_) => p(Create, AuthResource::AllKeyspaces),
         Statement::AlterKeyspace(k) => p(Alter, AuthResource::Keyspace(k.name.clone())),
         Statement::DropKeyspace(k) => p(Drop, AuthResource::Keyspace(k.name.clone())),
@@ -121,6 +138,13 @@ mod tests {
         );
         assert_eq!(needs("UPDATE t SET v = 1 WHERE k = 1", "a"), perm(Permission::Modify, t("ks", "t")));
         assert_eq!(needs("DELETE FROM t WHERE k = 1", "a"), perm(Permission::Modify, t("ks", "t")));
+        let both = [perm(Permission::Modify, t("ks", "t")), perm(Permission::Select, t("ks", "t"))].concat();
+        assert_eq!(
+            needs("UPDATE t SET v = 1 WHERE k = 1 IF v = 0", "a"),
+            both,
+            "a conditional write reads too"
+        );
+        assert_eq!(needs("INSERT INTO t (k) VALUES (1) IF NOT EXISTS", "a"), both);
         assert_eq!(needs("TRUNCATE t", "a"), perm(Permission::Modify, t("ks", "t")));
         assert_eq!(
             needs(

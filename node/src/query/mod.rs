@@ -549,6 +549,15 @@ impl Executor {
 
     /// Counter increments, each through a leader replica of its partition.
     async fn increment(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency) -> Result<(), QueryError> {
+        if cl == Consistency::Any {
+            let table = mutations
+                .first()
+                .and_then(|m| schema.keyspaces.values().flat_map(|k| k.tables.values()).find(|t| t.id == m.table));
+            return Err(QueryError::invalid(format!(
+                "Consistency level ANY is not yet supported for counter table {}",
+                table.map_or("", |t| t.name.as_str())
+            )));
+        }
         for (strategy, list) in by_strategy(schema, mutations) {
             self.coordinator.write_counters(&strategy, list, cl).await?;
         }

@@ -71,13 +71,17 @@ pub fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPositio
     }
 }
 
+/// How long a partition's Paxos state is kept after its last change: as in
+/// Cassandra, the default `gc_grace_seconds` (no round lasts that long).
+const STATE_TTL: i32 = 10 * 24 * 60 * 60;
+
 /// Writes `state` over the stored one (every column, so none is left behind).
 fn store(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, state: &State) -> Result<(), QueryError> {
     let ts = crate::query::literal::server_timestamp();
     let now = crate::query::literal::now_seconds();
     let cell = |value: Option<Vec<u8>>| {
         ColumnData::Simple(match value {
-            Some(v) => Cell::live(ts, v, 0, now),
+            Some(v) => Cell::live(ts, v, STATE_TTL, now),
             None => Cell::tombstone(ts),
         })
     };
@@ -88,7 +92,7 @@ fn store(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, 
     };
     let uuid = |b: Ballot| b.to_timeuuid().as_bytes().to_vec();
     let mut row = Row {
-        marker: Some(Cell::live(ts, Vec::new(), 0, now)),
+        marker: Some(Cell::live(ts, Vec::new(), STATE_TTL, now)),
         ..Row::default()
     };
     let columns = [
