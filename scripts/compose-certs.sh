@@ -9,6 +9,10 @@ if [[ -f certs/ca.crt ]]; then
     echo "compose-certs: certs/ca.crt exists; keeping the certificates in certs/"
     exit 0
 fi
+if [[ ! -x target/docker/rustica ]]; then
+    echo "compose-certs: target/docker/rustica is missing; run scripts/docker-image.sh first (it builds it)" >&2
+    exit 1
+fi
 nodes=()
 for k in 1 2 3 4 5 6; do
     nodes+=(--node "node$k+node$k+127.0.20.$k")

@@ -7,10 +7,13 @@
 # node6 with its profile (it bootstraps: streams its ranges, then UN), checks
 # `rustica status` on node1 shows six UN and every row reads back, decommissions
 # node6 (back to five UN, every row still there), then tears it all down (volumes
-# included). Prints the time from `up -d` to healthy. Needs a Docker engine with docker-compose, and .venv
-# (scripts/setup-python.sh).
+# included). Prints the time from `up -d` to healthy. Needs a Docker engine with
+# docker-compose; makes its own Python environment (.venv, scripts/setup-python.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# The driver this test writes and reads with; a no-op once .venv is up to date.
+scripts/setup-python.sh
 
 PROJECT=rustica-compose-test
 COMPOSE=(docker-compose -p "$PROJECT")
