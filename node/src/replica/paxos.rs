@@ -25,8 +25,18 @@ fn clustering(table: Uuid) -> Result<Vec<u8>, QueryError> {
     Ok(out)
 }
 
-/// The state of `table`'s partition at `position` (default when none is stored).
-pub fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition) -> Result<State, QueryError> {
+/// Whether a load decodes the proposals' updates, or only their ballots (what
+/// a propose or a commit decides on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Updates {
+    Decode,
+    BallotsOnly,
+}
+
+/// The state of `table`'s partition at `position` (default when none is
+/// stored). With `Updates::BallotsOnly` the proposals come without their
+/// updates: such a state is only compared, never stored whole (`changes`).
+fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, updates: Updates) -> Result<State, QueryError> {
     let key = clustering(table)?;
     let command = ReadCommand {
         table: paxos_table(),
@@ -43,8 +53,9 @@ pub fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPositio
                 Some(LiveData::Simple(c)) => Uuid::from_slice(&c.value).ok().and_then(Ballot::from_timeuuid),
                 _ => None,
             };
-            let mut update = |name: &str| match live.get(name) {
-                Some(LiveData::Simple(c)) => match postcard::from_bytes::<Vec<Mutation>>(&c.value) {
+            let mut update = |name: &str| match (live.get(name), updates) {
+                (Some(LiveData::Simple(_)), Updates::BallotsOnly) => Some(Vec::new()),
+                (Some(LiveData::Simple(c)), Updates::Decode) => match postcard::from_bytes::<Vec<Mutation>>(&c.value) {
                     Ok(u) => Some(u),
                     Err(e) => {
                         failure = Some(format!("system.paxos holds an unreadable {name}: {e}"));
@@ -75,8 +86,14 @@ pub fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPositio
 /// Cassandra, the default `gc_grace_seconds` (no round lasts that long).
 const STATE_TTL: i32 = 10 * 24 * 60 * 60;
 
-/// Writes `state` over the stored one (every column, so none is left behind).
-fn store(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, state: &State) -> Result<(), QueryError> {
+fn ballot_of(p: &Option<Proposal>) -> Option<Ballot> {
+    p.as_ref().map(|p| p.ballot)
+}
+
+/// The write that turns stored state `old` into `new`: only the columns whose
+/// ballot changed (a proposal's update is rewritten only with its ballot, so
+/// the commit a prepare reports is not written again at every phase).
+fn changes(table: Uuid, position: &PartitionPosition, old: &State, new: &State) -> Result<Mutation, QueryError> {
     let ts = crate::query::literal::server_timestamp();
     let now = crate::query::literal::now_seconds();
     let cell = |value: Option<Vec<u8>>| {
@@ -95,20 +112,24 @@ fn store(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, 
         marker: Some(Cell::live(ts, Vec::new(), STATE_TTL, now)),
         ..Row::default()
     };
-    let columns = [
-        ("in_progress_ballot", state.promised.map(uuid)),
-        ("proposal_ballot", state.accepted.as_ref().map(|p| uuid(p.ballot))),
-        ("proposal", state.accepted.as_ref().map(encode).transpose()?),
-        ("most_recent_commit_at", state.committed.as_ref().map(|p| uuid(p.ballot))),
-        ("most_recent_commit", state.committed.as_ref().map(encode).transpose()?),
-    ];
-    for (name, value) in columns {
-        row.columns.insert(name.into(), cell(value));
+    if old.promised != new.promised {
+        row.columns.insert("in_progress_ballot".into(), cell(new.promised.map(uuid)));
+    }
+    if ballot_of(&old.accepted) != ballot_of(&new.accepted) {
+        row.columns
+            .insert("proposal_ballot".into(), cell(new.accepted.as_ref().map(|p| uuid(p.ballot))));
+        row.columns
+            .insert("proposal".into(), cell(new.accepted.as_ref().map(encode).transpose()?));
+    }
+    if ballot_of(&old.committed) != ballot_of(&new.committed) {
+        row.columns
+            .insert("most_recent_commit_at".into(), cell(new.committed.as_ref().map(|p| uuid(p.ballot))));
+        row.columns
+            .insert("most_recent_commit".into(), cell(new.committed.as_ref().map(encode).transpose()?));
     }
     let mut m = Mutation::new(paxos_table(), position.clone());
     m.rows.push((clustering(table)?, row));
-    engine.apply(m)?;
-    Ok(())
+    Ok(m)
 }
 
 /// Phase 1: promise `ballot` for the partition, or say which ballot is higher.
@@ -120,9 +141,10 @@ pub fn prepare(
     ballot: Ballot,
 ) -> Result<Promise, QueryError> {
     let _guard = locks.lock(table, position);
-    let (next, promise) = load(engine, table, position)?.prepare(ballot);
+    let old = load(engine, table, position, Updates::Decode)?;
+    let (next, promise) = old.prepare(ballot);
     if let Some(next) = next {
-        store(engine, table, position, &next)?;
+        engine.apply(changes(table, position, &old, &next)?)?;
     }
     Ok(promise)
 }
@@ -131,20 +153,24 @@ pub fn prepare(
 pub fn propose(engine: &dyn StorageEngine, locks: &PartitionLocks, proposal: Proposal) -> Result<bool, QueryError> {
     let (table, position) = (proposal.table, proposal.position.clone());
     let _guard = locks.lock(table, &position);
-    match load(engine, table, &position)?.propose(proposal) {
+    let old = load(engine, table, &position, Updates::BallotsOnly)?;
+    match old.propose(proposal) {
         Some(next) => {
-            store(engine, table, &position, &next)?;
+            engine.apply(changes(table, &position, &old, &next)?)?;
             Ok(true)
         }
         None => Ok(false),
     }
 }
 
-/// Phase 3: apply the proposal's update and remember it as committed.
+/// Phase 3: apply the proposal's update and remember it as committed, in one write.
 pub fn commit(engine: &dyn StorageEngine, locks: &PartitionLocks, proposal: Proposal) -> Result<(), QueryError> {
     let (table, position) = (proposal.table, proposal.position.clone());
     let _guard = locks.lock(table, &position);
-    engine.apply_all(proposal.update.clone())?;
-    let next = load(engine, table, &position)?.commit(proposal);
-    store(engine, table, &position, &next)
+    let old = load(engine, table, &position, Updates::BallotsOnly)?;
+    let mut write = proposal.update.clone();
+    let next = old.commit(proposal);
+    write.push(changes(table, &position, &old, &next)?);
+    engine.apply_all(write)?;
+    Ok(())
 }
