@@ -308,17 +308,13 @@ impl DurableEngine {
                 if builder.is_older_version(component, timestamp) {
                     older += 1;
                     if older >= SEEK_OVER_VERSIONS {
-                        let mut past = component.to_vec();
-                        past.extend_from_slice(&[0xFF; layout::SUFFIX_LEN]);
-                        let beyond = match &hi {
-                            Bound::Included(h) | Bound::Excluded(h) => past >= *h,
-                            Bound::Unbounded => false,
-                        };
-                        if beyond {
-                            return Ok(());
+                        match past_versions(component, &hi) {
+                            Some(past) => {
+                                lo = past;
+                                continue 'seek;
+                            }
+                            None => return Ok(()),
                         }
-                        lo = Bound::Excluded(past);
-                        continue 'seek;
                     }
                     continue;
                 }
@@ -392,29 +388,49 @@ impl DurableEngine {
                 _ => true,
             }
         };
-        for item in keyspace.range::<Vec<u8>, _>((lo, hi)) {
-            let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
-            if &*k == ANCHOR {
-                continue;
-            }
-            let same = current.as_ref().is_some_and(|(_, prefix, _)| k.starts_with(prefix));
-            if !same {
-                let entry = layout::decode_key(&k).map_err(|e| self.corrupt(e.to_string()))?;
-                if !finish(current.take(), f) {
-                    return Ok(());
-                }
-                let prefix = layout::partition_prefix(&entry.position);
-                if skipped_by_resume(resume, &entry.position) {
-                    current = Some((entry.position, prefix, PartitionBuilder::skipping()));
+        let mut lo = lo;
+        'seek: loop {
+            let mut older = 0;
+            for item in keyspace.range::<Vec<u8>, _>((lo.clone(), hi.clone())) {
+                let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+                if &*k == ANCHOR {
                     continue;
                 }
-                current = Some((entry.position, prefix, PartitionBuilder::default()));
-            }
-            if let Some((_, _, builder)) = current.as_mut() {
-                if !builder.skip {
-                    self.add_entry(builder, &k, &v, &command.slices)?;
+                let same = current.as_ref().is_some_and(|(_, prefix, _)| k.starts_with(prefix));
+                if !same {
+                    let entry = layout::decode_key(&k).map_err(|e| self.corrupt(e.to_string()))?;
+                    if !finish(current.take(), f) {
+                        return Ok(());
+                    }
+                    let prefix = layout::partition_prefix(&entry.position);
+                    if skipped_by_resume(resume, &entry.position) {
+                        current = Some((entry.position, prefix, PartitionBuilder::skipping()));
+                        continue;
+                    }
+                    current = Some((entry.position, prefix, PartitionBuilder::default()));
                 }
+                let Some((_, _, builder)) = current.as_mut() else { continue };
+                if builder.skip {
+                    continue;
+                }
+                // As in `scan`: older versions lose unread, and past a few of
+                // them the scan seeks over the rest.
+                let (component, timestamp, _) = layout::split_suffix(&k).map_err(|e| self.corrupt(e.to_string()))?;
+                if builder.is_older_version(component, timestamp) {
+                    older += 1;
+                    if older >= SEEK_OVER_VERSIONS {
+                        if let Some(past) = past_versions(component, &hi) {
+                            lo = past;
+                            continue 'seek;
+                        }
+                        break;
+                    }
+                    continue;
+                }
+                older = 0;
+                self.add_entry(builder, &k, &v, &command.slices)?;
             }
+            break;
         }
         finish(current, f);
         Ok(())
@@ -422,6 +438,17 @@ impl DurableEngine {
 }
 
 type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The start of a scan that skips every remaining version of `component`;
+/// `None` when that is past `hi`, the end of the scan.
+fn past_versions(component: &[u8], hi: &Bound<Vec<u8>>) -> Option<Bound<Vec<u8>>> {
+    let mut past = component.to_vec();
+    past.extend_from_slice(&[0xFF; layout::SUFFIX_LEN]);
+    match hi {
+        Bound::Included(h) | Bound::Excluded(h) if past >= *h => None,
+        _ => Some(Bound::Excluded(past)),
+    }
+}
 
 /// The key range of the partitions whose tokens lie in `[start, end]`
 /// (`None` when no token can).

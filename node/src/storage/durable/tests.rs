@@ -690,6 +690,9 @@ fn a_read_seeks_over_the_many_versions_of_a_hot_cell_and_misses_nothing_after_th
     let mut last = Mutation::new(t, key.clone());
     last.rows.push((vec![1], cell_row(7, "c", "only")));
     h.engine().apply(last).unwrap();
+    let mut next = Mutation::new(t, pos(5, b"z"));
+    next.rows.push((vec![1], cell_row(3, "a", "z")));
+    h.engine().apply(next).unwrap();
     let keys = ReadCommand {
         partitions: PartitionSelection::Keys(vec![key.clone()]),
         ..full_scan(t)
@@ -700,6 +703,7 @@ fn a_read_seeks_over_the_many_versions_of_a_hot_cell_and_misses_nothing_after_th
             slices: vec![(Bound::Included(vec![1]), Bound::Included(vec![1]))],
             ..keys.clone()
         },
+        full_scan(t),
     ] {
         let seen = read(h.engine(), &cmd, h.now());
         let rows: Vec<&LiveRow> = seen.iter().filter_map(|(_, _, _, r)| r.as_ref().map(|(_, row)| row)).collect();
@@ -711,7 +715,11 @@ fn a_read_seeks_over_the_many_versions_of_a_hot_cell_and_misses_nothing_after_th
         assert_eq!(simple(first, "a"), Some((b"v200".to_vec(), 200)));
         assert_eq!(simple(first, "b"), Some((b"b".to_vec(), 200)));
         assert_eq!(simple(first, "c"), Some((b"only".to_vec(), 7)));
-        if cmd.slices.is_empty() {
+        if matches!(cmd.partitions, PartitionSelection::Tokens { .. }) {
+            assert_eq!(rows.len(), 3, "the next partition after the hot one");
+            assert_eq!(simple(rows[1], "a"), Some((b"w200".to_vec(), 200)));
+            assert_eq!(simple(rows[2], "a"), Some((b"z".to_vec(), 3)));
+        } else if cmd.slices.is_empty() {
             assert_eq!(rows.len(), 2);
             assert_eq!(simple(rows[1], "a"), Some((b"w200".to_vec(), 200)));
         } else {
