@@ -14,6 +14,7 @@ use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, FL
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
+use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tracing::{debug, warn, Instrument};
@@ -207,7 +208,23 @@ where
                 let span = tracing::debug_span!("request", stream, opcode = header.opcode);
                 tokio::spawn(
                     async move {
-                        let response = handle(&executor, &session, request).await;
+                        // A bug that panics fails its request with a server
+                        // error instead of leaving the client waiting.
+                        let response = match std::panic::AssertUnwindSafe(handle(&executor, &session, request))
+                            .catch_unwind()
+                            .await
+                        {
+                            Ok(response) => response,
+                            Err(_) => {
+                                tracing::error!(stream, "a request panicked; answered with a server error");
+                                Response::Error(
+                                    crate::error::QueryError::Server {
+                                        message: "the node failed on this request (see its log)".into(),
+                                    }
+                                    .to_error_body(),
+                                )
+                            }
+                        };
                         let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
                     }
                     .instrument(span),

@@ -778,3 +778,45 @@ async fn lz4_and_snappy_sessions_write_read_and_page_through_compressed_frames()
     })
     .await;
 }
+
+#[tokio::test]
+async fn keys_longer_than_64_kib_are_refused_as_cassandra_refuses_them_and_nothing_is_written() {
+    let node = TestNode::start().await;
+    within_timeout(async {
+        let session = node.session().await?;
+        create_keyspace(&session, "ks").await?;
+        ddl(
+            &session,
+            "CREATE TABLE ks.long_keys (pk text, ck text, v int, PRIMARY KEY (pk, ck))",
+        )
+        .await?;
+        let insert = session.prepare("INSERT INTO ks.long_keys (pk, ck, v) VALUES (?, ?, ?)").await?;
+        let update = session.prepare("UPDATE ks.long_keys SET v = ? WHERE pk = ? AND ck = ?").await?;
+        let long = "k".repeat(70_000);
+        for (pk, ck) in [(long.as_str(), "c"), ("p", long.as_str())] {
+            for err in [
+                session.execute_unpaged(&insert, (pk, ck, 1)).await.err(),
+                session.execute_unpaged(&update, (1, pk, ck)).await.err(),
+            ] {
+                let err = err.context("a 70,000-byte key must be refused")?;
+                match &err {
+                    scylla::errors::ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::Invalid, message)) => {
+                        assert_eq!(message, "Key length of 70000 is longer than maximum of 65535")
+                    }
+                    other => panic!("expected an InvalidRequest, got {other:?}"),
+                }
+            }
+        }
+        // The node still serves, and nothing of the refused writes is there.
+        session.execute_unpaged(&insert, ("p", "c", 2)).await?;
+        let rows: Vec<(String, String, i32)> = session
+            .query_unpaged("SELECT pk, ck, v FROM ks.long_keys", ())
+            .await?
+            .into_rows_result()?
+            .rows()?
+            .collect::<Result<_, _>>()?;
+        assert_eq!(rows, [("p".to_string(), "c".to_string(), 2)]);
+        Ok(())
+    })
+    .await;
+}

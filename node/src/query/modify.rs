@@ -76,8 +76,30 @@ fn value_of(term: &Term, col: &Column, binds: &Binds) -> Result<Evaluated, Query
     evaluate(term, &col.ty, binds, &col.name)
 }
 
+/// Cassandra's limit on a partition key and on each clustering value.
+const MAX_KEY_LENGTH: usize = 65_535;
+
+fn key_too_long(length: usize) -> QueryError {
+    QueryError::invalid(format!("Key length of {length} is longer than maximum of {MAX_KEY_LENGTH}"))
+}
+
+/// A partition key longer than Cassandra allows is refused before anything is written.
+fn check_partition_key(position: &PartitionPosition) -> Result<(), QueryError> {
+    match position.key.len() {
+        n if n > MAX_KEY_LENGTH => Err(key_too_long(n)),
+        _ => Ok(()),
+    }
+}
+
 fn clustering_bytes(table: &Table, values: &[Value]) -> Result<Vec<u8>, QueryError> {
-    encode_clustering(&table.clustering_types(), values).map_err(|e| QueryError::invalid(e.to_string()))
+    // The encoding is never shorter than the values: only a long one needs a look.
+    let encoded = encode_clustering(&table.clustering_types(), values).map_err(|e| QueryError::invalid(e.to_string()))?;
+    if encoded.len() > MAX_KEY_LENGTH {
+        if let Some(n) = values.iter().map(|v| v.to_bytes().len()).find(|n| *n > MAX_KEY_LENGTH) {
+            return Err(key_too_long(n));
+        }
+    }
+    Ok(encoded)
 }
 
 pub fn insert(table: &Table, ins: &Insert, binds: &Binds, ctx: &WriteContext) -> Result<Mutation, QueryError> {
@@ -136,6 +158,7 @@ pub fn insert(table: &Table, ins: &Insert, binds: &Binds, ctx: &WriteContext) ->
     }
     let pk = require_all(table.partition_key(), pk, "partition key parts")?;
     let position = partition_position(table, &pk);
+    check_partition_key(&position)?;
     let mut m = Mutation::new(table.id, position);
     let only_static = !static_row.columns.is_empty() && row.columns.is_empty() && ck.iter().all(Option::is_none);
     if !only_static {
@@ -186,7 +209,8 @@ fn targets(table: &Table, where_clause: &[cql_protocol::cql::ast::Relation], bin
             "Non PRIMARY KEY columns found in where clause: {name}"
         )));
     }
-    let positions = keys.iter().map(|k| partition_position(table, k)).collect();
+    let positions: Vec<PartitionPosition> = keys.iter().map(|k| partition_position(table, k)).collect();
+    positions.iter().try_for_each(check_partition_key)?;
     let full = !r.has_clustering_range && r.clustering_prefixes.iter().all(|p| p.len() == table.clustering_len);
     let rows = if full {
         Some(

@@ -163,6 +163,9 @@ pub enum StorageError {
     Corrupt { path: std::path::PathBuf, message: String },
     #[error("storage engine failed: {message}")]
     Engine { message: String },
+    /// A key the engine cannot hold (the durable engine's keys are at most 64 KiB).
+    #[error("a key of {length} bytes is longer than the storage's maximum of {max}")]
+    KeyTooLong { length: usize, max: usize },
 }
 
 /// A visitor receives each live row of each partition in order; a partition

@@ -236,10 +236,21 @@ impl DurableEngine {
 
     fn write(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        let mut all = Vec::with_capacity(mutations.len());
         for mutation in mutations {
             let keyspace = self.keyspace(mutation.table)?;
             let mut entries = BTreeMap::new();
             self.entries(mutation, &mut entries);
+            // Refused whole, before anything is written (fjall would panic on it).
+            if let Some(k) = entries.keys().find(|k| k.len() > MAX_KEY) {
+                return Err(StorageError::KeyTooLong {
+                    length: k.len(),
+                    max: MAX_KEY,
+                });
+            }
+            all.push((keyspace, entries));
+        }
+        for (keyspace, entries) in all {
             for (k, v) in entries {
                 batch.insert(&keyspace, k, v);
             }
@@ -486,6 +497,9 @@ struct PartitionBuilder {
     skip: bool,
     last: Option<(Vec<u8>, i64)>,
 }
+
+/// The longest key fjall takes (its key length is a u16).
+const MAX_KEY: usize = u16::MAX as usize;
 
 /// Older versions of one entry a partition read steps over before it seeks
 /// past the rest (`DurableEngine::scan`).

@@ -727,3 +727,19 @@ fn a_read_seeks_over_the_many_versions_of_a_hot_cell_and_misses_nothing_after_th
         }
     }
 }
+
+#[test]
+fn a_key_too_long_for_the_engine_is_an_error_and_nothing_of_its_write_is_applied() {
+    let h = Harness::new(CommitLogSync::Batch);
+    let t = Uuid::from_u128(10);
+    h.engine().create_table(t).unwrap();
+    let mut fine = Mutation::new(t, pos(1, b"ok"));
+    fine.rows.push((vec![1], cell_row(1, "a", "x")));
+    let mut long = Mutation::new(t, pos(2, &vec![b'k'; 70_000]));
+    long.rows.push((vec![1], cell_row(1, "a", "x")));
+    match h.engine().apply_all(vec![fine, long]) {
+        Err(StorageError::KeyTooLong { length, max }) => assert!(length > max && max == 65_535),
+        other => panic!("expected KeyTooLong, got {other:?}"),
+    }
+    assert!(read(h.engine(), &full_scan(t), h.now()).is_empty(), "the whole write was refused");
+}
