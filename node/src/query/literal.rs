@@ -303,9 +303,14 @@ fn split_zone(s: &str) -> (String, i64) {
     (s.to_string(), 0)
 }
 
-/// Days since the epoch, offset by 2^31 as the protocol encodes dates.
+/// Days since the epoch, offset by 2^31 as the protocol encodes dates. As in
+/// Cassandra, a string of digits is that raw value itself (the epoch is 2^31).
 pub fn parse_date(s: &str) -> Option<u32> {
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
+    let s = s.trim();
+    if !s.is_empty() && s.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<i64>().ok().and_then(|raw| u32::try_from(raw).ok());
+    }
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
     let days = (d - epoch).num_days();
     u32::try_from(days + (1i64 << 31)).ok()
@@ -532,6 +537,11 @@ mod tests {
     #[test]
     fn dates_and_times_use_the_protocol_encoding() {
         assert_eq!(parse_date("1970-01-02"), Some((1u32 << 31) + 1));
+        assert_eq!(parse_date("123"), Some(123), "digits are the raw value, as in Cassandra");
+        assert_eq!(parse_date("2147483648"), parse_date("1970-01-01"));
+        assert_eq!(parse_date("4294967295"), Some(u32::MAX));
+        assert_eq!(parse_date("4294967296"), None, "out of range");
+        assert_eq!(parse_date("-5"), None);
         assert_eq!(parse_time("00:00:01.000000002"), Some(1_000_000_002));
     }
 
