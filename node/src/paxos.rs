@@ -117,7 +117,8 @@ pub struct Promise {
     pub committed: Option<Proposal>,
 }
 
-fn ballot_of(p: &Option<Proposal>) -> Option<Ballot> {
+/// The ballot of a proposal, if any (`None` sorts below every ballot).
+pub fn ballot_of(p: &Option<Proposal>) -> Option<Ballot> {
     p.as_ref().map(|p| p.ballot)
 }
 

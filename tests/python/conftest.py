@@ -125,6 +125,21 @@ class Node:
 _LOG_REPORT = []
 
 
+def stop_cluster(request, nodes, work_dir: Path, label: str, tail_lines: int):
+    """A cluster fixture's teardown: stops every node; keeps the work directory
+    and reports each node's log tail when a test failed or a node had crashed,
+    else removes it."""
+    crashed = [n for n in nodes if n.process is not None and n.process.poll() is not None]
+    for n in nodes:
+        n.stop()
+    if getattr(request.session, "rustica_failed", False) or crashed:
+        for n in nodes:
+            _LOG_REPORT.append(n.log_tail(f"{label} node {n.address}", tail_lines=tail_lines))
+        _LOG_REPORT.append(f"rustica {label} work directory kept at {work_dir}")
+    else:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def node(request):
     """A running rustica node; yields a Node with .address and .port."""

@@ -18,20 +18,18 @@ member until the module's cluster is torn down; it must stay last."""
 
 import itertools
 import logging
-import random
-import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
+from cassandra import ConsistencyLevel
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import HostStateListener, WhiteListRoundRobinPolicy
-from cassandra.query import SimpleStatement
 
-from conftest import _LOG_REPORT, CQL_PORT, Node
+from conftest import CQL_PORT, Node, stop_cluster
+from lwt_race import race_inserts_if_not_exists
 
 ADDRESSES = ["127.0.10.1", "127.0.10.2", "127.0.10.3", "127.0.10.4", "127.0.10.5"]
 JOINER = "127.0.10.6"
@@ -128,15 +126,7 @@ def five_nodes(request):
         print(f"five nodes UN everywhere {time.monotonic() - started:.1f} s after the CQL ports opened")
         yield nodes
     finally:
-        crashed = [n for n in nodes if n.process is not None and n.process.poll() is not None]
-        for n in nodes:
-            n.stop()
-        if getattr(request.session, "rustica_failed", False) or crashed:
-            for n in nodes:
-                _LOG_REPORT.append(n.log_tail(f"cluster node {n.address}", tail_lines=80))
-            _LOG_REPORT.append(f"rustica cluster work directory kept at {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        stop_cluster(request, nodes, work_dir, "cluster", tail_lines=80)
 
 
 @pytest.fixture
@@ -344,45 +334,9 @@ def test_racing_inserts_if_not_exists_through_all_five_coordinators_apply_once_p
             wait_until(lambda: list(s.execute("SELECT table_name FROM system_schema.tables "
                                               "WHERE keyspace_name = 'lwt5'")),
                        UP_TIMEOUT_S, "every node knows the table")
-        insert = [s.prepare("INSERT INTO lwt5.claims (k, owner) VALUES (?, ?) IF NOT EXISTS") for s in sessions]
-        for p in insert:
-            p.consistency_level = ConsistencyLevel.QUORUM
-        keys = list(range(200))
-        applied = {k: [] for k in keys}
-        unknown = {k: [] for k in keys}
-        lock = threading.Lock()
-
-        def client(i):
-            order = keys[:]
-            random.Random(i).shuffle(order)
-            for k in order:
-                try:
-                    row = sessions[i % 5].execute(insert[i % 5], (k, i)).one()
-                except (WriteTimeout, OperationTimedOut):
-                    with lock:
-                        unknown[k].append(i)
-                    continue
-                if row[0]:
-                    with lock:
-                        applied[k].append(i)
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(40)]
-        started = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        took = time.monotonic() - started
-        stored = {r.k: r.owner for r in sessions[0].execute(
-            SimpleStatement("SELECT k, owner FROM lwt5.claims", consistency_level=ConsistencyLevel.QUORUM))}
+        took, timeouts = race_inserts_if_not_exists(sessions, "lwt5.claims")
         print(f"8000 conditional inserts over five coordinators in {took:.1f} s "
-              f"({8000 / took:.0f} ops/s), {sum(len(v) for v in unknown.values())} timed out")
-        for k in keys:
-            assert len(applied[k]) <= 1, f"key {k} applied for clients {applied[k]}"
-            if applied[k]:
-                assert stored.get(k) == applied[k][0], f"key {k}: stored {stored.get(k)}, winner {applied[k][0]}"
-            else:
-                assert stored.get(k) in unknown[k], f"key {k}: stored {stored.get(k)} by no client that could have won"
+              f"({8000 / took:.0f} ops/s), {timeouts} timed out")
     finally:
         for d in drivers:
             d.shutdown()

@@ -16,29 +16,26 @@ so that every node coordinates:
 Figures (ops/s, timeouts) are printed; `pytest -s` shows them."""
 
 import random
-import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from cassandra import ConsistencyLevel, OperationTimedOut, WriteTimeout
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+from cassandra import ConsistencyLevel
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
 from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
 
-from conftest import _LOG_REPORT, CQL_PORT, Node
+from conftest import CQL_PORT, Node, stop_cluster
 from linearizability import is_linearizable
+from lwt_race import UNKNOWN, race_inserts_if_not_exists
 
 ADDRESSES = ["127.0.15.1", "127.0.15.2", "127.0.15.3"]
 KS = "lwt"
 UP_TIMEOUT_S = 40
 
 pytestmark = pytest.mark.timeout(240)
-
-# Errors after which a write's outcome is unknown: it may have been applied.
-UNKNOWN = (WriteTimeout, OperationTimedOut, NoHostAvailable)
 
 
 def pinned(address: str) -> Cluster:
@@ -100,15 +97,7 @@ def three_nodes(request):
             c.shutdown()
         yield nodes
     finally:
-        crashed = [n for n in nodes if n.process is not None and n.process.poll() is not None]
-        for n in nodes:
-            n.stop()
-        if getattr(request.session, "rustica_failed", False) or crashed:
-            for n in nodes:
-                _LOG_REPORT.append(n.log_tail(f"lwt node {n.address}", tail_lines=60))
-            _LOG_REPORT.append(f"rustica lwt work directory kept at {work_dir}")
-        else:
-            shutil.rmtree(work_dir, ignore_errors=True)
+        stop_cluster(request, nodes, work_dir, "lwt", tail_lines=60)
 
 
 @pytest.fixture
@@ -155,39 +144,9 @@ def kill_and_restart(node: Node, after_s: float, down_s: float):
 
 
 def test_racing_inserts_if_not_exists_apply_once_per_key(sessions):
-    keys = list(range(200))
-    insert = [s.prepare("INSERT INTO claims (k, owner) VALUES (?, ?) IF NOT EXISTS") for s in sessions]
-    applied = {k: [] for k in keys}
-    unknown = {k: [] for k in keys}
-    lock = threading.Lock()
-
-    def client(i):
-        order = keys[:]
-        random.Random(i).shuffle(order)
-        for k in order:
-            try:
-                row = sessions[i % 3].execute(insert[i % 3], (k, i)).one()
-            except UNKNOWN:
-                with lock:
-                    unknown[k].append(i)
-                continue
-            if row[0]:
-                with lock:
-                    applied[k].append(i)
-
-    took = run_clients(40, client)
-    stored = {r.k: r.owner for r in sessions[0].execute(
-        SimpleStatement("SELECT k, owner FROM claims", consistency_level=ConsistencyLevel.QUORUM))}
-    timeouts = sum(len(v) for v in unknown.values())
+    took, timeouts = race_inserts_if_not_exists(sessions, "claims")
     print(f"\n8000 conditional inserts by 40 clients over 3 coordinators in {took:.1f} s "
           f"({8000 / took:.0f} ops/s), {timeouts} timed out")
-    for k in keys:
-        assert len(applied[k]) <= 1, f"key {k} applied for clients {applied[k]}"
-        assert k in stored, f"key {k} has no row"
-        if applied[k]:
-            assert stored[k] == applied[k][0], f"key {k}: stored {stored[k]}, winner {applied[k][0]}"
-        else:
-            assert stored[k] in unknown[k], f"key {k}: stored {stored[k]} by no client that could have won"
 
 
 def register_history(sessions, clients: int, ops_per_client: int, key: int, chaos=None):

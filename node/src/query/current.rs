@@ -5,7 +5,6 @@
 //! them). Served to `modify` as its `CurrentRow`.
 
 use std::collections::HashMap;
-use std::ops::Bound;
 
 use cql_protocol::wire::Consistency;
 
@@ -14,7 +13,7 @@ use crate::coordinator::replicas::Strategy;
 use crate::coordinator::Coordinator;
 use crate::error::QueryError;
 use crate::schema::Table;
-use crate::storage::{LiveData, LiveRow, PartitionPosition, PartitionSelection, ReadCommand, Visit};
+use crate::storage::{LiveData, LiveRow, PartitionPosition, ReadCommand, Visit};
 
 /// Rows as the replicas had them: by partition and full clustering key, and
 /// each partition's static row.
@@ -42,17 +41,7 @@ impl Current {
         let mut current = Current::default();
         let now = super::literal::now_seconds();
         for (position, clustering) in rows {
-            let slices = match clustering {
-                Some(c) => vec![(Bound::Included(c.clone()), Bound::Included(c.clone()))],
-                None => Vec::new(),
-            };
-            let command = ReadCommand {
-                table: table.id,
-                partitions: PartitionSelection::Keys(vec![position.clone()]),
-                slices,
-                reversed: false,
-                resume: None,
-            };
+            let command = ReadCommand::rows(table.id, position.clone(), clustering.clone());
             coordinator
                 .read(strategy, cl, &command, now, &mut |pv, row| {
                     if let Some(s) = &pv.static_row {

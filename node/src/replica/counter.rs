@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::locks::PartitionLocks;
 use crate::error::QueryError;
-use crate::storage::{Cell, ColumnData, LiveCell, LiveData, Mutation, PartitionSelection, ReadCommand, Row, StorageEngine, Visit};
+use crate::storage::{Cell, ColumnData, LiveCell, LiveData, Mutation, ReadCommand, Row, StorageEngine, Visit};
 
 /// A node's shard as it is stored: (clock, count).
 fn shard_of(host: Uuid, data: Option<&LiveData>) -> Option<(i64, i64)> {
@@ -111,18 +111,7 @@ struct Current {
 
 /// The live rows (and static row) an increment touches, as this node has them.
 fn read_current(engine: &dyn StorageEngine, m: &Mutation) -> Result<Current, QueryError> {
-    let slices = m
-        .rows
-        .iter()
-        .map(|(c, _)| (std::ops::Bound::Included(c.clone()), std::ops::Bound::Included(c.clone())))
-        .collect();
-    let command = ReadCommand {
-        table: m.table,
-        partitions: PartitionSelection::Keys(vec![m.position.clone()]),
-        slices,
-        reversed: false,
-        resume: None,
-    };
+    let command = ReadCommand::rows(m.table, m.position.clone(), m.rows.iter().map(|(c, _)| c.clone()));
     let mut current = Current::default();
     engine.read(&command, crate::query::literal::now_seconds(), &mut |pv, row| {
         if current.static_row.is_none() {

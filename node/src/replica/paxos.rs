@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::locks::PartitionLocks;
 use crate::error::QueryError;
-use crate::paxos::{Ballot, Promise, Proposal, State};
-use crate::storage::{Cell, ColumnData, LiveData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit};
+use crate::paxos::{ballot_of, Ballot, Promise, Proposal, State};
+use crate::storage::{Cell, ColumnData, LiveData, Mutation, PartitionPosition, ReadCommand, Row, StorageEngine, Visit};
 
 /// The fixed id of `system.paxos` (see `system::definitions`).
 pub fn paxos_table() -> Uuid {
@@ -37,14 +37,7 @@ enum Updates {
 /// stored). With `Updates::BallotsOnly` the proposals come without their
 /// updates: such a state is only compared, never stored whole (`changes`).
 fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, updates: Updates) -> Result<State, QueryError> {
-    let key = clustering(table)?;
-    let command = ReadCommand {
-        table: paxos_table(),
-        partitions: PartitionSelection::Keys(vec![position.clone()]),
-        slices: vec![(std::ops::Bound::Included(key.clone()), std::ops::Bound::Included(key))],
-        reversed: false,
-        resume: None,
-    };
+    let command = ReadCommand::rows(paxos_table(), position.clone(), [clustering(table)?]);
     let mut state = State::default();
     let mut failure = None;
     engine.read(&command, crate::query::literal::now_seconds(), &mut |_, row| {
@@ -85,10 +78,6 @@ fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, u
 /// How long a partition's Paxos state is kept after its last change: as in
 /// Cassandra, the default `gc_grace_seconds` (no round lasts that long).
 const STATE_TTL: i32 = 10 * 24 * 60 * 60;
-
-fn ballot_of(p: &Option<Proposal>) -> Option<Ballot> {
-    p.as_ref().map(|p| p.ballot)
-}
 
 /// The write that turns stored state `old` into `new`: only the columns whose
 /// ballot changed (a proposal's update is rewritten only with its ballot, so

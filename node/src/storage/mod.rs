@@ -125,6 +125,23 @@ pub struct ReadCommand {
     pub resume: Option<ResumePoint>,
 }
 
+impl ReadCommand {
+    /// The rows with exactly these full clustering keys in one partition (and
+    /// its static row); no keys: the whole partition.
+    pub fn rows(table: Uuid, position: PartitionPosition, clusterings: impl IntoIterator<Item = Vec<u8>>) -> ReadCommand {
+        ReadCommand {
+            table,
+            partitions: PartitionSelection::Keys(vec![position]),
+            slices: clusterings
+                .into_iter()
+                .map(|c| (Bound::Included(c.clone()), Bound::Included(c)))
+                .collect(),
+            reversed: false,
+            resume: None,
+        }
+    }
+}
+
 /// Where the previous page stopped: start at `position`, after `clustering` when
 /// given (in read order), otherwise after the whole partition.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
