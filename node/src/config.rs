@@ -58,6 +58,17 @@ pub struct NodeConfig {
     pub client_encryption: crate::tls::ClientEncryption,
     /// Mutual TLS on the internode and gossip ports.
     pub internode_encryption: crate::tls::InternodeEncryption,
+    /// The secret every node of the cluster shares: peers prove they hold it
+    /// on ports 7000 and 9044 (`peer_auth`). The environment variable
+    /// `RUSTICA_CLUSTER_SECRET` overrides it.
+    pub cluster_secret: Option<String>,
+    /// A file holding the cluster secret, read at start (instead of `cluster_secret`).
+    pub cluster_secret_file: Option<PathBuf>,
+    /// `required`: peers prove membership with the cluster secret or, under
+    /// `[internode_encryption]`, with node certificates; a node with neither
+    /// refuses to start. `none`: whoever reaches ports 7000 and 9044 is taken
+    /// for a member (logged as a warning at every start).
+    pub internode_authentication: InternodeAuthentication,
     /// How long a coordinator waits for replicas to acknowledge a write.
     pub write_request_timeout_ms: u64,
     /// How long a coordinator waits for replicas to answer a one-partition read.
@@ -81,6 +92,14 @@ pub struct NodeConfig {
     pub stream_throughput_mb_per_sec: u64,
     /// Drop the ranges this node gave up after another node joined.
     pub auto_cleanup: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum InternodeAuthentication {
+    #[default]
+    Required,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -120,6 +139,9 @@ impl Default for NodeConfig {
             native_transport_max_concurrent_requests_in_bytes: 64 << 20,
             client_encryption: crate::tls::ClientEncryption::default(),
             internode_encryption: crate::tls::InternodeEncryption::default(),
+            cluster_secret: None,
+            cluster_secret_file: None,
+            internode_authentication: InternodeAuthentication::Required,
             write_request_timeout_ms: 2_000,
             read_request_timeout_ms: 5_000,
             range_request_timeout_ms: 10_000,
@@ -208,6 +230,35 @@ impl NodeConfig {
             );
         }
         Ok(())
+    }
+
+    /// What this node shows its peers and asks of them: the cluster name and
+    /// the secret (from `cluster_secret` or `cluster_secret_file`). Without a
+    /// secret, peers must prove membership by TLS, or the config must say
+    /// `internode_authentication = "none"`.
+    pub fn peer_auth(&self) -> Result<crate::peer_auth::PeerAuth, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid { message };
+        let text = match (&self.cluster_secret, &self.cluster_secret_file) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read cluster_secret_file {}: {e}", path.display())))?,
+            ),
+            (None, None) => None,
+        };
+        let secret = text
+            .map(|text| crate::peer_auth::ClusterSecret::new(&text))
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
+        if secret.is_none() && !self.internode_encryption.enabled && self.internode_authentication == InternodeAuthentication::Required {
+            return Err(invalid(
+                "no cluster secret: nodes could not tell members from strangers on ports 7000 and 9044. \
+                 Give every node of the cluster the same cluster_secret or cluster_secret_file \
+                 (or the RUSTICA_CLUSTER_SECRET environment variable; `head -c 32 /dev/urandom | base64` makes one), \
+                 or turn on [internode_encryption], or set internode_authentication = \"none\" to run without"
+                    .into(),
+            ));
+        }
+        Ok(crate::peer_auth::PeerAuth::new(self.cluster_name.clone(), secret))
     }
 
     /// The bounds on requests in flight (`connection::serve`).
@@ -326,6 +377,45 @@ ca_certificate = "ca.crt"
     fn a_zero_request_timeout_is_invalid() {
         let err = NodeConfig::from_toml("read_request_timeout_ms = 0").unwrap_err();
         assert!(err.to_string().contains("request_timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn a_node_needs_a_cluster_secret_tls_between_nodes_or_to_say_it_runs_without() {
+        let bare = NodeConfig::default();
+        let err = bare.peer_auth().unwrap_err().to_string();
+        assert!(
+            err.contains("no cluster secret") && err.contains("internode_authentication"),
+            "{err}"
+        );
+
+        let secret = NodeConfig::from_toml("cluster_secret = \"0123456789abcdef\"").unwrap();
+        assert!(secret.peer_auth().unwrap().secret.is_some());
+        let short = NodeConfig::from_toml("cluster_secret = \"short\"").unwrap();
+        assert!(short.peer_auth().unwrap_err().to_string().contains("at least 16"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("cluster.secret");
+        std::fs::write(&file, "from a file, 16 bytes or more\n").unwrap();
+        let from_file = NodeConfig {
+            cluster_secret_file: Some(file.clone()),
+            ..NodeConfig::default()
+        };
+        assert!(from_file.peer_auth().unwrap().secret.is_some());
+        let missing = NodeConfig {
+            cluster_secret_file: Some(dir.path().join("nothing")),
+            ..NodeConfig::default()
+        };
+        assert!(missing
+            .peer_auth()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read cluster_secret_file"));
+
+        let tls = NodeConfig::from_toml("[internode_encryption]\nenabled = true").unwrap();
+        assert!(tls.peer_auth().unwrap().secret.is_none(), "certificates prove membership");
+        let open = NodeConfig::from_toml("internode_authentication = \"none\"").unwrap();
+        assert!(open.peer_auth().unwrap().secret.is_none());
+        assert!(NodeConfig::from_toml("internode_authentication = \"maybe\"").is_err());
     }
 
     #[test]

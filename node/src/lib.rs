@@ -13,6 +13,7 @@ pub mod internode;
 pub mod limits;
 pub mod movement;
 pub mod paxos;
+pub mod peer_auth;
 pub mod query;
 pub mod replica;
 pub mod ring;

@@ -34,6 +34,19 @@ impl SchemaEvent {
     }
 }
 
+/// How far ahead of this node's clock a peer's schema event may be stamped, in
+/// microseconds. A DDL stamped further ahead would win over every change made
+/// until then (a `DROP KEYSPACE` from the far future outlives any re-create).
+pub const MAX_CLOCK_SKEW_MICROS: i64 = 60_000_000;
+
+/// Splits a peer's events into those stamped no later than `now` (microseconds)
+/// plus the allowed skew, and those from further in the future.
+pub fn split_future(events: Vec<SchemaEvent>, now: i64) -> (Vec<SchemaEvent>, Vec<SchemaEvent>) {
+    events
+        .into_iter()
+        .partition(|e| e.timestamp <= now.saturating_add(MAX_CLOCK_SKEW_MICROS))
+}
+
 /// A table's id is derived from its creating event, so every node that replays
 /// the event gives the table the same id.
 fn table_id(event: &SchemaEvent, keyspace: &str, table: &str) -> Uuid {
@@ -169,6 +182,28 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<SchemaEvent>, EventDecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_stamped_past_the_allowed_skew_are_split_off() {
+        let at = |timestamp| SchemaEvent {
+            timestamp,
+            node: Uuid::nil(),
+            keyspace: None,
+            statement: "DROP KEYSPACE k".into(),
+        };
+        let now = 1_000_000_000;
+        let (kept, future) = split_future(
+            vec![
+                at(now - 5),
+                at(now + MAX_CLOCK_SKEW_MICROS),
+                at(now + MAX_CLOCK_SKEW_MICROS + 1),
+                at(i64::MAX),
+            ],
+            now,
+        );
+        assert_eq!(kept, vec![at(now - 5), at(now + MAX_CLOCK_SKEW_MICROS)]);
+        assert_eq!(future, vec![at(now + MAX_CLOCK_SKEW_MICROS + 1), at(i64::MAX)]);
+    }
     use proptest::prelude::*;
 
     fn event(ts: i64, node: u8, cql: &str) -> SchemaEvent {

@@ -16,6 +16,17 @@ use crate::system::NodeInfo;
 
 /// Runs a node with `config`; `join` asks it to bootstrap even as a seed.
 pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
+    let peer_auth = config.peer_auth()?;
+    match (peer_auth.secret.is_some(), config.internode_encryption.enabled) {
+        (true, _) => tracing::info!("peers prove they hold the cluster secret on the internode and gossip ports"),
+        (false, true) => tracing::info!("peers prove membership with node certificates of the cluster's authority"),
+        (false, false) => tracing::warn!(
+            "internode_authentication = \"none\": whoever reaches ports {} and {} of this node is taken for a member of the cluster \
+             (set cluster_secret or turn on [internode_encryption])",
+            config.internode_port,
+            config.gossip_port
+        ),
+    }
     let mut rng = rand::thread_rng();
     let info = NodeInfo {
         cluster_name: config.cluster_name.clone(),
@@ -57,14 +68,8 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
     let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id));
-    let messaging = crate::internode::Messaging::start_with_tls(
-        internode_listener,
-        config.address,
-        config.cluster_name.clone(),
-        handler,
-        peer_tls.clone(),
-    )
-    .await;
+    let messaging =
+        crate::internode::Messaging::start_with_tls(internode_listener, config.address, peer_auth.clone(), handler, peer_tls.clone()).await;
     let executor = Executor::new(
         engine,
         info.clone(),
@@ -96,7 +101,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     crate::cluster::write_local_status(&executor);
     let cluster = crate::cluster::ClusterConfig {
         tls: peer_tls.clone(),
-        cluster_name: config.cluster_name.clone(),
+        auth: peer_auth,
         address: config.address,
         gossip_port: config.gossip_port,
         seeds: config.seeds.clone(),

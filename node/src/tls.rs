@@ -260,22 +260,78 @@ pub fn cluster_client_config(ca: &Path) -> Result<rustls::ClientConfig, TlsError
     Ok(cluster_client_builder(Arc::new(root_store(ca)?))?.with_no_client_auth())
 }
 
+/// A peer connection after the TLS handshake when there is TLS, with the
+/// certificate the peer showed (DER; none without TLS).
+pub struct PeerConnection {
+    pub stream: PeerStream,
+    pub certificate: Option<Vec<u8>>,
+}
+
 /// An accepted peer connection, after the TLS handshake when there is TLS.
-pub async fn accept_peer(tls: Option<&PeerTls>, socket: TcpStream) -> std::io::Result<PeerStream> {
+pub async fn accept_peer(tls: Option<&PeerTls>, socket: TcpStream) -> std::io::Result<PeerConnection> {
     let _ = socket.set_nodelay(true);
     match tls {
-        None => Ok(Box::new(socket)),
-        Some(tls) => Ok(Box::new(tls.acceptor.accept(socket).await?)),
+        None => Ok(PeerConnection {
+            stream: Box::new(socket),
+            certificate: None,
+        }),
+        Some(tls) => {
+            let stream = tls.acceptor.accept(socket).await?;
+            let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+            Ok(PeerConnection {
+                stream: Box::new(stream),
+                certificate,
+            })
+        }
     }
 }
 
 /// A connection to peer `ip`, after the TLS handshake when there is TLS.
-pub async fn connect_peer(tls: Option<&PeerTls>, socket: TcpStream, ip: IpAddr) -> std::io::Result<PeerStream> {
+pub async fn connect_peer(tls: Option<&PeerTls>, socket: TcpStream, ip: IpAddr) -> std::io::Result<PeerConnection> {
     let _ = socket.set_nodelay(true);
     match tls {
-        None => Ok(Box::new(socket)),
-        Some(tls) => Ok(Box::new(tls.connector.connect(ServerName::IpAddress(ip.into()), socket).await?)),
+        None => Ok(PeerConnection {
+            stream: Box::new(socket),
+            certificate: None,
+        }),
+        Some(tls) => {
+            let stream = tls.connector.connect(ServerName::IpAddress(ip.into()), socket).await?;
+            let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+            Ok(PeerConnection {
+                stream: Box::new(stream),
+                certificate,
+            })
+        }
     }
+}
+
+/// Checks that a peer which showed `certificate` may claim to be the node at
+/// `claimed`: the certificate is a node's (not a client's) and names that
+/// address, directly or through a host name that resolves to it now. Without
+/// TLS (no certificate) there is nothing to check here.
+pub async fn check_node_claim(certificate: Option<&[u8]>, claimed: IpAddr) -> Result<(), String> {
+    let Some(der) = certificate else {
+        return Ok(());
+    };
+    let names = crate::peer_auth::node_certificate_names(der)?;
+    if names.names(claimed, &[]) {
+        return Ok(());
+    }
+    let mut resolved = Vec::new();
+    for host in &names.hosts {
+        if let Ok(Ok(addresses)) =
+            tokio::time::timeout(std::time::Duration::from_secs(2), tokio::net::lookup_host((host.as_str(), 0))).await
+        {
+            resolved.extend(addresses.map(|a| a.ip()));
+        }
+    }
+    if names.names(claimed, &resolved) {
+        return Ok(());
+    }
+    Err(format!(
+        "the peer claims to be {claimed}, but its certificate names only {:?} and {:?}",
+        names.addresses, names.hosts
+    ))
 }
 
 /// Whether a connection's first byte starts a TLS handshake (a record of type

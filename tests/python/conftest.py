@@ -20,6 +20,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 NODE_ADDRESS = os.environ.get("RUSTICA_TEST_ADDRESS", "127.0.9.1")
 CQL_PORT = 9042
 START_TIMEOUT_S = 30
+# Every test cluster's nodes prove membership to each other with this secret
+# (the node refuses to start without one unless it runs TLS between nodes).
+CLUSTER_SECRET = "rustica test cluster secret"
 TEST_TIMEOUT_S = 60
 
 
@@ -54,8 +57,10 @@ def pytest_runtest_makereport(item, call):
 
 
 class Node:
-    def __init__(self, address: str, port: int, data_dir: Path, log_path: Path, seeds=(), extra_args=()):
+    def __init__(self, address: str, port: int, data_dir: Path, log_path: Path, seeds=(), extra_args=(),
+                 secret=CLUSTER_SECRET):
         self.address = address
+        self.secret = secret
         self.extra_args = list(extra_args)
         self.port = port
         self.data_dir = data_dir
@@ -82,8 +87,13 @@ class Node:
         if self.seeds:
             command += ["--seeds", ",".join(self.seeds)]
         command += self.extra_args
+        env = dict(os.environ)
+        env.pop("RUSTICA_CLUSTER_SECRET", None)
+        if self.secret is not None:
+            env["RUSTICA_CLUSTER_SECRET"] = self.secret
         self.process = subprocess.Popen(
             command,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

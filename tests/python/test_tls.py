@@ -116,9 +116,13 @@ def test_cqlsh_connects_with_ssl_and_credentials(tls_node, certs, tmp_path):
 
 CLUSTER = ["127.0.13.1", "127.0.13.2", "127.0.13.3"]
 ROGUE = "127.0.13.4"
+# A node that shows the cluster's own client certificate (signed by the right
+# authority, but a client's): it must be kept out too.
+IMPOSTOR = "127.0.13.5"
 
 
 def node_config(certs, name):
+    # No cluster secret: the node certificates alone prove membership.
     return f"""
 [client_encryption]
 enabled = true
@@ -142,7 +146,7 @@ def start_nodes(work, certs, specs):
         config = d / "rustica.toml"
         config.write_text(node_config(certs, name))
         nodes.append(Node(address, CQL_PORT, d / "data", d / "node.log", seeds=[CLUSTER[0]],
-                          extra_args=["--config", str(config)]))
+                          extra_args=["--config", str(config)], secret=None))
     for n in nodes:
         n.spawn()
     for n in nodes:
@@ -159,6 +163,7 @@ def tls_cluster(tmp_path_factory):
     make_certs(rogue_certs, f"node4+{ROGUE}")
     nodes = start_nodes(work, certs, [(a, f"node{k}") for k, a in enumerate(CLUSTER, 1)])
     nodes += start_nodes(work / "rogue", rogue_certs, [(ROGUE, "node4")])
+    nodes += start_nodes(work / "impostor", certs, [(IMPOSTOR, "client")])
     try:
         yield nodes, certs, rogue_certs
     finally:
@@ -187,8 +192,12 @@ def test_nodes_with_the_cluster_authority_form_a_cluster_and_a_rogue_node_is_kep
         time.sleep(3)
         states = cluster_states(session)
         assert ROGUE not in states, f"a node without the cluster's certificate joined: {states}"
+        assert IMPOSTOR not in states, f"a node with the cluster's client certificate joined: {states}"
+        peers = {str(r.peer) for r in session.execute("SELECT peer FROM system.peers")}
+        assert peers == set(CLUSTER[1:]), f"system.peers: {peers}"
         refused = nodes[0].log_path.read_text(errors="replace")
         assert "TLS handshake failed" in refused, "the seed should log the refused handshakes"
+        assert "not a node certificate" in refused, "the seed should log why the impostor was refused"
 
         # Replication runs over the TLS internode port: an ALL write and read.
         session.execute("CREATE KEYSPACE tls_ks WITH replication = "

@@ -1,6 +1,8 @@
 //! `rustica certs`: makes a cluster's certificate authority, a certificate and
 //! key per node (its addresses and names as subject alternative names) and a
-//! client certificate, as PEM files (rcgen). Existing files are never
+//! client certificate, as PEM files (rcgen). Node certificates may serve
+//! (`serverAuth`) and dial (`clientAuth`); the client's may only dial, which is
+//! how nodes tell it from a node's. Existing files are never
 //! overwritten, so the authority survives adding nodes later.
 
 use std::path::{Path, PathBuf};
@@ -79,13 +81,24 @@ fn authority(out: &Path, days: u32) -> anyhow::Result<Issuer<'static, KeyPair>> 
     Ok(Issuer::new(params, key))
 }
 
-fn issue(out: &Path, file: &str, cn: &str, names: Vec<String>, issuer: &Issuer<'_, KeyPair>, days: u32) -> anyhow::Result<()> {
+/// Whose certificate: a node's serves clients and dials its peers (mutual TLS);
+/// a client's only dials. Nodes take only certificates that may serve for
+/// peers, so a client certificate cannot join the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holder {
+    Node,
+    Client,
+}
+
+fn issue(out: &Path, file: &str, holder: Holder, names: Vec<String>, issuer: &Issuer<'_, KeyPair>, days: u32) -> anyhow::Result<()> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::new(names.clone()).with_context(|| format!("bad names for {file}: {names:?}"))?;
-    params.distinguished_name = named(cn);
+    params.distinguished_name = named(file);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-    // Nodes are servers to clients and clients of each other (mutual TLS).
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = match holder {
+        Holder::Node => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        Holder::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
+    };
     validity(&mut params, days);
     let cert = params.signed_by(&key, issuer)?;
     let (cert_path, key_path) = (out.join(format!("{file}.crt")), out.join(format!("{file}.key")));
@@ -105,9 +118,16 @@ pub fn run(args: CertsArgs) -> anyhow::Result<()> {
         if names.is_empty() {
             names.push(file.to_string());
         }
-        issue(&args.out, file, file, names, &issuer, args.days)?;
+        issue(&args.out, file, Holder::Node, names, &issuer, args.days)?;
     }
-    issue(&args.out, &args.client, &args.client, vec![args.client.clone()], &issuer, args.days)?;
+    issue(
+        &args.out,
+        &args.client,
+        Holder::Client,
+        vec![args.client.clone()],
+        &issuer,
+        args.days,
+    )?;
     println!("private keys (*.key) stay on their machines: never commit them");
     Ok(())
 }

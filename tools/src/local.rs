@@ -121,6 +121,33 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The file under `--data-dir` holding the local cluster's secret.
+pub const SECRET_FILE: &str = "cluster.secret";
+
+/// The secret the local cluster's nodes prove membership with: made once
+/// (random, readable by the owner only) and kept beside the nodes' data, so a
+/// restarted cluster keeps it and a node started by hand can be given it
+/// (`cluster_secret_file`).
+pub fn cluster_secret(data_dir: &Path) -> anyhow::Result<String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let path = data_dir.join(SECRET_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Ok(text.trim().to_string());
+    }
+    let secret: String = rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    writeln!(file, "{secret}")?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    println!("made the cluster secret {}", path.display());
+    Ok(secret)
+}
+
 struct LocalNode {
     k: u8,
     address: IpAddr,
@@ -181,6 +208,7 @@ impl LocalCluster {
             }
         }
         let seeds = seeds(&addresses);
+        let secret = cluster_secret(&args.data_dir)?;
         let mut cluster = LocalCluster { nodes: Vec::new() };
         for (k, address) in (1..=args.nodes).zip(addresses) {
             let data_dir = args.data_dir.join(format!("node{k}"));
@@ -194,6 +222,7 @@ impl LocalCluster {
                 // Keeps an error's backtrace out of the log tail shown when a node
                 // fails to start; panics still print theirs (RUST_BACKTRACE).
                 .env("RUST_LIB_BACKTRACE", "0")
+                .env("RUSTICA_CLUSTER_SECRET", &secret)
                 .stdin(Stdio::null())
                 .stdout(log)
                 .stderr(log_err)

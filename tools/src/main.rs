@@ -131,6 +131,9 @@ fn node_config(args: &NodeArgs) -> anyhow::Result<NodeConfig> {
             }
         }
     }
+    if let Ok(secret) = std::env::var("RUSTICA_CLUSTER_SECRET") {
+        config.cluster_secret = Some(secret);
+    }
     config.validate()?;
     Ok(config)
 }

@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 use self::peers::{local_states, peer_info, PeerInfo, Removal, JOINING};
 use self::view::Membership;
 use self::wire::{Frame, Kind};
+use crate::peer_auth::PeerAuth;
 use crate::query::Executor;
 use crate::schema_events;
 use crate::system;
@@ -29,7 +30,8 @@ use crate::tls;
 
 #[derive(Debug, Clone)]
 pub struct ClusterConfig {
-    pub cluster_name: String,
+    /// The cluster's name and secret, checked on every frame.
+    pub auth: PeerAuth,
     pub address: IpAddr,
     pub gossip_port: u16,
     pub seeds: Vec<IpAddr>,
@@ -47,6 +49,7 @@ struct Shared {
     last_pull: Mutex<HashMap<SocketAddr, Instant>>,
     /// What each peer's rows say now, to write only what changed.
     written: Mutex<HashMap<SocketAddr, Written>>,
+    auth: PeerAuth,
     tls: Option<tls::PeerTls>,
 }
 
@@ -61,7 +64,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     let local = SocketAddr::new(config.address, config.gossip_port);
     let seeds = config.seeds.iter().map(|ip| SocketAddr::new(*ip, config.gossip_port)).collect();
     let gossip_config = GossipConfig {
-        cluster_name: config.cluster_name.clone(),
+        cluster_name: config.auth.cluster_name.clone(),
         seeds,
         interval_ms: config.interval.as_millis() as u64,
         phi_convict_threshold: config.phi_convict_threshold,
@@ -79,6 +82,7 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
         started: Instant::now(),
         last_pull: Mutex::new(HashMap::new()),
         written: Mutex::new(HashMap::new()),
+        auth: config.auth.clone(),
         tls: config.tls.clone(),
     });
     info!(%local, "gossip listening");
@@ -169,14 +173,15 @@ fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
 fn send(shared: &Shared, to: SocketAddr, frame: Frame) {
     debug!(%to, kind = ?frame.kind, bytes = frame.payload.len(), "sending a gossip message");
     let tls = shared.tls.clone();
+    let bytes = wire::encode(&frame, &shared.auth);
     tokio::spawn(async move {
-        let bytes = wire::encode(&frame);
         let connect = async {
             let stream = TcpStream::connect(to).await?;
             tls::connect_peer(tls.as_ref(), stream, to.ip()).await
         };
         match tokio::time::timeout(Duration::from_millis(500), connect).await {
-            Ok(Ok(mut stream)) => {
+            Ok(Ok(connection)) => {
+                let mut stream = connection.stream;
                 let _ = stream.write_all(&bytes).await;
                 let _ = stream.shutdown().await;
             }
@@ -186,17 +191,26 @@ fn send(shared: &Shared, to: SocketAddr, frame: Frame) {
     });
 }
 
+/// How long a gossip connection may take to finish its TLS handshake, and then
+/// to send each frame.
+const RECEIVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
-    let mut socket = match tls::accept_peer(shared.tls.as_ref(), socket).await {
-        Ok(s) => s,
-        Err(e) => {
+    let connection = match tokio::time::timeout(RECEIVE_TIMEOUT, tls::accept_peer(shared.tls.as_ref(), socket)).await {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(e)) => {
             warn!(%peer, error = %e, "refusing a gossip connection: TLS handshake failed");
             return;
         }
+        Err(_) => {
+            warn!(%peer, "refusing a gossip connection: no TLS handshake within {RECEIVE_TIMEOUT:?}");
+            return;
+        }
     };
+    let mut socket = connection.stream;
     loop {
         let mut len = [0u8; 4];
-        if socket.read_exact(&mut len).await.is_err() {
+        if !matches!(tokio::time::timeout(RECEIVE_TIMEOUT, socket.read_exact(&mut len)).await, Ok(Ok(_))) {
             return;
         }
         let length = match wire::check_length(u32::from_be_bytes(len)) {
@@ -207,13 +221,21 @@ async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             }
         };
         let mut body = vec![0u8; length];
-        if socket.read_exact(&mut body).await.is_err() {
+        if !matches!(tokio::time::timeout(RECEIVE_TIMEOUT, socket.read_exact(&mut body)).await, Ok(Ok(_))) {
             return;
         }
-        match wire::decode(&body) {
-            Ok(frame) => handle(&shared, frame),
-            Err(e) => warn!(error = %e, "dropping a malformed internode frame"),
+        let frame = match wire::decode(&body, &shared.auth) {
+            Ok(frame) => frame,
+            Err(e) => {
+                warn!(%peer, error = %e, "dropping a gossip frame");
+                return;
+            }
+        };
+        if let Err(reason) = tls::check_node_claim(connection.certificate.as_deref(), frame.sender.ip()).await {
+            warn!(%peer, %reason, "dropping a gossip frame");
+            return;
         }
+        handle(&shared, frame);
     }
 }
 

@@ -1,12 +1,19 @@
 //! Frames between nodes on the gossip port: `[u32 length][u8 version][u8 kind]
-//! [sender gossip address][payload]`, big-endian. The address is `[u8 4|6][4 or
-//! 16 bytes][u16 port]`. Kinds: 0 a gossip message (the gossip crate's codec),
-//! 1 a schema pull (no payload), 2 schema events (`schema_events::encode`).
-//! Decoding checks every length and never panics; a bad frame is dropped.
+//! [u16 cluster name length][cluster name][sender gossip address][payload]
+//! [32-byte tag]`, big-endian. The address is `[u8 4|6][4 or 16 bytes][u16
+//! port]`. The tag is the HMAC of everything between the length and the tag under
+//! the cluster secret (`peer_auth`; zeros when the cluster runs without one).
+//! Kinds: 0 a gossip message (the gossip crate's codec), 1 a schema pull (no
+//! payload), 2 schema events (`schema_events::encode`). Decoding checks every
+//! length, the cluster name and the tag, and never panics; a bad frame is dropped.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-pub const WIRE_VERSION: u8 = 1;
+use crate::peer_auth::{PeerAuth, Purpose, TAG_LEN};
+
+pub const WIRE_VERSION: u8 = 2;
+/// The longest cluster name a frame may carry.
+const MAX_CLUSTER_NAME: usize = 1024;
 /// Frames above this are refused before their body is read.
 pub const MAX_FRAME: u32 = 16 << 20;
 
@@ -36,11 +43,19 @@ pub enum WireError {
     Truncated { what: &'static str },
     #[error("bad address family {family} in an internode frame")]
     AddressFamily { family: u8 },
+    #[error("a frame from cluster {theirs:?}, not this node's {ours:?}")]
+    Cluster { theirs: String, ours: String },
+    #[error("a frame without a valid tag: the sender does not hold this cluster's secret")]
+    Tag,
 }
 
-/// The complete frame, length prefix included.
-pub fn encode(frame: &Frame) -> Vec<u8> {
+/// The complete frame, length prefix included, tagged under `auth`.
+pub fn encode(frame: &Frame, auth: &PeerAuth) -> Vec<u8> {
     let mut body = vec![WIRE_VERSION, frame.kind as u8];
+    let name = auth.cluster_name.as_bytes();
+    let name = name.get(..MAX_CLUSTER_NAME).unwrap_or(name);
+    body.extend_from_slice(&(name.len() as u16).to_be_bytes());
+    body.extend_from_slice(name);
     match frame.sender.ip() {
         IpAddr::V4(a) => {
             body.push(4);
@@ -53,6 +68,8 @@ pub fn encode(frame: &Frame) -> Vec<u8> {
     }
     body.extend_from_slice(&frame.sender.port().to_be_bytes());
     body.extend_from_slice(&frame.payload);
+    let tag = auth.tag(Purpose::Gossip, &[&body]);
+    body.extend_from_slice(&tag);
     let mut out = (body.len() as u32).to_be_bytes().to_vec();
     out.extend_from_slice(&body);
     out
@@ -66,9 +83,14 @@ pub fn check_length(length: u32) -> Result<usize, WireError> {
     Ok(length as usize)
 }
 
-/// Decodes a frame body (what follows the length prefix).
-pub fn decode(body: &[u8]) -> Result<Frame, WireError> {
-    let mut r = body;
+/// Decodes a frame body (what follows the length prefix) of this node's
+/// cluster whose tag `auth` accepts.
+pub fn decode(body: &[u8], auth: &PeerAuth) -> Result<Frame, WireError> {
+    let Some(signed_len) = body.len().checked_sub(TAG_LEN) else {
+        return Err(WireError::Truncated { what: "tag" });
+    };
+    let (signed, tag) = body.split_at(signed_len);
+    let mut r = signed;
     let mut take = |n: usize, what: &'static str| -> Result<&[u8], WireError> {
         if r.len() < n {
             return Err(WireError::Truncated { what });
@@ -91,6 +113,16 @@ pub fn decode(body: &[u8]) -> Result<Frame, WireError> {
         2 => Kind::SchemaEvents,
         k => return Err(WireError::UnknownKind { kind: k }),
     };
+    let name_len: [u8; 2] = take(2, "cluster name length")?.try_into().map_err(|_| WireError::Truncated {
+        what: "cluster name length",
+    })?;
+    let name = take(usize::from(u16::from_be_bytes(name_len)), "cluster name")?;
+    if name != auth.cluster_name.as_bytes() {
+        return Err(WireError::Cluster {
+            theirs: String::from_utf8_lossy(name).into_owned(),
+            ours: auth.cluster_name.clone(),
+        });
+    }
     let ip = match take(1, "address family")? {
         [4] => {
             let b: [u8; 4] = take(4, "IPv4 address")?
@@ -108,6 +140,9 @@ pub fn decode(body: &[u8]) -> Result<Frame, WireError> {
         _ => return Err(WireError::Truncated { what: "address family" }),
     };
     let port: [u8; 2] = take(2, "port")?.try_into().map_err(|_| WireError::Truncated { what: "port" })?;
+    if !auth.accepts(Purpose::Gossip, &[signed], tag) {
+        return Err(WireError::Tag);
+    }
     Ok(Frame {
         kind,
         sender: SocketAddr::new(ip, u16::from_be_bytes(port)),
@@ -118,16 +153,49 @@ pub fn decode(body: &[u8]) -> Result<Frame, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::peer_auth::ClusterSecret;
     use proptest::prelude::*;
 
-    #[test]
-    fn a_frame_has_the_documented_bytes() {
-        let f = Frame {
+    fn open() -> PeerAuth {
+        PeerAuth::new("ab", None)
+    }
+
+    fn sealed(secret: &str) -> PeerAuth {
+        PeerAuth::new("ab", Some(ClusterSecret::new(secret).unwrap()))
+    }
+
+    fn pull() -> Frame {
+        Frame {
             kind: Kind::SchemaPull,
             sender: "127.0.0.2:9044".parse().unwrap(),
             payload: vec![],
-        };
-        assert_eq!(encode(&f), vec![0, 0, 0, 9, 1, 1, 4, 127, 0, 0, 2, 0x23, 0x54]);
+        }
+    }
+
+    #[test]
+    fn a_frame_has_the_documented_bytes() {
+        let mut golden = vec![0, 0, 0, 45, 2, 1, 0, 2, b'a', b'b', 4, 127, 0, 0, 2, 0x23, 0x54];
+        golden.extend_from_slice(&[0; TAG_LEN]);
+        assert_eq!(encode(&pull(), &open()), golden);
+    }
+
+    #[test]
+    fn a_frame_of_another_cluster_or_without_the_secret_is_refused() {
+        let bytes = encode(&pull(), &open());
+        assert_eq!(decode(&bytes[4..], &open()), Ok(pull()));
+        assert!(matches!(
+            decode(&bytes[4..], &PeerAuth::new("other", None)),
+            Err(WireError::Cluster { .. })
+        ));
+        let member = sealed("the secret of cluster ab");
+        assert_eq!(decode(&bytes[4..], &member), Err(WireError::Tag), "no tag");
+        let forged = encode(&pull(), &sealed("a guess at the secret"));
+        assert_eq!(decode(&forged[4..], &member), Err(WireError::Tag), "another secret");
+        let signed = encode(&pull(), &member);
+        assert_eq!(decode(&signed[4..], &member), Ok(pull()));
+        let mut tampered = signed.clone();
+        tampered[14] = 3; // the sender's address
+        assert_eq!(decode(&tampered[4..], &member), Err(WireError::Tag), "a changed sender");
     }
 
     #[test]
@@ -143,7 +211,9 @@ mod tests {
 
     #[test]
     fn another_version_is_refused() {
-        assert_eq!(decode(&[9, 0]), Err(WireError::Version { version: 9 }));
+        let mut body = vec![9, 0];
+        body.extend_from_slice(&[0; TAG_LEN]);
+        assert_eq!(decode(&body, &open()), Err(WireError::Version { version: 9 }));
     }
 
     proptest! {
@@ -151,13 +221,14 @@ mod tests {
         fn frames_round_trip(kind in 0u8..3, a: [u8; 4], port: u16, payload: Vec<u8>) {
             let kind = match kind { 0 => Kind::Gossip, 1 => Kind::SchemaPull, _ => Kind::SchemaEvents };
             let f = Frame { kind, sender: SocketAddr::new(IpAddr::V4(Ipv4Addr::from(a)), port), payload };
-            let bytes = encode(&f);
-            prop_assert_eq!(decode(&bytes[4..]).unwrap(), f);
+            let auth = sealed("0123456789abcdef");
+            let bytes = encode(&f, &auth);
+            prop_assert_eq!(decode(&bytes[4..], &auth).unwrap(), f);
         }
 
         #[test]
         fn random_bytes_never_panic_the_decoder(bytes: Vec<u8>) {
-            let _ = decode(&bytes);
+            let _ = decode(&bytes, &open());
         }
     }
 }

@@ -241,7 +241,15 @@ async fn three_nodes_within(c: u8, timeouts: Timeouts) -> (Coordinator, Vec<Arc<
             engine: engine(),
             write_delay_ms: AtomicU64::new(0),
         });
-        services.push(Messaging::start(listen(address).await, address, "test".into(), replica.clone()).await);
+        services.push(
+            Messaging::start(
+                listen(address).await,
+                address,
+                crate::peer_auth::PeerAuth::new("test", None),
+                replica.clone(),
+            )
+            .await,
+        );
         replicas.push(replica);
     }
     let coordinator = Coordinator::new(addresses[0], replicas[0].engine.clone(), view, Some(services[0].clone()), timeouts);

@@ -17,7 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 
-use crate::tls::{accept_peer, connect_peer, PeerStream, PeerTls};
+use crate::peer_auth::{PeerAuth, Purpose, TAG_LEN};
+use crate::tls::{accept_peer, check_node_claim, connect_peer, PeerStream, PeerTls};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, warn, Instrument};
@@ -112,13 +113,14 @@ async fn write_frames(
     writer.shutdown().await
 }
 
-/// Reads a hello from the stream (keeping any bytes after it in `buf`).
-async fn read_hello(reader: &mut ReadHalf<PeerStream>, buf: &mut BytesMut) -> Result<Hello, String> {
+/// Reads a hello from the stream (keeping any bytes after it in `buf`), with
+/// the bytes it was sent as (the proofs sign them).
+async fn read_hello(reader: &mut ReadHalf<PeerStream>, buf: &mut BytesMut) -> Result<(Hello, Vec<u8>), String> {
     loop {
         match Hello::parse(buf) {
             Ok(Some((hello, used))) => {
-                buf.advance(used);
-                return Ok(hello);
+                let bytes = buf.split_to(used).to_vec();
+                return Ok((hello, bytes));
             }
             Ok(None) => {}
             Err(e) => return Err(e.to_string()),
@@ -129,6 +131,60 @@ async fn read_hello(reader: &mut ReadHalf<PeerStream>, buf: &mut BytesMut) -> Re
             Err(e) => return Err(format!("handshake failed: {e}")),
         }
     }
+}
+
+/// Reads the proof that follows the hellos (keeping any bytes after it in `buf`).
+async fn read_proof(reader: &mut ReadHalf<PeerStream>, buf: &mut BytesMut) -> Result<Vec<u8>, String> {
+    while buf.len() < TAG_LEN {
+        match reader.read_buf(buf).await {
+            Ok(0) => return Err("the peer closed the connection during the handshake (does it hold this cluster's secret?)".into()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("handshake failed: {e}")),
+        }
+    }
+    Ok(buf.split_to(TAG_LEN).to_vec())
+}
+
+/// The accepting side of the handshake (see `Outgoing::connect`): the peer's
+/// hello, the stream's halves and any bytes read past the handshake.
+async fn handshake(
+    stream: TcpStream,
+    tls: Option<&PeerTls>,
+    local: IpAddr,
+    auth: &PeerAuth,
+) -> Result<(Hello, ReadHalf<PeerStream>, WriteHalf<PeerStream>, BytesMut), String> {
+    let connection = accept_peer(tls, stream).await.map_err(|e| format!("TLS handshake failed: {e}"))?;
+    let (mut reader, mut writer) = tokio::io::split(connection.stream);
+    let mut buf = BytesMut::with_capacity(8 << 10);
+    let ours = Hello::new(&auth.cluster_name, local);
+    let (hello, theirs) = match read_hello(&mut reader, &mut buf).await {
+        Ok(hello) => hello,
+        Err(reason) => {
+            // A peer of another version learns ours before the connection closes.
+            if Hello::parse(&buf).is_err_and(|e| matches!(e, FrameError::Version { .. })) {
+                let _ = writer.write_all(&ours.encode()).await;
+            }
+            return Err(reason);
+        }
+    };
+    if hello.cluster_name != auth.cluster_name {
+        return Err(format!(
+            "it belongs to cluster {:?}, this node to {:?}",
+            hello.cluster_name, auth.cluster_name
+        ));
+    }
+    check_node_claim(connection.certificate.as_deref(), hello.address).await?;
+    let ours = ours.encode();
+    writer.write_all(&ours).await.map_err(|e| e.to_string())?;
+    let proof = read_proof(&mut reader, &mut buf).await?;
+    if !auth.accepts(Purpose::Dial, &[&theirs, &ours], &proof) {
+        return Err(format!("{} does not prove it holds this cluster's secret", hello.address));
+    }
+    writer
+        .write_all(&auth.tag(Purpose::Accept, &[&ours, &theirs]))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((hello, reader, writer, buf))
 }
 
 type Waiter = oneshot::Sender<Result<Reply, MessagingError>>;
@@ -198,25 +254,39 @@ impl Drop for Outgoing {
 }
 
 impl Outgoing {
-    /// Connects and handshakes: both sides send a hello; the peer's must be of
-    /// this version and cluster.
-    pub(crate) async fn connect(to: SocketAddr, local: &Hello, tls: Option<&PeerTls>) -> Result<Outgoing, MessagingError> {
+    /// Connects and handshakes: both sides send a hello, the peer's must be of
+    /// this version and cluster; then each proves it holds the cluster's secret
+    /// (see `peer_auth`), and under TLS the peer's certificate must name the
+    /// address its hello claims.
+    pub(crate) async fn connect(to: SocketAddr, local: IpAddr, auth: &PeerAuth, tls: Option<&PeerTls>) -> Result<Outgoing, MessagingError> {
         let peer = to.ip();
         let unreachable = |reason: String| MessagingError::Unreachable { to: peer, reason };
         let stream = TcpStream::connect(to).await.map_err(|e| unreachable(e.to_string()))?;
-        let stream = connect_peer(tls, stream, peer)
+        let connection = connect_peer(tls, stream, peer)
             .await
             .map_err(|e| unreachable(format!("TLS handshake failed: {e}")))?;
-        let (mut reader, mut writer) = tokio::io::split(stream);
-        writer.write_all(&local.encode()).await.map_err(|e| unreachable(e.to_string()))?;
+        let (mut reader, mut writer) = tokio::io::split(connection.stream);
+        let ours = Hello::new(&auth.cluster_name, local).encode();
+        writer.write_all(&ours).await.map_err(|e| unreachable(e.to_string()))?;
         let mut buf = BytesMut::with_capacity(8 << 10);
         let protocol = |reason: String| MessagingError::Protocol { to: peer, reason };
-        let hello = read_hello(&mut reader, &mut buf).await.map_err(protocol)?;
-        if hello.cluster_name != local.cluster_name {
+        let (hello, theirs) = read_hello(&mut reader, &mut buf)
+            .await
+            .map_err(|reason| protocol(format!("{reason} (a node of another cluster, or with another secret, closes it)")))?;
+        if hello.cluster_name != auth.cluster_name {
             return Err(protocol(format!(
                 "the peer belongs to cluster {:?}, this node to {:?}",
-                hello.cluster_name, local.cluster_name
+                hello.cluster_name, auth.cluster_name
             )));
+        }
+        check_node_claim(connection.certificate.as_deref(), hello.address)
+            .await
+            .map_err(protocol)?;
+        let proof = auth.tag(Purpose::Dial, &[&ours, &theirs]);
+        writer.write_all(&proof).await.map_err(|e| unreachable(e.to_string()))?;
+        let their_proof = read_proof(&mut reader, &mut buf).await.map_err(protocol)?;
+        if !auth.accepts(Purpose::Accept, &[&theirs, &ours], &their_proof) {
+            return Err(protocol("the peer does not hold this cluster's secret".into()));
         }
         debug!(peer = %to, "internode connection open");
         let pending = Arc::new(Pending {
@@ -318,47 +388,23 @@ pub(crate) async fn serve(
     stream: TcpStream,
     tls: Option<PeerTls>,
     socket_peer: SocketAddr,
-    local: Hello,
+    local: IpAddr,
+    auth: PeerAuth,
     handler: Arc<dyn Handler>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let stream = match accept_peer(tls.as_ref(), stream).await {
-        Ok(s) => s,
-        Err(e) => {
-            warn!(peer = %socket_peer, error = %e, "refusing an internode connection: TLS handshake failed");
-            return;
-        }
-    };
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut buf = BytesMut::with_capacity(8 << 10);
-    let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_hello(&mut reader, &mut buf)).await {
-        Ok(Ok(hello)) => hello,
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(stream, tls.as_ref(), local, &auth));
+    let (hello, mut reader, writer, mut buf) = match handshake.await {
+        Ok(Ok(accepted)) => accepted,
         Ok(Err(reason)) => {
             warn!(peer = %socket_peer, %reason, "refusing an internode connection");
-            // A peer of another version learns ours before the connection closes.
-            if Hello::parse(&buf).is_err_and(|e| matches!(e, FrameError::Version { .. })) {
-                let _ = writer.write_all(&local.encode()).await;
-            }
             return;
         }
         Err(_) => {
-            warn!(peer = %socket_peer, "refusing an internode connection that sent no hello");
+            warn!(peer = %socket_peer, "refusing an internode connection that did not finish its handshake within {HANDSHAKE_TIMEOUT:?}");
             return;
         }
     };
-    // Our hello goes back even on a mismatch, so the other side can say why it was refused.
-    if writer.write_all(&local.encode()).await.is_err() {
-        return;
-    }
-    if hello.cluster_name != local.cluster_name {
-        warn!(
-            peer = %socket_peer,
-            theirs = %hello.cluster_name,
-            ours = %local.cluster_name,
-            "refusing an internode connection from another cluster"
-        );
-        return;
-    }
     let from = hello.address;
     debug!(peer = %socket_peer, %from, "internode connection accepted");
     let (queue, rx) = mpsc::channel(QUEUE_FRAMES);

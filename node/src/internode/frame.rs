@@ -8,8 +8,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use crate::peer_auth::NONCE_LEN;
+
 /// The version of the handshake and frame layout described in `docs/internode.md`.
-pub const INTERNODE_VERSION: u8 = 5;
+pub const INTERNODE_VERSION: u8 = 6;
 
 /// The bytes every internode connection starts with, in both directions.
 pub const MAGIC: [u8; 4] = *b"RSTI";
@@ -71,18 +73,22 @@ pub struct Hello {
     pub cluster_name: String,
     /// The sender's node address (what the receiver's handler sees as `from`).
     pub address: IpAddr,
+    /// Fresh for every connection: the other side's proof signs it.
+    pub nonce: [u8; NONCE_LEN],
 }
 
 impl Hello {
+    /// A hello with a fresh nonce.
     pub fn new(cluster_name: &str, address: IpAddr) -> Hello {
         Hello {
             version: INTERNODE_VERSION,
             cluster_name: cluster_name.to_string(),
             address,
+            nonce: crate::peer_auth::nonce(),
         }
     }
 
-    /// `magic[4] version[1] name_length[u16] name[..] family[1] address[4|16]`.
+    /// `magic[4] version[1] name_length[u16] name[..] family[1] address[4|16] nonce[32]`.
     pub fn encode(&self) -> Vec<u8> {
         let name = self.cluster_name.as_bytes();
         let name = name.get(..MAX_CLUSTER_NAME).unwrap_or(name);
@@ -101,6 +107,7 @@ impl Hello {
                 out.extend_from_slice(&a.octets());
             }
         }
+        out.extend_from_slice(&self.nonce);
         out
     }
 
@@ -147,10 +154,14 @@ impl Hello {
             },
             family => return Err(FrameError::AddressFamily { family }),
         };
+        let Some(nonce) = cursor.take(NONCE_LEN) else {
+            return Ok(None);
+        };
         let hello = Hello {
             version,
             cluster_name,
             address,
+            nonce: nonce.try_into().unwrap_or([0; NONCE_LEN]),
         };
         Ok(Some((hello, cursor.at)))
     }
@@ -274,9 +285,12 @@ mod tests {
 
     #[test]
     fn a_hello_round_trips_and_matches_its_golden_bytes() {
-        let hello = Hello::new("ab", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
+        let mut hello = Hello::new("ab", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
+        hello.nonce = [0xEE; NONCE_LEN];
         let bytes = hello.encode();
-        assert_eq!(bytes, b"RSTI\x05\x00\x02ab\x04\x7f\x00\x00\x01".to_vec());
+        let mut golden = b"RSTI\x06\x00\x02ab\x04\x7f\x00\x00\x01".to_vec();
+        golden.extend_from_slice(&[0xEE; NONCE_LEN]);
+        assert_eq!(bytes, golden);
         assert_eq!(Hello::parse(&bytes), Ok(Some((hello.clone(), bytes.len()))));
         for cut in 0..bytes.len() {
             assert_eq!(Hello::parse(&bytes[..cut]), Ok(None), "cut at {cut}");
@@ -291,11 +305,12 @@ mod tests {
         assert_eq!(Hello::parse(b"RSTI\x02whatever"), Err(FrameError::Version { version: 2 }));
         assert_eq!(Hello::parse(b"RSTI\x03whatever"), Err(FrameError::Version { version: 3 }));
         assert_eq!(Hello::parse(b"RSTI\x04whatever"), Err(FrameError::Version { version: 4 }));
-        assert_eq!(Hello::parse(b"RSTI\x06whatever"), Err(FrameError::Version { version: 6 }));
+        assert_eq!(Hello::parse(b"RSTI\x05whatever"), Err(FrameError::Version { version: 5 }));
+        assert_eq!(Hello::parse(b"RSTI\x07whatever"), Err(FrameError::Version { version: 7 }));
         assert_eq!(Hello::parse(b"GET / HTTP/1.1"), Err(FrameError::BadMagic { got: *b"GET " }));
-        assert_eq!(Hello::parse(b"RSTI\x05\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
+        assert_eq!(Hello::parse(b"RSTI\x06\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
         assert_eq!(
-            Hello::parse(b"RSTI\x05\xff\xff"),
+            Hello::parse(b"RSTI\x06\xff\xff"),
             Err(FrameError::ClusterNameTooLong { length: 65535 })
         );
     }

@@ -21,10 +21,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, warn, Instrument};
 
-use self::frame::Hello;
 pub use self::frame::{INTERNODE_VERSION, MAX_FRAME};
 pub use self::message::{Reply, Verb};
 use self::pool::Pool;
+use crate::peer_auth::PeerAuth;
 
 /// The node's side of a peer's request. Synchronous, as storage is: reads and
 /// writes are memory operations and run in line on the network task; a verb
@@ -85,32 +85,36 @@ impl std::fmt::Debug for Messaging {
 impl Messaging {
     /// Starts accepting peers on `listener` (its port is also the port peers are
     /// reached on) and returns the service. `local` is this node's address, as
-    /// peers know it; `cluster_name` must match theirs.
-    pub async fn start(listener: TcpListener, local: IpAddr, cluster_name: String, handler: Arc<dyn Handler>) -> Arc<Messaging> {
-        Self::start_with_tls(listener, local, cluster_name, handler, None).await
+    /// peers know it; `auth` names the cluster and holds its secret, which peers
+    /// must share.
+    pub async fn start(listener: TcpListener, local: IpAddr, auth: PeerAuth, handler: Arc<dyn Handler>) -> Arc<Messaging> {
+        Self::start_with_tls(listener, local, auth, handler, None).await
     }
 
     /// As `start`, with mutual TLS on every connection when `tls` is given.
     pub async fn start_with_tls(
         listener: TcpListener,
         local: IpAddr,
-        cluster_name: String,
+        auth: PeerAuth,
         handler: Arc<dyn Handler>,
         tls: Option<crate::tls::PeerTls>,
     ) -> Arc<Messaging> {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(7000);
-        let hello = Hello::new(&cluster_name, local);
         let (shutdown, stop) = watch::channel(false);
         let accept_handler = handler.clone();
-        let accept_hello = hello.clone();
         let span = tracing::info_span!("internode", %local, port);
         let accepted = Arc::new(AtomicU64::new(0));
-        tokio::spawn(accept_loop(listener, accept_hello, accept_handler, stop, accepted.clone(), tls.clone()).instrument(span));
+        let listening = Listening {
+            local,
+            auth: auth.clone(),
+            tls: tls.clone(),
+        };
+        tokio::spawn(accept_loop(listener, listening, accept_handler, stop, accepted.clone()).instrument(span));
         Arc::new(Messaging {
             local,
             port,
             handler,
-            pool: Pool::new(port, hello, tls),
+            pool: Pool::new(port, local, auth, tls),
             shutdown,
             accepted,
         })
@@ -169,13 +173,19 @@ impl Drop for Messaging {
     }
 }
 
+/// What the accepting side shows and asks of peers.
+struct Listening {
+    local: IpAddr,
+    auth: PeerAuth,
+    tls: Option<crate::tls::PeerTls>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
-    local: Hello,
+    listening: Listening,
     handler: Arc<dyn Handler>,
     mut stop: watch::Receiver<bool>,
     accepted_count: Arc<AtomicU64>,
-    tls: Option<crate::tls::PeerTls>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -187,9 +197,10 @@ async fn accept_loop(
                 accepted_count.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(connection::serve(
                     stream,
-                    tls.clone(),
+                    listening.tls.clone(),
                     peer,
-                    local.clone(),
+                    listening.local,
+                    listening.auth.clone(),
                     handler.clone(),
                     stop.clone(),
                 ));

@@ -7,23 +7,25 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use super::connection::Outgoing;
-use super::frame::Hello;
 use super::MessagingError;
+use crate::peer_auth::PeerAuth;
 
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Outgoing>>>>;
 
 pub(crate) struct Pool {
     port: u16,
-    local: Hello,
+    local: IpAddr,
+    auth: PeerAuth,
     tls: Option<crate::tls::PeerTls>,
     peers: Mutex<HashMap<IpAddr, Slot>>,
 }
 
 impl Pool {
-    pub(crate) fn new(port: u16, local: Hello, tls: Option<crate::tls::PeerTls>) -> Pool {
+    pub(crate) fn new(port: u16, local: IpAddr, auth: PeerAuth, tls: Option<crate::tls::PeerTls>) -> Pool {
         Pool {
             port,
             local,
+            auth,
             tls,
             peers: Mutex::default(),
         }
@@ -38,7 +40,7 @@ impl Pool {
             return Ok(connection.clone());
         }
         *current = None;
-        let connection = Arc::new(Outgoing::connect(SocketAddr::new(to, self.port), &self.local, self.tls.as_ref()).await?);
+        let connection = Arc::new(Outgoing::connect(SocketAddr::new(to, self.port), self.local, &self.auth, self.tls.as_ref()).await?);
         *current = Some(connection.clone());
         Ok(connection)
     }

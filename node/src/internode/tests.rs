@@ -90,7 +90,39 @@ async fn listen(address: IpAddr) -> TcpListener {
 }
 
 async fn node(address: IpAddr, cluster: &str, replica: Arc<Replica>) -> Arc<Messaging> {
-    Messaging::start(listen(address).await, address, cluster.to_string(), replica).await
+    node_with(address, PeerAuth::new(cluster, None), replica).await
+}
+
+async fn node_with(address: IpAddr, auth: PeerAuth, replica: Arc<Replica>) -> Arc<Messaging> {
+    Messaging::start(listen(address).await, address, auth, replica).await
+}
+
+fn with_secret(secret: &str) -> PeerAuth {
+    PeerAuth::new("test", Some(crate::peer_auth::ClusterSecret::new(secret).unwrap()))
+}
+
+/// A raw peer's side of the handshake with a node that has no secret: our
+/// hello, the node's hello, a proof of zeros, the node's proof. The node's hello.
+async fn raw_handshake(s: &mut TcpStream, cluster: &str, claimed: IpAddr) -> Hello {
+    s.write_all(&Hello::new(cluster, claimed).encode()).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0; 256];
+    let (hello, used) = loop {
+        if let Some(parsed) = Hello::parse(&got).unwrap() {
+            break parsed;
+        }
+        let n = s.read(&mut buf).await.unwrap();
+        assert_ne!(n, 0, "closed during the handshake");
+        got.extend_from_slice(&buf[..n]);
+    };
+    s.write_all(&[0; crate::peer_auth::TAG_LEN]).await.unwrap();
+    while got.len() < used + crate::peer_auth::TAG_LEN {
+        let n = s.read(&mut buf).await.unwrap();
+        assert_ne!(n, 0, "closed before the node's proof");
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), used + crate::peer_auth::TAG_LEN, "nothing after the proof");
+    hello
 }
 
 fn position(i: u32) -> PartitionPosition {
@@ -297,8 +329,7 @@ async fn garbage_from_a_peer_closes_its_connection_not_the_node() {
         let mut s = TcpStream::connect(b_addr).await.unwrap();
         s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         assert_eq!(closed_by_peer(&mut s).await, Vec::<u8>::new());
-        let hello = Hello::new("test", ip(65, 3)).encode();
-        // A good hello, then frames that are not: a bad payload, an oversized length, a response.
+        // A good handshake, then frames that are not: a bad payload, an oversized length, a response.
         let bad_frames: [Vec<u8>; 3] = [
             Frame {
                 request_id: 1,
@@ -316,24 +347,23 @@ async fn garbage_from_a_peer_closes_its_connection_not_the_node() {
         ];
         for bad in bad_frames {
             let mut s = TcpStream::connect(b_addr).await.unwrap();
-            s.write_all(&hello).await.unwrap();
+            let hello = raw_handshake(&mut s, "test", ip(65, 3)).await;
+            assert_eq!((hello.cluster_name.as_str(), hello.address), ("test", b_ip));
             s.write_all(&bad).await.unwrap();
-            let got = closed_by_peer(&mut s).await;
-            assert_eq!(got, Hello::new("test", b_ip).encode(), "only b's hello came back");
+            assert_eq!(closed_by_peer(&mut s).await, Vec::<u8>::new(), "closed without an answer");
         }
         // A good request on a raw connection is answered.
         let mut s = TcpStream::connect(b_addr).await.unwrap();
-        s.write_all(&hello).await.unwrap();
+        raw_handshake(&mut s, "test", ip(65, 3)).await;
         s.write_all(&message::encode(5, Kind::Request, &Verb::Ping).unwrap()).await.unwrap();
         let mut buf = vec![0; 64];
         let mut got = Vec::new();
-        let expected_len = Hello::new("test", b_ip).encode().len() + 14;
-        while got.len() < expected_len {
+        while got.len() < 14 {
             let n = s.read(&mut buf).await.unwrap();
             assert_ne!(n, 0, "closed before the pong");
             got.extend_from_slice(&buf[..n]);
         }
-        let (frame, _) = Frame::parse(&got[expected_len - 14..]).unwrap().unwrap();
+        let (frame, _) = Frame::parse(&got).unwrap().unwrap();
         assert_eq!((frame.request_id, frame.kind), (5, Kind::Response));
         assert_eq!(message::decode::<Reply>(&frame.payload).unwrap(), Reply::Pong);
         // The node itself is fine.
@@ -349,8 +379,10 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x06future hello").await.unwrap();
-        assert_eq!(closed_by_peer(&mut s).await, Hello::new("test", b_ip).encode());
+        s.write_all(b"RSTI\x07future hello").await.unwrap();
+        let got = closed_by_peer(&mut s).await;
+        let (hello, used) = Hello::parse(&got).unwrap().unwrap();
+        assert_eq!((hello.cluster_name.as_str(), hello.address, used), ("test", b_ip, got.len()));
     })
     .await
     .unwrap();
@@ -366,7 +398,7 @@ async fn a_peer_of_another_cluster_is_refused() {
         match a.send(b_ip, Verb::Ping, SECOND).await {
             Err(MessagingError::Protocol { to, reason }) => {
                 assert_eq!(to, b_ip);
-                assert!(reason.contains("\"two\""), "{reason}");
+                assert!(reason.contains("another cluster"), "{reason}");
             }
             other => panic!("expected a protocol error, got {other:?}"),
         }
@@ -374,11 +406,12 @@ async fn a_peer_of_another_cluster_is_refused() {
             b_replica.seen_from.lock().unwrap().is_empty(),
             "b served a request from another cluster"
         );
-        // Refused on b's side too: a raw client claiming cluster "one" gets b's hello and is closed.
+        // Refused on b's side too: a raw client claiming cluster "one" is closed
+        // without learning anything.
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
         s.write_all(&Hello::new("one", a_ip).encode()).await.unwrap();
         s.write_all(&message::encode(1, Kind::Request, &Verb::Ping).unwrap()).await.unwrap();
-        assert_eq!(closed_by_peer(&mut s).await, Hello::new("two", b_ip).encode());
+        assert_eq!(closed_by_peer(&mut s).await, Vec::<u8>::new());
         assert!(b_replica.seen_from.lock().unwrap().is_empty());
     })
     .await
@@ -397,8 +430,18 @@ async fn a_garbage_response_fails_the_waiting_requests_as_protocol_errors() {
             s.write_all(&Hello::new("test", fake_ip).encode()).await.unwrap();
             let mut buf = vec![0; 4096];
             let mut got = Vec::new();
-            // Wait for the hello and both requests.
-            while Hello::parse(&got).ok().flatten().is_none_or(|(_, n)| got.len() < n + 2 * 14) {
+            // Wait for the hello and the proof, answer with a proof (no secret), then wait for both requests.
+            let proof = crate::peer_auth::TAG_LEN;
+            while Hello::parse(&got).ok().flatten().is_none_or(|(_, n)| got.len() < n + proof) {
+                let n = s.read(&mut buf).await.unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(&[0; crate::peer_auth::TAG_LEN]).await.unwrap();
+            while Hello::parse(&got)
+                .ok()
+                .flatten()
+                .is_none_or(|(_, n)| got.len() < n + proof + 2 * 14)
+            {
                 let n = s.read(&mut buf).await.unwrap();
                 got.extend_from_slice(&buf[..n]);
             }
@@ -426,4 +469,45 @@ async fn a_garbage_response_fails_the_waiting_requests_as_protocol_errors() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn only_peers_holding_the_cluster_secret_are_served() {
+    tokio::time::timeout(LIMIT, async {
+        let (a_ip, b_ip, c_ip, d_ip) = (ip(69, 1), ip(69, 2), ip(69, 3), ip(69, 4));
+        let b_replica = Replica::new();
+        let a = node_with(a_ip, with_secret("the secret of cluster test"), Replica::new()).await;
+        let _b = node_with(b_ip, with_secret("the secret of cluster test"), b_replica.clone()).await;
+        assert_eq!(a.send(b_ip, Verb::Ping, SECOND).await, Ok(Reply::Pong), "same secret");
+
+        let c = node_with(c_ip, with_secret("a guess at the secret of test"), Replica::new()).await;
+        let d = node(d_ip, "test", Replica::new()).await;
+        for (stranger, name) in [(&c, "another secret"), (&d, "no secret")] {
+            match stranger.send(b_ip, Verb::Ping, SECOND).await {
+                Err(MessagingError::Protocol { to, .. }) => assert_eq!(to, b_ip, "{name}"),
+                other => panic!("{name}: expected a protocol error, got {other:?}"),
+            }
+        }
+        // The other way round: b refuses a stranger that answers its dial.
+        assert!(matches!(b_send(&_b, c_ip).await, Err(MessagingError::Protocol { .. })));
+        assert!(matches!(b_send(&_b, d_ip).await, Err(MessagingError::Protocol { .. })));
+        let seen = b_replica.seen_from.lock().unwrap().clone();
+        assert_eq!(seen, vec![a_ip], "b served only its fellow member");
+
+        // A raw stranger that sends a request right after its hello gets b's hello and nothing else.
+        let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
+        s.write_all(&Hello::new("test", a_ip).encode()).await.unwrap();
+        s.write_all(&[0; crate::peer_auth::TAG_LEN]).await.unwrap();
+        s.write_all(&message::encode(1, Kind::Request, &Verb::Ping).unwrap()).await.unwrap();
+        let got = closed_by_peer(&mut s).await;
+        let (_, used) = Hello::parse(&got).unwrap().unwrap();
+        assert_eq!(used, got.len(), "no proof and no pong for a stranger");
+        assert_eq!(b_replica.seen_from.lock().unwrap().len(), 1);
+    })
+    .await
+    .unwrap();
+}
+
+async fn b_send(b: &Messaging, to: IpAddr) -> Result<Reply, MessagingError> {
+    b.send(to, Verb::Ping, SECOND).await
 }

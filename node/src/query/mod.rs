@@ -815,7 +815,19 @@ impl Executor {
     }
 
     /// Merges schema events from a peer; returns whether the schema changed.
+    /// Events stamped further ahead of this node's clock than
+    /// `schema_events::MAX_CLOCK_SKEW_MICROS` are refused (and logged).
     pub fn merge_schema_events(&self, incoming: Vec<SchemaEvent>) -> Result<bool, QueryError> {
+        let (incoming, future) = schema_events::split_future(incoming, literal::server_timestamp());
+        for event in &future {
+            tracing::warn!(
+                timestamp = event.timestamp,
+                node = %event.node,
+                statement = %event.statement,
+                "refusing a schema change stamped more than {} s ahead of this node's clock",
+                schema_events::MAX_CLOCK_SKEW_MICROS / 1_000_000
+            );
+        }
         let mut events = self.schema_events.lock().unwrap_or_else(|e| e.into_inner());
         let known: std::collections::HashSet<(i64, uuid::Uuid)> = events.iter().map(SchemaEvent::id).collect();
         let mut new: Vec<SchemaEvent> = incoming.into_iter().filter(|e| !known.contains(&e.id())).collect();

@@ -25,6 +25,8 @@ use scylla::errors::{DbError, ExecutionError, PrepareError, RequestAttemptError}
 
 /// The CQL native protocol port every node listens on.
 pub const CQL_PORT: u16 = 9042;
+/// The secret every test node proves membership with (`cluster_secret`).
+pub const CLUSTER_SECRET: &str = "rustica test cluster secret";
 /// How long a node may take to accept CQL connections.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Hard limit on one test's body; see [`within_timeout`].
@@ -225,6 +227,14 @@ fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr
     let log_err = log.try_clone().expect("clone the node log file handle");
     let mut command = Command::new(rustica_bin());
     command.arg("node");
+    // Every test node holds the test cluster's secret, unless its config file
+    // says how it proves membership itself (the environment would override it).
+    let own_membership = config
+        .and_then(|path| fs::read_to_string(path).ok())
+        .is_some_and(|text| text.contains("cluster_secret") || text.contains("internode_authentication"));
+    if !own_membership {
+        command.env("RUSTICA_CLUSTER_SECRET", CLUSTER_SECRET);
+    }
     if let Some(config) = config {
         command.arg("--config").arg(config);
     }
