@@ -92,3 +92,112 @@ async fn logins_are_checked_and_a_role_writes_only_once_granted_modify() {
     })
     .await;
 }
+
+/// The Unauthorized error's message, or a failure saying what came instead.
+fn unauthorized(result: Result<impl std::fmt::Debug, scylla::errors::ExecutionError>) -> anyhow::Result<String> {
+    let err = match result {
+        Ok(answer) => anyhow::bail!("expected Unauthorized, the statement ran: {answer:?}"),
+        Err(err) => err,
+    };
+    match db_error(&err) {
+        Some(DbError::Unauthorized) => Ok(err.to_string()),
+        other => anyhow::bail!("expected Unauthorized, got {other:?} ({err})"),
+    }
+}
+
+/// Creates a role that may log in, and a session logged in as it.
+async fn role(node: &TestNode, admin: &Session, name: &str) -> anyhow::Result<Session> {
+    admin
+        .query_unpaged(format!("CREATE ROLE {name} WITH PASSWORD = 'pw' AND LOGIN = true"), ())
+        .await?;
+    login(node, Some((name, "pw"))).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordinary_role_reads_the_driver_tables_but_not_hints_or_paxos_nor_runs_nodetool() {
+    within_timeout(async {
+        let node = TestNode::start_with_config(CONFIG).await;
+        let admin = superuser(&node).await?;
+        let alice = role(&node, &admin, "alice").await?;
+
+        for table in ["system.local", "system.peers", "system.peers_v2", "system_schema.tables"] {
+            alice.query_unpaged(format!("SELECT * FROM {table}"), ()).await?;
+        }
+        for table in ["hints", "paxos"] {
+            let refused = unauthorized(alice.query_unpaged(format!("SELECT * FROM system.{table}"), ()).await)?;
+            assert!(
+                refused.contains(&format!(
+                    "User alice has no SELECT permission on <table system.{table}> or any of its parents"
+                )),
+                "{refused}"
+            );
+            admin.query_unpaged(format!("SELECT * FROM system.{table}"), ()).await?;
+        }
+        // Not even SELECT on every keyspace opens them: they hold every table's rows.
+        admin.query_unpaged("GRANT SELECT ON ALL KEYSPACES TO alice", ()).await?;
+        let prepared = alice.prepare("SELECT * FROM system.paxos").await?;
+        unauthorized(alice.execute_unpaged(&prepared, ()).await)?;
+
+        let refused = unauthorized(alice.query_unpaged("NODETOOL CLEANUP", ()).await)?;
+        assert!(refused.contains("Only superusers can run NODETOOL statements"), "{refused}");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_grants_and_revokes_only_permissions_it_holds_itself() {
+    within_timeout(async {
+        let node = TestNode::start_with_config(CONFIG).await;
+        let admin = superuser(&node).await?;
+        admin
+            .query_unpaged(
+                "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+                (),
+            )
+            .await?;
+        let bob = role(&node, &admin, "bob").await?;
+        let _carol = role(&node, &admin, "carol").await?;
+
+        let refused = unauthorized(bob.query_unpaged("GRANT SELECT ON KEYSPACE ks TO carol", ()).await)?;
+        assert!(
+            refused.contains("User bob has no AUTHORIZE permission on <keyspace ks>"),
+            "{refused}"
+        );
+
+        admin.query_unpaged("GRANT AUTHORIZE ON KEYSPACE ks TO bob", ()).await?;
+        admin.query_unpaged("GRANT SELECT ON KEYSPACE ks TO bob", ()).await?;
+        bob.query_unpaged("GRANT SELECT ON KEYSPACE ks TO carol", ()).await?;
+        bob.query_unpaged("REVOKE SELECT ON KEYSPACE ks FROM carol", ()).await?;
+        for statement in [
+            "GRANT MODIFY ON KEYSPACE ks TO carol",
+            "REVOKE MODIFY ON KEYSPACE ks FROM carol",
+            "GRANT ALL PERMISSIONS ON KEYSPACE ks TO carol",
+        ] {
+            let refused = unauthorized(bob.query_unpaged(statement, ()).await)?;
+            assert!(
+                refused.contains("User bob has no ") && refused.contains(" permission on <keyspace ks> or any of its parents"),
+                "{statement}: {refused}"
+            );
+        }
+        let rows = admin.query_unpaged("LIST ALL PERMISSIONS OF carol", ()).await?.into_rows_result()?;
+        assert_eq!(rows.rows_num(), 0, "carol was given nothing bob lacks");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_authentication_nodetool_is_taken_from_a_loopback_client() {
+    within_timeout(async {
+        let node = TestNode::start().await;
+        let session = node.session().await?;
+        let rows = session.query_unpaged("NODETOOL CLEANUP", ()).await?.into_rows_result()?;
+        assert_eq!(
+            rows.column_specs().iter().map(|c| c.name().to_string()).collect::<Vec<_>>(),
+            ["keyspace_name", "table_name", "partitions_removed"]
+        );
+        Ok(())
+    })
+    .await;
+}

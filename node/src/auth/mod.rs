@@ -215,23 +215,40 @@ impl Auth {
     }
 
     /// Refuses the statement with Unauthorized when the logged-in role lacks what
-    /// it needs. Nothing is checked without a login or without the authorizer.
+    /// it needs. Without a login only operator statements are checked: they are
+    /// taken from the node's own host only (`client` is the client's address).
+    /// Permissions are checked only with the authorizer.
     pub async fn authorize(
         &self,
         executor: &Executor,
         user: Option<&AuthenticatedUser>,
+        client: Option<std::net::IpAddr>,
         statement: &cql_protocol::cql::ast::Statement,
         session_ks: Option<&str>,
     ) -> Result<(), QueryError> {
-        let Some(user) = user else { return Ok(()) };
+        let Some(user) = user else {
+            if let cql_protocol::cql::ast::Statement::NodeTool(_) = statement {
+                required::operator_without_login(client, executor.node.address).map_err(|message| QueryError::Unauthorized { message })?;
+            }
+            return Ok(());
+        };
         let needed = required::required(statement, session_ks, &user.name)?;
         if needed.is_empty() || self.is_superuser(executor, &user.name).await? {
             return Ok(());
         }
+        let missing = |permission: Permission, resource: &AuthResource| QueryError::Unauthorized {
+            message: format!(
+                "User {} has no {} permission on {} or any of its parents",
+                user.name,
+                permission.name(),
+                resource.display()
+            ),
+        };
         for requirement in needed {
             match requirement {
                 Requirement::Superuser(message) => return Err(QueryError::Unauthorized { message: message.into() }),
-                Requirement::Permission(_, _) if !self.authorizes() => {}
+                Requirement::Permission(_, _) | Requirement::SuperuserPermission(_, _) if !self.authorizes() => {}
+                Requirement::SuperuserPermission(permission, resource) => return Err(missing(permission, &resource)),
                 Requirement::Permission(permission, resource) => {
                     let granted = self.permissions_of(executor, &user.name).await?;
                     let has = resource
@@ -239,14 +256,7 @@ impl Auth {
                         .iter()
                         .any(|r| granted.get(r).is_some_and(|set| set.contains(&permission)));
                     if !has {
-                        return Err(QueryError::Unauthorized {
-                            message: format!(
-                                "User {} has no {} permission on {} or any of its parents",
-                                user.name,
-                                permission.name(),
-                                resource.display()
-                            ),
-                        });
+                        return Err(missing(permission, &resource));
                     }
                 }
             }
