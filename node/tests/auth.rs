@@ -187,6 +187,95 @@ async fn a_role_grants_and_revokes_only_permissions_it_holds_itself() {
     .await;
 }
 
+/// bcrypt work factor of the timing and throttle tests: slow enough that the
+/// password check, not the connection, decides how long a login takes.
+const SLOW_HASH_CONFIG: &str = r#"
+authenticator = "PasswordAuthenticator"
+authorizer = "CassandraAuthorizer"
+password_hash_cost = 10
+"#;
+
+/// How long a login that fails takes, and its error.
+async fn failed_login(node: &TestNode, user: &str, password: &str) -> anyhow::Result<(Duration, String)> {
+    let start = Instant::now();
+    match login(node, Some((user, password))).await {
+        Ok(_) => anyhow::bail!("{user} logged in with a wrong password"),
+        Err(e) => Ok((start.elapsed(), format!("{e:#}"))),
+    }
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_takes_as_long_for_an_unknown_role_as_for_a_wrong_password() {
+    within_timeout(async {
+        let node = TestNode::start_with_config(SLOW_HASH_CONFIG).await;
+        let admin = superuser(&node).await?;
+        role(&node, &admin, "known").await?;
+        let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+        // Five each (the throttle's limit), interleaved so that load on the
+        // machine falls on both alike.
+        for i in 0..5 {
+            let (time, error) = failed_login(&node, &format!("nobody{i}"), "pw").await?;
+            assert!(
+                error.contains(&format!("Provided username nobody{i} and/or password are incorrect")),
+                "{error}"
+            );
+            unknown.push(time);
+            let (time, error) = failed_login(&node, "known", "wrong").await?;
+            assert!(error.contains("Provided username known and/or password are incorrect"), "{error}");
+            wrong.push(time);
+        }
+        let (unknown, wrong) = (median(unknown), median(wrong));
+        let (short, long) = (unknown.min(wrong), unknown.max(wrong));
+        assert!(
+            short.as_secs_f64() > 0.5 * long.as_secs_f64(),
+            "median failed login: unknown role {unknown:?}, wrong password {wrong:?}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_are_counted_before_they_are_checked() {
+    within_timeout(async {
+        let node = TestNode::start_with_config(SLOW_HASH_CONFIG).await;
+        let admin = superuser(&node).await?;
+        role(&node, &admin, "target").await?;
+
+        // Far more guesses at once than the limit: only the limit's worth reach
+        // the password check, the others are refused by the throttle.
+        let guesses = (0..15).map(|_| failed_login(&node, "target", "guess"));
+        let errors: Vec<String> = futures::future::try_join_all(guesses).await?.into_iter().map(|(_, e)| e).collect();
+        let checked = errors.iter().filter(|e| e.contains("and/or password are incorrect")).count();
+        let throttled = errors
+            .iter()
+            .filter(|e| e.contains("Too many failed login attempts for target"))
+            .count();
+        assert_eq!(
+            (checked, throttled),
+            (5, 10),
+            "password checks and throttled attempts of 15 at once"
+        );
+
+        // With the limit reached, parallel attempts are all refused, the right
+        // password among them.
+        let attempts = (0..4).map(|i| login(&node, Some(("target", if i == 0 { "pw" } else { "guess" }))));
+        for (i, attempt) in futures::future::join_all(attempts).await.into_iter().enumerate() {
+            match attempt {
+                Ok(_) => anyhow::bail!("attempt {i} logged in past the throttle"),
+                Err(e) => assert!(format!("{e:#}").contains("Too many failed login attempts"), "{e:#}"),
+            }
+        }
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_authentication_nodetool_is_taken_from_a_loopback_client() {
     within_timeout(async {
