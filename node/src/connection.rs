@@ -96,7 +96,10 @@ where
     });
     let in_flight = limits.connection();
     let mut framing = Framing::default();
-    let session = Arc::new(Mutex::new(Session::default()));
+    let session = Arc::new(Mutex::new(Session {
+        client: peer.map(|p| p.ip()),
+        ..Session::default()
+    }));
     let mut gate = Gate::new(executor.auth.login_required());
     let mut header_bytes = [0u8; HEADER_LEN];
     loop {

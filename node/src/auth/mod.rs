@@ -1,9 +1,10 @@
 //! Who a client is and what it may do: Cassandra's PasswordAuthenticator (SASL
 //! PLAIN, bcrypt hashes in `system_auth.roles`) and CassandraAuthorizer
 //! (permissions in `system_auth.role_permissions`), or AllowAll for both, the
-//! default. Pure parts: `sasl`, `gate`, `resource`, `required`; `store` reads and
-//! writes the auth tables through the executor; `statements` runs the role and
-//! permission statements. Sockets and TLS are not here.
+//! default. Pure parts: `sasl`, `gate`, `resource`, `required`, `throttle`,
+//! `password`; `store` reads and writes the auth tables through the executor;
+//! `statements` runs the role and permission statements. Sockets and TLS are not
+//! here.
 
 pub mod gate;
 pub mod password;
@@ -155,7 +156,8 @@ impl Auth {
     }
 
     /// Checks a SASL PLAIN token against `system_auth.roles`. Slow on purpose
-    /// (bcrypt, run on the blocking pool).
+    /// (bcrypt, run on the blocking pool), and as slow for a role that does not
+    /// exist. The attempt is counted by the throttle before it is checked.
     pub async fn login(
         &self,
         executor: &Executor,
@@ -164,12 +166,12 @@ impl Auth {
     ) -> Result<AuthenticatedUser, QueryError> {
         let (user, password) = sasl::parse_plain(token).map_err(|e| QueryError::BadCredentials { message: e.to_string() })?;
         if let Some(ip) = peer {
-            if let Some(wait) = self
+            let reserved = self
                 .throttle
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .locked_for(ip, &user, Instant::now())
-            {
+                .reserve(ip, &user, Instant::now());
+            if let Err(wait) = reserved {
                 return Err(QueryError::BadCredentials {
                     message: format!(
                         "Too many failed login attempts for {user} from {ip}; try again in {} s",
@@ -178,30 +180,38 @@ impl Auth {
                 });
             }
         }
+        // A client that hangs up mid-check leaves its attempt counted, as a failure.
         let result = self.check_password(executor, &user, &password).await;
         if let Some(ip) = peer {
             let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
             match &result {
                 Ok(_) => throttle.succeeded(ip, &user),
-                Err(QueryError::BadCredentials { .. }) => throttle.failed(ip, &user, Instant::now()),
-                Err(_) => {}
+                Err(QueryError::BadCredentials { .. }) => {}
+                Err(_) => throttle.release(ip, &user),
             }
         }
         result
     }
 
     async fn check_password(&self, executor: &Executor, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
-        let role = store::role(executor, user).await?.ok_or_else(|| bad_credentials(user))?;
-        let hash = role.salted_hash.clone().ok_or_else(|| bad_credentials(user))?;
+        let role = store::role(executor, user).await?;
+        // Without a role or a hash, check against a dummy hash of the same cost
+        // anyway, and fail with the words of a wrong password: neither the time
+        // nor the answer tells which roles exist.
+        let hash = match role.as_ref().and_then(|r| r.salted_hash.clone()) {
+            Some(hash) => hash,
+            None => password::dummy_hash(self.config.password_hash_cost),
+        };
         let password = password.to_string();
         let verified = tokio::task::spawn_blocking(move || password::verify(&password, &hash))
             .await
             .map_err(|e| QueryError::Server {
                 message: format!("the password check failed: {e}"),
             })?;
-        if !verified {
-            return Err(bad_credentials(user));
-        }
+        let role = match role {
+            Some(role) if verified && role.salted_hash.is_some() => role,
+            _ => return Err(bad_credentials(user)),
+        };
         if !role.can_login {
             return Err(QueryError::BadCredentials {
                 message: format!("{user} is not permitted to log in"),
@@ -215,23 +225,40 @@ impl Auth {
     }
 
     /// Refuses the statement with Unauthorized when the logged-in role lacks what
-    /// it needs. Nothing is checked without a login or without the authorizer.
+    /// it needs. Without a login only operator statements are checked: they are
+    /// taken from the node's own host only (`client` is the client's address).
+    /// Permissions are checked only with the authorizer.
     pub async fn authorize(
         &self,
         executor: &Executor,
         user: Option<&AuthenticatedUser>,
+        client: Option<std::net::IpAddr>,
         statement: &cql_protocol::cql::ast::Statement,
         session_ks: Option<&str>,
     ) -> Result<(), QueryError> {
-        let Some(user) = user else { return Ok(()) };
+        let Some(user) = user else {
+            if let cql_protocol::cql::ast::Statement::NodeTool(_) = statement {
+                required::operator_without_login(client, executor.node.address).map_err(|message| QueryError::Unauthorized { message })?;
+            }
+            return Ok(());
+        };
         let needed = required::required(statement, session_ks, &user.name)?;
         if needed.is_empty() || self.is_superuser(executor, &user.name).await? {
             return Ok(());
         }
+        let missing = |permission: Permission, resource: &AuthResource| QueryError::Unauthorized {
+            message: format!(
+                "User {} has no {} permission on {} or any of its parents",
+                user.name,
+                permission.name(),
+                resource.display()
+            ),
+        };
         for requirement in needed {
             match requirement {
                 Requirement::Superuser(message) => return Err(QueryError::Unauthorized { message: message.into() }),
-                Requirement::Permission(_, _) if !self.authorizes() => {}
+                Requirement::Permission(_, _) | Requirement::SuperuserPermission(_, _) if !self.authorizes() => {}
+                Requirement::SuperuserPermission(permission, resource) => return Err(missing(permission, &resource)),
                 Requirement::Permission(permission, resource) => {
                     let granted = self.permissions_of(executor, &user.name).await?;
                     let has = resource
@@ -239,14 +266,7 @@ impl Auth {
                         .iter()
                         .any(|r| granted.get(r).is_some_and(|set| set.contains(&permission)));
                     if !has {
-                        return Err(QueryError::Unauthorized {
-                            message: format!(
-                                "User {} has no {} permission on {} or any of its parents",
-                                user.name,
-                                permission.name(),
-                                resource.display()
-                            ),
-                        });
+                        return Err(missing(permission, &resource));
                     }
                 }
             }

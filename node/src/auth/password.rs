@@ -20,9 +20,21 @@ pub fn verify(password: &str, salted_hash: &str) -> bool {
     bcrypt::verify(password, salted_hash).unwrap_or(false)
 }
 
+/// Salt and digest of a fixed, well-formed bcrypt hash that no password is
+/// expected to match.
+const DUMMY_SALT_AND_DIGEST: &str = "N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy";
+
+/// A well-formed hash of work factor `cost` to check a password against when the
+/// role has none (it does not exist, or has no password): the check then costs
+/// what a real one does, so the answer's timing does not tell which roles exist.
+pub fn dummy_hash(cost: u32) -> String {
+    format!("$2b${cost:02}${DUMMY_SALT_AND_DIGEST}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, Instant};
 
     #[test]
     fn a_hash_verifies_its_password_only_and_is_salted() {
@@ -33,5 +45,32 @@ mod tests {
         assert!(verify("cassandra", &a) && verify("cassandra", &b));
         assert!(!verify("Cassandra", &a));
         assert!(!verify("cassandra", "not a hash"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_checked_as_slowly_as_a_real_one_and_matches_nothing() {
+        let cost = 8;
+        let real = hash("secret", cost).unwrap();
+        let dummy = dummy_hash(cost);
+        // Parsed and run (Ok), not refused as malformed at once (Err).
+        assert_eq!(bcrypt::verify("secret", &dummy).ok(), Some(false), "{dummy}");
+        assert!(!verify("", &dummy));
+        // The fastest of a few interleaved runs: other work on the machine only
+        // ever slows a run down.
+        let once = |h: &str| {
+            let start = Instant::now();
+            verify("wrong", h);
+            start.elapsed()
+        };
+        let (mut real_time, mut dummy_time) = (Duration::MAX, Duration::MAX);
+        for _ in 0..3 {
+            real_time = real_time.min(once(&real));
+            dummy_time = dummy_time.min(once(&dummy));
+        }
+        let ratio = dummy_time.as_secs_f64() / real_time.as_secs_f64().max(1e-9);
+        assert!(
+            (0.5..2.0).contains(&ratio) && dummy_time > Duration::from_millis(1),
+            "a real check took {real_time:?}, the dummy one {dummy_time:?}"
+        );
     }
 }

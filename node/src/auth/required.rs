@@ -1,6 +1,9 @@
 //! What a statement needs from the authorizer (CassandraAuthorizer's rules): a
-//! permission on a resource, or being a superuser. Pure: the store answers
-//! whether a role has it.
+//! permission on a resource, or being a superuser; and, without any login, from
+//! where an operator statement is taken. Pure: the store answers whether a role
+//! has a permission.
+
+use std::net::IpAddr;
 
 use cql_protocol::cql::ast::{BatchStatement, Permission, QualifiedName, RoleOptions, Statement};
 
@@ -13,10 +16,22 @@ pub enum Requirement {
     Permission(Permission, AuthResource),
     /// Only a superuser may do this; the text says what.
     Superuser(&'static str),
+    /// A permission no GRANT gives: only superusers hold it (the internal
+    /// tables). Refused with the same words as a missing permission.
+    SuperuserPermission(Permission, AuthResource),
 }
 
 /// Keyspaces every logged-in role may read: what drivers read on connect.
 const READABLE_BY_ALL: [&str; 3] = ["system", "system_schema", "system_virtual_schema"];
+
+/// Tables of the `system` keyspace that hold other tables' data (hinted
+/// mutations, Paxos proposals and commits): readable by superusers only, even
+/// by a role granted SELECT on all keyspaces, since they would show rows of
+/// tables it may not read.
+pub const INTERNAL_TABLES: [&str; 2] = ["hints", "paxos"];
+
+/// Why an operator (`NODETOOL`) statement is refused to any other role.
+const OPERATOR_ONLY: &str = "Only superusers can run NODETOOL statements";
 
 fn table(session_ks: Option<&str>, name: &QualifiedName) -> Result<AuthResource, QueryError> {
     Ok(AuthResource::Table(keyspace_of(session_ks, name)?, name.name.clone()))
@@ -50,12 +65,13 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
     let p = |permission, resource| Ok(vec![Requirement::Permission(permission, resource)]);
     match statement {
         Statement::Use(_) | Statement::Describe(_) | Statement::ListRoles(_) => Ok(Vec::new()),
-        Statement::NodeTool(_) => Ok(vec![Requirement::Superuser(
-            "Only superusers can decommission, remove or clean up nodes",
-        )]),
+        Statement::NodeTool(_) => Ok(vec![Requirement::Superuser(OPERATOR_ONLY)]),
         Statement::Select(s) => {
             let resource = table(session_ks, &s.table)?;
             match &resource {
+                AuthResource::Table(k, t) if k == "system" && INTERNAL_TABLES.contains(&t.as_str()) => {
+                    Ok(vec![Requirement::SuperuserPermission(Select, resource)])
+                }
                 AuthResource::Table(k, _) if READABLE_BY_ALL.contains(&k.as_str()) => Ok(Vec::new()),
                 _ => p(Select, resource),
             }
@@ -99,9 +115,16 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
             Ok(out)
         }
         Statement::DropRole(r) => p(Drop, AuthResource::Role(r.name.clone())),
+        // AUTHORIZE on the resource, and every permission given or taken away:
+        // a role cannot hand out (or strip) more than it holds.
         Statement::Grant(g) | Statement::Revoke(g) => {
             let resource = AuthResource::resolve(&g.resource, session_ks).map_err(QueryError::invalid)?;
-            p(Authorize, resource)
+            let changed = resource
+                .grantable(&g.permissions)
+                .map_err(|message| QueryError::Syntax { message })?;
+            let mut out = vec![Requirement::Permission(Authorize, resource.clone())];
+            out.extend(changed.into_iter().map(|p| Requirement::Permission(p, resource.clone())));
+            Ok(out)
         }
         Statement::ListPermissions(l) => match &l.role {
             Some(role) if role != user => Ok(vec![Requirement::Superuser(
@@ -109,6 +132,23 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
             )]),
             _ => Ok(Vec::new()),
         },
+    }
+}
+
+/// Without a login (AllowAllAuthenticator) no client can be a superuser, so an
+/// operator statement is taken only from the node's own host: a loopback
+/// address or `node`'s own. The error is the Unauthorized message.
+pub fn operator_without_login(client: Option<IpAddr>, node: IpAddr) -> Result<(), String> {
+    match client.map(|ip| ip.to_canonical()) {
+        Some(ip) if ip.is_loopback() || ip == node.to_canonical() => Ok(()),
+        Some(ip) => Err(format!(
+            "{OPERATOR_ONLY}; without authentication (AllowAllAuthenticator) they are taken only from \
+             this node's own address or a loopback address, not from {ip}"
+        )),
+        None => Err(format!(
+            "{OPERATOR_ONLY}; without authentication (AllowAllAuthenticator) they are taken only from \
+             this node's own address or a loopback address, and this client's address is unknown"
+        )),
     }
 }
 
@@ -201,12 +241,63 @@ mod tests {
     }
 
     #[test]
-    fn granting_needs_authorize_on_the_resource() {
+    fn the_internal_tables_need_a_superuser_even_with_select_on_all_keyspaces() {
+        for name in INTERNAL_TABLES {
+            assert_eq!(
+                needs(&format!("SELECT * FROM system.{name}"), "a"),
+                vec![Requirement::SuperuserPermission(Permission::Select, t("system", name))]
+            );
+        }
+        assert_eq!(needs("SELECT * FROM system.peers_v2", "a"), Vec::new());
         assert_eq!(
-            needs("GRANT MODIFY ON KEYSPACE ks TO b", "a"),
-            perm(Permission::Authorize, AuthResource::Keyspace("ks".into()))
+            needs("SELECT * FROM ks.hints", "a"),
+            perm(Permission::Select, t("ks", "hints")),
+            "a user table of the same name is an ordinary table"
+        );
+    }
+
+    #[test]
+    fn granting_or_revoking_needs_authorize_and_the_permissions_themselves() {
+        let ks = AuthResource::Keyspace("ks".into());
+        let authorize_and_modify = [perm(Permission::Authorize, ks.clone()), perm(Permission::Modify, ks.clone())].concat();
+        assert_eq!(needs("GRANT MODIFY ON KEYSPACE ks TO b", "a"), authorize_and_modify);
+        assert_eq!(needs("REVOKE MODIFY ON KEYSPACE ks FROM b", "a"), authorize_and_modify);
+        let role = AuthResource::Role("r".into());
+        assert_eq!(
+            needs("GRANT ALL ON ROLE r TO b", "a"),
+            [
+                perm(Permission::Authorize, role.clone()),
+                perm(Permission::Alter, role.clone()),
+                perm(Permission::Drop, role.clone()),
+                perm(Permission::Authorize, role.clone()),
+            ]
+            .concat(),
+            "ALL is the permissions that apply to the resource"
+        );
+        let refused = required(&parse_statement("GRANT CREATE ON TABLE t TO b").unwrap(), Some("ks"), "a");
+        assert_eq!(
+            refused,
+            Err(QueryError::Syntax {
+                message: "Resource type DataResource does not support any of the requested permissions".into()
+            })
         );
         assert_eq!(needs("LIST ALL PERMISSIONS OF a", "a"), Vec::new());
         assert_eq!(needs("LIST ALL PERMISSIONS OF b", "a").len(), 1);
+    }
+
+    #[test]
+    fn without_a_login_nodetool_is_taken_from_loopback_or_the_nodes_own_address_only() {
+        let node: IpAddr = "10.0.0.1".parse().unwrap();
+        for ok in ["127.0.0.1", "127.0.3.4", "::1", "::ffff:127.0.0.1", "10.0.0.1", "::ffff:10.0.0.1"] {
+            assert_eq!(operator_without_login(Some(ok.parse().unwrap()), node), Ok(()), "{ok}");
+        }
+        let refused = operator_without_login(Some("10.0.0.2".parse().unwrap()), node).unwrap_err();
+        assert!(
+            refused.starts_with("Only superusers can run NODETOOL statements; without authentication")
+                && refused.ends_with("not from 10.0.0.2"),
+            "{refused}"
+        );
+        assert!(operator_without_login(None, node).is_err(), "an unknown client is refused");
+        assert!(operator_without_login(Some("192.168.1.1".parse().unwrap()), node).is_err());
     }
 }

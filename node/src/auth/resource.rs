@@ -2,7 +2,7 @@
 //! `data`, `data/<ks>`, `data/<ks>/<table>`, `roles`, `roles/<role>`. A permission
 //! on a resource covers everything under it, so a check walks up the chain.
 
-use cql_protocol::cql::ast::Resource;
+use cql_protocol::cql::ast::{Permission, Resource};
 
 /// A resource with its keyspace resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -64,6 +64,37 @@ impl AuthResource {
         }
     }
 
+    /// The permissions that mean something on this resource, as Cassandra's
+    /// `applicablePermissions`: a table cannot be CREATEd in, a role is not SELECTed.
+    pub fn applicable_permissions(&self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            AuthResource::AllKeyspaces | AuthResource::Keyspace(_) => &[Create, Alter, Drop, Select, Modify, Authorize],
+            AuthResource::Table(_, _) => &[Alter, Drop, Select, Modify, Authorize],
+            AuthResource::AllRoles => &[Create, Alter, Drop, Authorize, Describe],
+            AuthResource::Role(_) => &[Alter, Drop, Authorize],
+        }
+    }
+
+    /// What GRANT or REVOKE of `requested` on this resource changes: the
+    /// applicable ones (so `ALL` is every applicable one). None of them applying
+    /// is refused with Cassandra's message (a syntax error there).
+    pub fn grantable(&self, requested: &[Permission]) -> Result<Vec<Permission>, String> {
+        let applicable = self.applicable_permissions();
+        let granted: Vec<Permission> = Permission::ALL
+            .into_iter()
+            .filter(|p| requested.contains(p) && applicable.contains(p))
+            .collect();
+        if granted.is_empty() {
+            let kind = match self {
+                AuthResource::AllRoles | AuthResource::Role(_) => "RoleResource",
+                _ => "DataResource",
+            };
+            return Err(format!("Resource type {kind} does not support any of the requested permissions"));
+        }
+        Ok(granted)
+    }
+
     /// How LIST PERMISSIONS shows it: `<all keyspaces>`, `<keyspace ks>`, `<table ks.t>`.
     pub fn display(&self) -> String {
         match self {
@@ -109,5 +140,42 @@ mod tests {
             Ok(AuthResource::Table("ks".into(), "t".into()))
         );
         assert!(AuthResource::resolve(&t, None).is_err());
+    }
+
+    #[test]
+    fn all_permissions_are_the_applicable_ones_and_an_inapplicable_one_is_refused() {
+        let table = AuthResource::Table("ks".into(), "t".into());
+        assert_eq!(
+            table.grantable(&Permission::ALL),
+            Ok(vec![
+                Permission::Alter,
+                Permission::Drop,
+                Permission::Select,
+                Permission::Modify,
+                Permission::Authorize
+            ])
+        );
+        assert_eq!(
+            AuthResource::Role("r".into()).grantable(&Permission::ALL),
+            Ok(vec![Permission::Alter, Permission::Drop, Permission::Authorize])
+        );
+        assert_eq!(
+            AuthResource::AllRoles.grantable(&Permission::ALL),
+            Ok(vec![
+                Permission::Create,
+                Permission::Alter,
+                Permission::Drop,
+                Permission::Authorize,
+                Permission::Describe
+            ])
+        );
+        assert_eq!(
+            table.grantable(&[Permission::Create]),
+            Err("Resource type DataResource does not support any of the requested permissions".to_string())
+        );
+        assert_eq!(
+            AuthResource::Role("r".into()).grantable(&[Permission::Select]),
+            Err("Resource type RoleResource does not support any of the requested permissions".to_string())
+        );
     }
 }

@@ -205,11 +205,17 @@ async fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> 
 
 async fn change(executor: &Executor, session_ks: Option<&str>, g: &GrantPermissions, grant: bool) -> Result<ResultBody, QueryError> {
     let resource = AuthResource::resolve(&g.resource, session_ks).map_err(QueryError::invalid)?;
+    let permissions = resource
+        .grantable(&g.permissions)
+        .map_err(|message| QueryError::Syntax { message })?;
     check_resource_exists(executor, &resource).await?;
     if executor.auth.role(executor, &g.role).await?.is_none() {
         return Err(missing(&g.role));
     }
-    store::change_permissions(executor, &g.role, &resource, &g.permissions, grant).await?;
+    // REVOKE ALL also takes away what an older GRANT ALL stored beyond the
+    // applicable permissions.
+    let changed = if grant { &permissions[..] } else { &g.permissions[..] };
+    store::change_permissions(executor, &g.role, &resource, changed, grant).await?;
     Ok(ResultBody::Void)
 }
 

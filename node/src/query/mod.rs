@@ -50,6 +50,8 @@ pub struct Session {
     pub keyspace: Option<String>,
     /// The role this connection logged in as (None without a password authenticator).
     pub user: Option<Arc<AuthenticatedUser>>,
+    /// The client's address (None for the node's own statements).
+    pub client: Option<std::net::IpAddr>,
 }
 
 /// The knobs of one request that are not part of the statement.
@@ -314,6 +316,7 @@ impl Executor {
         let mut session = Session {
             keyspace: keyspace.map(str::to_string),
             user: None,
+            client: None,
         };
         let opts = QueryOptions {
             consistency,
@@ -386,6 +389,7 @@ impl Executor {
         let mut scoped = Session {
             keyspace: prepared.keyspace.clone().or_else(|| session.keyspace.clone()),
             user: session.user.clone(),
+            client: session.client,
         };
         let result = self.execute(&mut scoped, &prepared.statement, &binds, opts).await;
         if let Statement::Use(_) = prepared.statement {
@@ -442,7 +446,13 @@ impl Executor {
                 }
             };
             self.auth
-                .authorize(self, session.user.as_deref(), statement.statement(), keyspace.as_deref())
+                .authorize(
+                    self,
+                    session.user.as_deref(),
+                    session.client,
+                    statement.statement(),
+                    keyspace.as_deref(),
+                )
                 .await?;
             planned.push((statement, keyspace, binds));
         }
@@ -643,7 +653,9 @@ impl Executor {
         let schema = self.schema.snapshot();
         let ks = session.keyspace.as_deref();
         if !opts.internal {
-            self.auth.authorize(self, session.user.as_deref(), statement, ks).await?;
+            self.auth
+                .authorize(self, session.user.as_deref(), session.client, statement, ks)
+                .await?;
         }
         match statement {
             Statement::CreateRole(_)
