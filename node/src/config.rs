@@ -18,7 +18,8 @@ pub struct NodeConfig {
     pub data_center: String,
     pub rack: String,
     pub num_tokens: usize,
-    /// Frames declaring a larger body are refused before anything is allocated.
+    /// Frames declaring a larger body are refused before anything is allocated;
+    /// before a connection has logged in the bound is 64 KiB (`MAX_FRAME_BEFORE_LOGIN`).
     pub max_frame_bytes: u32,
     /// Log filter (tracing's env-filter syntax), e.g. "info" or "node=debug".
     pub log_level: String,
@@ -49,6 +50,16 @@ pub struct NodeConfig {
     /// Client connections this node serves at once, and from one address.
     pub native_transport_max_concurrent_connections: usize,
     pub native_transport_max_concurrent_connections_per_ip: usize,
+    /// Client connections that have not logged in yet (READY, or AUTH_SUCCESS
+    /// with a password authenticator), TLS handshakes included, per node and
+    /// from one address; lower than the bounds above, so connections that never
+    /// log in cannot hold every slot. Cassandra has no such bound.
+    pub native_transport_max_unauthenticated_connections: usize,
+    pub native_transport_max_unauthenticated_connections_per_ip: usize,
+    /// How long a client connection has from accept to finish its TLS handshake
+    /// and log in; past it the connection is closed. Cassandra has no such key
+    /// (its TLS handshake times out after Netty's 10 s).
+    pub native_transport_auth_timeout_ms: u64,
     /// Requests one client connection may have in flight; past it the node
     /// stops reading that socket until answers go out.
     pub native_transport_max_requests_per_connection: usize,
@@ -135,6 +146,9 @@ impl Default for NodeConfig {
             password_hash_cost: crate::auth::password::DEFAULT_COST,
             native_transport_max_concurrent_connections: 4096,
             native_transport_max_concurrent_connections_per_ip: 1024,
+            native_transport_max_unauthenticated_connections: 256,
+            native_transport_max_unauthenticated_connections_per_ip: 8,
+            native_transport_auth_timeout_ms: 10_000,
             native_transport_max_requests_per_connection: 1024,
             native_transport_max_concurrent_requests_in_bytes: 64 << 20,
             client_encryption: crate::tls::ClientEncryption::default(),
@@ -212,6 +226,15 @@ impl NodeConfig {
                 "native_transport_max_requests_per_connection must be positive and native_transport_max_concurrent_requests_in_bytes at least 1024",
             );
         }
+        if self.native_transport_max_unauthenticated_connections == 0
+            || self.native_transport_max_unauthenticated_connections_per_ip == 0
+            || self.native_transport_auth_timeout_ms == 0
+        {
+            return invalid(
+                "native_transport_max_unauthenticated_connections, native_transport_max_unauthenticated_connections_per_ip \
+                 and native_transport_auth_timeout_ms must be positive",
+            );
+        }
         if self.max_frame_bytes < 1024 {
             return invalid("max_frame_bytes must be at least 1024");
         }
@@ -266,6 +289,17 @@ impl NodeConfig {
         crate::limits::RequestLimits::new(
             self.native_transport_max_requests_per_connection,
             self.native_transport_max_concurrent_requests_in_bytes,
+        )
+    }
+
+    /// The bounds on client connections (`server::run`).
+    pub fn connection_limits(&self) -> crate::limits::ConnectionLimits {
+        crate::limits::ConnectionLimits::new(
+            self.native_transport_max_concurrent_connections,
+            self.native_transport_max_concurrent_connections_per_ip,
+            self.native_transport_max_unauthenticated_connections,
+            self.native_transport_max_unauthenticated_connections_per_ip,
+            Duration::from_millis(self.native_transport_auth_timeout_ms),
         )
     }
 
@@ -325,6 +359,8 @@ mod tests {
         );
         assert_eq!(config.authenticator, crate::auth::AuthenticatorKind::AllowAllAuthenticator);
         assert_eq!(config.gossip_interval_ms, 300);
+        assert_eq!(config.connection_limits().login_timeout(), Duration::from_secs(10));
+        assert_eq!(config.native_transport_max_unauthenticated_connections_per_ip, 8);
     }
 
     #[test]
@@ -416,6 +452,24 @@ ca_certificate = "ca.crt"
         let open = NodeConfig::from_toml("internode_authentication = \"none\"").unwrap();
         assert!(open.peer_auth().unwrap().secret.is_none());
         assert!(NodeConfig::from_toml("internode_authentication = \"maybe\"").is_err());
+    }
+
+    #[test]
+    fn connections_not_logged_in_have_lower_bounds_and_a_deadline_by_default() {
+        let config = NodeConfig::from_toml("").unwrap();
+        assert_eq!(
+            (
+                config.native_transport_max_unauthenticated_connections,
+                config.native_transport_max_unauthenticated_connections_per_ip,
+                config.native_transport_auth_timeout_ms
+            ),
+            (256, 8, 10_000)
+        );
+        assert_eq!(config.connection_limits().login_timeout(), Duration::from_secs(10));
+        let set = NodeConfig::from_toml("native_transport_auth_timeout_ms = 1000").unwrap();
+        assert_eq!(set.connection_limits().login_timeout(), Duration::from_secs(1));
+        let err = NodeConfig::from_toml("native_transport_max_unauthenticated_connections_per_ip = 0").unwrap_err();
+        assert!(err.to_string().contains("must be positive"), "{err}");
     }
 
     #[test]

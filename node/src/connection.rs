@@ -4,10 +4,15 @@
 //! what is ready in one write, and pushes events to a connection that
 //! REGISTERed for them. Protocol errors are answered on the request's stream;
 //! only an unreadable frame boundary (bad version, oversized length) closes the
-//! connection.
+//! connection. Until it logs in (READY, or AUTH_SUCCESS with a password
+//! authenticator) a connection is held to `Login`: frames of at most
+//! `MAX_FRAME_BEFORE_LOGIN` bytes and a deadline, past which it is closed.
+//! Counting connections is `limits`'s; accepting them and TLS are `server`'s.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cql_protocol::compression::{compress_frame, Compression};
 use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
@@ -17,16 +22,54 @@ use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
 use futures::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tracing::{debug, warn, Instrument};
 
 use crate::auth::gate::{Gate, RequestKind};
 use crate::auth::PASSWORD_AUTHENTICATOR;
 use crate::error::QueryError;
-use crate::limits::{InFlight, RequestLimits};
+use crate::limits::{InFlight, RequestLimits, Slot, MAX_FRAME_BEFORE_LOGIN};
 use crate::query::{Executor, QueryOptions, Session};
 use crate::system::CQL_VERSION;
 
 const EVENT_STREAM: i16 = -1;
+
+/// How long a refused connection is waited for to send its first frame header,
+/// so it can be told why on that frame's stream.
+pub const REFUSAL_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a connection closed before login may take to read its last answers:
+/// one that does not read must not keep its socket open.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// What a connection is held to until it logs in (READY, or AUTH_SUCCESS with a
+/// password authenticator).
+#[derive(Debug)]
+pub struct Login {
+    /// Past it a connection that has not logged in is closed; it runs from accept,
+    /// so it covers the TLS handshake too.
+    pub deadline: Instant,
+    /// The configured span, for the message (`native_transport_auth_timeout_ms`).
+    pub timeout: Duration,
+    /// The connection's unauthenticated slot, given back at login.
+    pub slot: Option<Slot>,
+}
+
+/// Runs `f`, bounded by the login deadline while there is one (`login` is
+/// `None` once the connection has logged in); `None` if the deadline passed first.
+async fn before_deadline<T>(login: &Option<Login>, f: impl Future<Output = T>) -> Option<T> {
+    match login {
+        None => Some(f.await),
+        Some(l) => tokio::time::timeout_at(l.deadline, f).await.ok(),
+    }
+}
+
+fn login_expired(login: &Login) -> Response {
+    protocol_error(format!(
+        "Connection closed: no login (READY or AUTH_SUCCESS) within {} ms of connecting (native_transport_auth_timeout_ms)",
+        login.timeout.as_millis()
+    ))
+}
 
 fn protocol_error(message: impl Into<String>) -> Response {
     Response::Error(ErrorBody {
@@ -36,13 +79,15 @@ fn protocol_error(message: impl Into<String>) -> Response {
 }
 
 /// Answers the first request of a connection that is over a limit with an
-/// Overloaded error saying so, then closes it.
-pub async fn refuse<S>(mut stream: S, message: String)
+/// Overloaded error saying so, then closes it; one that sends nothing by
+/// `deadline` (or for `REFUSAL_WAIT`) is closed without a word.
+pub async fn refuse<S>(mut stream: S, message: String, deadline: Instant)
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let mut header_bytes = [0u8; HEADER_LEN];
-    let stream_id = match tokio::time::timeout(std::time::Duration::from_secs(5), stream.read_exact(&mut header_bytes)).await {
+    let deadline = deadline.min(Instant::now() + REFUSAL_WAIT);
+    let stream_id = match tokio::time::timeout_at(deadline, stream.read_exact(&mut header_bytes)).await {
         Ok(Ok(_)) => FrameHeader::decode(&header_bytes).map(|h| h.stream).unwrap_or(0),
         _ => return,
     };
@@ -61,16 +106,19 @@ pub async fn serve<S>(
     executor: Arc<Executor>,
     max_frame: u32,
     limits: RequestLimits,
+    login: Login,
 ) -> std::io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    // `None` once the connection has logged in.
+    let mut login = Some(login);
     let (read_half, mut write_half) = tokio::io::split(stream);
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     // Every request in flight holds a permit until its answer is written, so
     // the queue never holds more than the bound allows (plus a few events).
     let (tx, mut rx) = mpsc::channel::<Outgoing>(limits.per_connection + 16);
-    let writer = tokio::spawn(async move {
+    let mut writer = tokio::spawn(async move {
         let mut batch = Vec::with_capacity(64 * 1024);
         let mut held = Vec::new();
         while let Some((frame, permit)) = rx.recv().await {
@@ -101,10 +149,16 @@ where
         ..Session::default()
     }));
     let mut gate = Gate::new(executor.auth.login_required());
+    let mut pushers = Vec::new();
     let mut header_bytes = [0u8; HEADER_LEN];
     loop {
-        if reader.read_exact(&mut header_bytes).await.is_err() {
-            break;
+        match before_deadline(&login, reader.read_exact(&mut header_bytes)).await {
+            Some(Ok(_)) => {}
+            Some(Err(_)) => break,
+            None => {
+                expire(&tx, framing, 0, &login);
+                break;
+            }
         }
         let mut header = match FrameHeader::decode(&header_bytes) {
             Ok(h) => h,
@@ -126,22 +180,42 @@ where
             let _ = tx.send((framing.encode(header.stream, &protocol_error(message)), None)).await;
             break;
         }
-        let len = match header.body_len(max_frame) {
+        // Before login only small frames: a large announced length is refused
+        // before a byte of its body is read or allocated.
+        let frame_limit = if login.is_some() {
+            max_frame.min(MAX_FRAME_BEFORE_LOGIN)
+        } else {
+            max_frame
+        };
+        let len = match header.body_len(frame_limit) {
             Ok(len) => len,
             Err(e) => {
-                warn!(peer = ?peer, length = header.length, "refusing oversized frame");
-                let _ = tx.send((framing.encode(header.stream, &protocol_error(e.to_string())), None)).await;
+                warn!(peer = ?peer, length = header.length, logged_in = login.is_none(), "refusing oversized frame");
+                let message = if login.is_some() {
+                    format!("{e} before authentication")
+                } else {
+                    e.to_string()
+                };
+                let _ = tx.send((framing.encode(header.stream, &protocol_error(message)), None)).await;
                 break;
             }
         };
-        let permit = limits.admit(&in_flight, len).await;
-        let mut body = vec![0u8; len];
-        if reader.read_exact(&mut body).await.is_err() {
-            break;
-        }
         let stream = header.stream;
+        let Some(permit) = before_deadline(&login, limits.admit(&in_flight, len)).await else {
+            expire(&tx, framing, stream, &login);
+            break;
+        };
+        let mut body = vec![0u8; len];
+        match before_deadline(&login, reader.read_exact(&mut body)).await {
+            Some(Ok(_)) => {}
+            Some(Err(_)) => break,
+            None => {
+                expire(&tx, framing, stream, &login);
+                break;
+            }
+        }
         if let (true, Some(c)) = (header.flags & FLAG_COMPRESSION != 0, framing.compression) {
-            match c.decompress(&body, max_frame as usize) {
+            match c.decompress(&body, frame_limit as usize) {
                 Ok(plain) => {
                     body = plain;
                     header.flags &= !FLAG_COMPRESSION;
@@ -176,16 +250,24 @@ where
                     gate.started();
                     framing.compression = compression;
                 }
+                if matches!(response, Response::Ready) {
+                    // Logged in: no deadline, and the unauthenticated slot goes back.
+                    login = None;
+                }
                 let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             Request::AuthResponse(a) if gate.login_required() => {
                 let ip = peer.map(|p| p.ip());
-                let login = executor.auth.login(&executor, ip, a.token.as_deref()).await;
-                let response = match login {
+                let Some(checked) = before_deadline(&login, executor.auth.login(&executor, ip, a.token.as_deref())).await else {
+                    expire(&tx, framing, stream, &login);
+                    break;
+                };
+                let response = match checked {
                     Ok(user) => {
                         debug!(peer = ?peer, user = %user.name, "logged in");
                         session.lock().unwrap_or_else(|e| e.into_inner()).user = Some(Arc::new(user));
                         gate.authenticated();
+                        login = None;
                         Response::AuthSuccess { token: None }
                     }
                     Err(e) => {
@@ -197,7 +279,7 @@ where
             }
             Request::Register(r) => {
                 let _ = tx.send((framing.encode(stream, &Response::Ready), Some(permit))).await;
-                spawn_event_pusher(&executor, r.events, tx.clone(), framing);
+                pushers.push(spawn_event_pusher(&executor, r.events, tx.clone(), framing));
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
@@ -236,8 +318,33 @@ where
         }
     }
     drop(tx);
-    let _ = writer.await;
+    // The pushers hold senders too: the writer ends only once they stop.
+    for pusher in &pushers {
+        pusher.abort();
+    }
+    match login {
+        None => {
+            let _ = writer.await;
+        }
+        Some(_) => {
+            if tokio::time::timeout(CLOSE_GRACE, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        }
+    }
     Ok(())
+}
+
+/// Tells a connection whose login deadline passed why it is closed, if there
+/// is room: one that does not read its answers is closed all the same.
+fn expire(tx: &mpsc::Sender<Outgoing>, framing: Framing, stream: i16, login: &Option<Login>) {
+    if let Some(login) = login {
+        warn!(
+            timeout_ms = login.timeout.as_millis() as u64,
+            "closing a connection that did not log in in time"
+        );
+        let _ = tx.try_send((framing.encode(stream, &login_expired(login)), None));
+    }
 }
 
 /// A frame for the writer, with what its request holds until it is written.
@@ -263,7 +370,12 @@ impl Framing {
     }
 }
 
-fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::Sender<Outgoing>, framing: Framing) {
+fn spawn_event_pusher(
+    executor: &Arc<Executor>,
+    events: Vec<String>,
+    tx: mpsc::Sender<Outgoing>,
+    framing: Framing,
+) -> tokio::task::JoinHandle<()> {
     let mut rx = executor.events.subscribe();
     tokio::spawn(async move {
         loop {
@@ -287,7 +399,7 @@ fn spawn_event_pusher(executor: &Arc<Executor>, events: Vec<String>, tx: mpsc::S
                 Err(_) => break,
             }
         }
-    });
+    })
 }
 
 async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {

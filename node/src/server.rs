@@ -1,14 +1,19 @@
 //! The CQL server: accepts connections on the native port until shut down, in
 //! plaintext, TLS, or both on one port (`optional`), and hands each to `connection`.
+//! A just-accepted connection holds only an unauthenticated slot (`limits`) and
+//! has `login_timeout` to finish its TLS handshake and log in; it takes a served
+//! slot once its TLS handshake is done.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn, Instrument};
 
-use crate::connection;
+use crate::connection::{self, Login};
 use crate::limits::{ConnectionLimits, RequestLimits};
 use crate::query::Executor;
 
@@ -68,44 +73,84 @@ async fn accept(
     requests: RequestLimits,
 ) -> std::io::Result<()> {
     let _ = socket.set_nodelay(true);
-    let slot = limits.admit(peer.ip());
-    let Some(tls) = tls else {
-        return serve_within(socket, peer, executor, max_frame, slot, requests).await;
-    };
-    if tls.optional {
-        let mut first = [0u8; 1];
-        let n = socket.peek(&mut first).await?;
-        if n == 0 || !crate::tls::starts_tls_handshake(first[0]) {
-            return serve_within(socket, peer, executor, max_frame, slot, requests).await;
+    let deadline = Instant::now() + limits.login_timeout();
+    let unauthenticated = match limits.admit_unauthenticated(peer.ip()) {
+        Ok(slot) => slot,
+        Err(message) => {
+            warn!(peer = %peer, %message, "refusing a client connection");
+            // A TLS client cannot be told why without a handshake, which is what
+            // this bound saves.
+            let wait = deadline.min(Instant::now() + connection::REFUSAL_WAIT);
+            let plaintext = match &tls {
+                None => true,
+                Some(t) if t.optional => !starts_tls(&socket, wait).await?,
+                Some(_) => false,
+            };
+            if plaintext {
+                connection::refuse(socket, message, wait).await;
+            }
+            return Ok(());
         }
+    };
+    let login = Login {
+        deadline,
+        timeout: limits.login_timeout(),
+        slot: Some(unauthenticated),
+    };
+    let Some(tls) = tls else {
+        return serve_within(socket, peer, executor, max_frame, limits, requests, login).await;
+    };
+    if tls.optional && !starts_tls(&socket, deadline).await? {
+        return serve_within(socket, peer, executor, max_frame, limits, requests, login).await;
     }
-    match tls.acceptor.accept(socket).await {
-        Ok(stream) => serve_within(stream, peer, executor, max_frame, slot, requests).await,
-        Err(e) => {
+    match tokio::time::timeout_at(deadline, tls.acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => serve_within(stream, peer, executor, max_frame, limits, requests, login).await,
+        Ok(Err(e)) => {
             warn!(peer = %peer, error = %e, "TLS handshake with a client failed");
+            Ok(())
+        }
+        Err(_) => {
+            warn!(peer = %peer, timeout_ms = limits.login_timeout().as_millis() as u64, "TLS handshake with a client timed out");
             Ok(())
         }
     }
 }
 
-/// Serves the connection while it holds a slot; one over a limit is told why.
+/// Whether the client's first byte starts a TLS handshake (on a port that also
+/// serves plaintext); a client that sends nothing by `deadline` is served as
+/// plaintext, where its own deadline closes it.
+async fn starts_tls(socket: &TcpStream, deadline: Instant) -> std::io::Result<bool> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout_at(deadline, socket.peek(&mut first)).await {
+        Ok(Ok(n)) => Ok(n > 0 && crate::tls::starts_tls_handshake(first[0])),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
+/// Serves the connection, its TLS handshake done, while it holds a served slot;
+/// one over a limit is told why.
 async fn serve_within<S>(
     stream: S,
     peer: SocketAddr,
     executor: Arc<Executor>,
     max_frame: u32,
-    slot: Result<crate::limits::Slot, String>,
+    limits: &ConnectionLimits,
     requests: RequestLimits,
+    login: Login,
 ) -> std::io::Result<()>
 where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    match slot {
-        Ok(_slot) => connection::serve(stream, Some(peer), executor, max_frame, requests).await,
+    let slot = match limits.admit(peer.ip()) {
+        Ok(slot) => slot,
         Err(message) => {
             warn!(peer = %peer, %message, "refusing a client connection");
-            connection::refuse(stream, message).await;
-            Ok(())
+            connection::refuse(stream, message, login.deadline).await;
+            return Ok(());
         }
-    }
+    };
+    let served = connection::serve(stream, Some(peer), executor, max_frame, requests, login).await;
+    drop(slot);
+    served
 }

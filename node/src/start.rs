@@ -144,16 +144,12 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let limits = crate::limits::ConnectionLimits::new(
-        config.native_transport_max_concurrent_connections,
-        config.native_transport_max_concurrent_connections_per_ip,
-    );
     crate::server::run(
         listener,
         executor,
         config.max_frame_bytes,
         tls,
-        limits,
+        config.connection_limits(),
         config.request_limits(),
         shutdown,
     )

@@ -2,8 +2,9 @@
 //! the way: wrong protocol versions, oversized and negative lengths, unknown opcodes,
 //! truncated bodies and invalid UTF-8. The node must answer each with an ERROR frame
 //! (protocol error, code 0x000A) as Cassandra does, allocate nothing for a length it
-//! refuses, and keep serving afterwards. The frame writer here is deliberately tiny
-//! and independent of the server's codec.
+//! refuses, and keep serving afterwards. Before login the bounds are tighter: small
+//! frames only, a deadline, and few idle connections per address. The frame writer
+//! here is deliberately tiny and independent of the server's codec.
 
 mod common;
 
@@ -511,6 +512,219 @@ async fn compressed_frames_are_understood_and_a_corrupt_one_gets_a_protocol_erro
         let refused = exchange(&mut conn, &frame(V4_REQUEST, 1, OP_STARTUP, &startup_with_compression("zstd"))).await?;
         let message = assert_protocol_error(&refused, 1)?;
         assert!(message.contains("Unknown compression algorithm: zstd"), "{message}");
+        Ok(())
+    })
+    .await;
+}
+
+/// Waits up to `limit` for the node to close `conn`, reading (and dropping)
+/// whatever it still sends.
+async fn assert_closed_within(conn: &mut TcpStream, limit: Duration) -> anyhow::Result<()> {
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(limit, async {
+        loop {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    ensure!(closed.is_ok(), "the node kept the connection open for more than {limit:?}");
+    Ok(())
+}
+
+const OP_AUTHENTICATE: u8 = 0x03;
+const OP_AUTH_RESPONSE: u8 = 0x0F;
+const OVERLOADED: i32 = 0x1001;
+
+#[tokio::test]
+async fn a_200_mib_frame_before_login_is_refused_and_closed_without_reading_its_body() {
+    let node = TestNode::start().await;
+    within_timeout(async {
+        let before = vm_peak_kb(node.pid())?;
+        for opcode in [OP_QUERY, OP_STARTUP, OP_OPTIONS] {
+            let mut conn = connect(&node).await?;
+            let response = exchange(&mut conn, &header(V4_REQUEST, 9, opcode, 200 << 20)).await?;
+            let message = assert_protocol_error(&response, 9)?;
+            assert_eq!(
+                message, "frame body is 209715200 long, more than the limit of 65536 before authentication",
+                "opcode {opcode:#04x}"
+            );
+            assert_closed_within(&mut conn, Duration::from_secs(2)).await?;
+        }
+        // Just over the bound, right after an OPTIONS: still before login.
+        let mut conn = connect(&node).await?;
+        assert_answers_options(&mut conn, 1).await?;
+        let response = exchange(&mut conn, &header(V4_REQUEST, 2, OP_STARTUP, 64 * 1024 + 1)).await?;
+        assert_protocol_error(&response, 2)?;
+        assert_closed_within(&mut conn, Duration::from_secs(2)).await?;
+        let after = vm_peak_kb(node.pid())?;
+        assert!(
+            after.saturating_sub(before) < 64 * 1024,
+            "VmPeak grew from {before} kB to {after} kB for bodies that were never read"
+        );
+        // The node serves a new connection, and after READY larger frames are fine.
+        let mut conn = ready_connection(&node).await?;
+        let mut query = b"SELECT release_version FROM system.local".to_vec();
+        query.resize(100 * 1024, b' ');
+        let response = exchange(&mut conn, &frame(V4_REQUEST, 3, OP_QUERY, &query_body(&query))).await?;
+        assert_eq!(
+            (response.stream, response.opcode),
+            (3, OP_RESULT),
+            "a 100 KiB query after READY: {response:?}"
+        );
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn with_passwords_frames_stay_small_until_auth_success() {
+    let node = TestNode::start_with_config("authenticator = \"PasswordAuthenticator\"\npassword_hash_cost = 4\n").await;
+    within_timeout(async {
+        let mut conn = connect(&node).await?;
+        let response = exchange(&mut conn, &frame(V4_REQUEST, 1, OP_STARTUP, &startup_body())).await?;
+        assert_eq!((response.stream, response.opcode), (1, OP_AUTHENTICATE), "{response:?}");
+        let response = exchange(&mut conn, &header(V4_REQUEST, 2, OP_AUTH_RESPONSE, 100 * 1024)).await?;
+        let message = assert_protocol_error(&response, 2)?;
+        assert!(message.contains("more than the limit of 65536 before authentication"), "{message}");
+        assert_closed_within(&mut conn, Duration::from_secs(2)).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_connection_that_does_not_log_in_is_closed_at_the_deadline() {
+    let node = TestNode::start_with_config("native_transport_auth_timeout_ms = 1000\n").await;
+    within_timeout(async {
+        let started = tokio::time::Instant::now();
+        let mut silent = connect(&node).await?;
+        let mut asked = connect(&node).await?;
+        assert_answers_options(&mut asked, 1).await?;
+        let mut ready = ready_connection(&node).await?;
+        // The silent one is told why, on stream 0, and closed.
+        let response = read_response(&mut silent).await?;
+        let waited = started.elapsed();
+        let message = assert_protocol_error(&response, 0)?;
+        assert!(message.contains("native_transport_auth_timeout_ms"), "{message}");
+        assert!(
+            (Duration::from_millis(900)..Duration::from_secs(4)).contains(&waited),
+            "closed after {waited:?}, the deadline is 1 s"
+        );
+        assert_closed_within(&mut silent, Duration::from_secs(2)).await?;
+        // OPTIONS is no login: that one goes too.
+        let response = read_response(&mut asked).await?;
+        assert_protocol_error(&response, 0)?;
+        assert_closed_within(&mut asked, Duration::from_secs(2)).await?;
+        // One that got READY has no deadline.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_answers_options(&mut ready, 2).await
+    })
+    .await;
+}
+
+/// A connection from `source` (a loopback address of the test's own) to `node`.
+async fn connect_from(source: std::net::IpAddr, node: &TestNode) -> anyhow::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::new(source, 0))?;
+    let stream = tokio::time::timeout(READ_TIMEOUT, socket.connect(node.socket_addr()))
+        .await
+        .context("connect timed out")??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[tokio::test]
+async fn idle_connections_that_never_log_in_do_not_keep_a_client_out() {
+    // Twelve connections in all; before the bound of four not logged in per
+    // address, twenty idle ones from one address held all twelve.
+    let node = TestNode::start_with_config(
+        "native_transport_max_concurrent_connections = 12\n\
+         native_transport_max_unauthenticated_connections_per_ip = 4\n\
+         native_transport_auth_timeout_ms = 30000\n",
+    )
+    .await;
+    within_timeout(async {
+        // The idle client's address is the node's own, so it differs from the
+        // driver's (127.0.0.1).
+        let mut idle = Vec::new();
+        for _ in 0..20 {
+            idle.push(connect_from(node.address, &node).await?);
+        }
+        let (mut held, mut refused) = (Vec::new(), 0);
+        for (stream, mut conn) in (1i16..).zip(idle) {
+            let response = exchange(&mut conn, &frame(V4_REQUEST, stream, OP_OPTIONS, &[])).await?;
+            if response.opcode == OP_SUPPORTED {
+                held.push(conn);
+                continue;
+            }
+            let (code, message) = response.error()?;
+            assert_eq!(code, OVERLOADED, "{message}");
+            let expected = format!(
+                "Too many connections from {} that have not logged in: at most 4 per client address",
+                node.address
+            );
+            assert!(message.contains(&expected), "{message}");
+            refused += 1;
+        }
+        assert_eq!(
+            (held.len(), refused),
+            (4, 16),
+            "four idle connections are served, the others refused"
+        );
+        let session = node.session().await?;
+        let (version,): (String,) = session
+            .query_unpaged("SELECT release_version FROM system.local", ())
+            .await?
+            .into_rows_result()?
+            .single_row()?;
+        assert!(!version.is_empty());
+        // The idle ones are still there: they did not get out of the way.
+        for (stream, conn) in (100i16..).zip(held.iter_mut()) {
+            assert_answers_options(conn, stream).await?;
+        }
+        Ok(())
+    })
+    .await;
+}
+
+/// A connection that got a slot, on a node that serves one per address: a
+/// connection closed a moment ago (the harness's port probe, or the one before)
+/// may hold it until the node has seen the close.
+async fn the_one_connection(node: &TestNode, within: Duration) -> anyhow::Result<TcpStream> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let mut conn = connect(node).await?;
+        let response = exchange(&mut conn, &frame(V4_REQUEST, 1, OP_OPTIONS, &[])).await?;
+        if response.opcode == OP_SUPPORTED {
+            return Ok(conn);
+        }
+        let (code, message) = response.error()?;
+        assert_eq!(code, OVERLOADED, "{message}");
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "a closed connection still holds the slot after {within:?}: {message}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_registered_connection_gives_its_slot_back_when_it_closes() {
+    const OP_REGISTER: u8 = 0x0B;
+    let node = TestNode::start_with_config("native_transport_max_concurrent_connections_per_ip = 1\n").await;
+    within_timeout(async {
+        let mut conn = the_one_connection(&node, Duration::from_secs(3)).await?;
+        let response = exchange(&mut conn, &frame(V4_REQUEST, 2, OP_STARTUP, &startup_body())).await?;
+        assert_eq!((response.stream, response.opcode), (2, OP_READY), "{response:?}");
+        let mut events = 1u16.to_be_bytes().to_vec();
+        write_string(&mut events, "SCHEMA_CHANGE");
+        let response = exchange(&mut conn, &frame(V4_REQUEST, 3, OP_REGISTER, &events)).await?;
+        assert_eq!((response.stream, response.opcode), (3, OP_READY), "{response:?}");
+        drop(conn);
+        // No event comes; the slot must come back all the same.
+        the_one_connection(&node, Duration::from_secs(3)).await?;
         Ok(())
     })
     .await;

@@ -6,6 +6,7 @@ certificates made by `rustica certs` for this test.
 
 import socket
 import ssl
+import struct
 import subprocess
 import time
 
@@ -110,6 +111,37 @@ def test_cqlsh_connects_with_ssl_and_credentials(tls_node, certs, tmp_path):
     proc, report = cqlsh(tls_node, tmp_path, "SELECT cluster_name FROM system.local",
                          "-u", "cassandra", "-p", "cassandra", expect_ok=False)
     assert proc.returncode != 0, report
+
+
+def read_until_closed(sock):
+    data = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return data
+            data += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        return data
+
+
+def test_connections_that_stall_in_the_tls_handshake_or_before_login_are_closed_after_10_s(tls_node, certs):
+    started = time.monotonic()
+    with socket.create_connection((tls_node.address, tls_node.port), timeout=20) as stalled, \
+            context(certs / "ca.crt").wrap_socket(
+                socket.create_connection((tls_node.address, tls_node.port), timeout=20),
+                server_hostname="localhost") as silent:
+        # No ClientHello at all: closed without a word (there is no TLS to speak).
+        assert read_until_closed(stalled) == b""
+        stalled_after = time.monotonic() - started
+        # Past the handshake but no STARTUP: an ERROR frame says why, then the close.
+        answer = read_until_closed(silent)
+        silent_after = time.monotonic() - started
+    assert 9 <= stalled_after <= 15, f"the stalled handshake was closed after {stalled_after:.1f} s"
+    assert 9 <= silent_after <= 15, f"the silent connection was closed after {silent_after:.1f} s"
+    assert answer[:5] == bytes([0x84, 0x00, 0x00, 0x00, 0x00]), f"an ERROR frame on stream 0: {answer[:16]!r}"
+    assert struct.unpack(">i", answer[9:13])[0] == 0x000A, "a protocol error"
+    assert b"native_transport_auth_timeout_ms" in answer, answer
 
 
 # ---------------------------------------------------------------- between nodes
