@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GB=${1:-2}
 BIN=${RUSTICA_BIN:-}
+# Nodes prove cluster membership to each other with a shared secret (README, Security).
+export RUSTICA_CLUSTER_SECRET="${RUSTICA_CLUSTER_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 if [[ -z "$BIN" ]]; then
     cargo build --release -p tools
     BIN=target/release/rustica

@@ -33,6 +33,8 @@ if [[ ! -x "$LATTE" ]] || ! "$LATTE" --version 2>/dev/null | grep -q "$LATTE_VER
     cargo install latte-cli --version "$LATTE_VERSION" --locked --root "$TOOLS"
 fi
 BIN=${RUSTICA_BIN:-}
+# Nodes prove cluster membership to each other with a shared secret (README, Security).
+export RUSTICA_CLUSTER_SECRET="${RUSTICA_CLUSTER_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 if [[ -z "$BIN" ]]; then
     cargo build --release -p tools
     BIN=target/release/rustica

@@ -8,6 +8,8 @@
 # packages of scripts/setup-gui-test.sh (xvfb, xauth, libgl1-mesa-dri, x11-apps,
 # imagemagick). Runs in well under a minute.
 set -euo pipefail
+# Nodes prove cluster membership to each other with a shared secret (README, Security).
+export RUSTICA_CLUSTER_SECRET="${RUSTICA_CLUSTER_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -80,6 +80,8 @@ impl TestNode {
         let child = Process::new(&bin)
             .args(["node", "--address", &address.to_string(), "--data-dir"])
             .arg(&data)
+            // A node needs a cluster secret to start (it has no peers here).
+            .env("RUSTICA_CLUSTER_SECRET", "flight-map test cluster secret")
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log"))

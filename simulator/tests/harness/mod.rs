@@ -63,6 +63,8 @@ impl TestNode {
             .arg(address.to_string())
             .arg("--data-dir")
             .arg(&data_dir)
+            // A node needs a cluster secret to start (it has no peers here).
+            .env("RUSTICA_CLUSTER_SECRET", "flight-sim test cluster secret")
             .current_dir(work_dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
