@@ -193,6 +193,9 @@ const SLOW_HASH_CONFIG: &str = r#"
 authenticator = "PasswordAuthenticator"
 authorizer = "CassandraAuthorizer"
 password_hash_cost = 10
+# Fifteen logins at once from one address: more than the default bound on
+# connections not yet logged in (8 per address) would let through.
+native_transport_max_unauthenticated_connections_per_ip = 32
 "#;
 
 /// How long a login that fails takes, and its error.

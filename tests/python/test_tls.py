@@ -13,7 +13,7 @@ import time
 import pytest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
-from cassandra.policies import RoundRobinPolicy
+from cassandra.policies import RoundRobinPolicy, WhiteListRoundRobinPolicy
 
 from conftest import CQL_PORT, Node, rustica_binary
 from test_auth import wait_for_default_superuser
@@ -225,8 +225,14 @@ def test_nodes_with_the_cluster_authority_form_a_cluster_and_a_rogue_node_is_kep
         states = cluster_states(session)
         assert ROGUE not in states, f"a node without the cluster's certificate joined: {states}"
         assert IMPOSTOR not in states, f"a node with the cluster's client certificate joined: {states}"
-        peers = {str(r.peer) for r in session.execute("SELECT peer FROM system.peers")}
-        assert peers == set(CLUSTER[1:]), f"system.peers: {peers}"
+        for address in CLUSTER:
+            pinned = Cluster([address], port=CQL_PORT, ssl_context=context(certs / "ca.crt"),
+                             load_balancing_policy=WhiteListRoundRobinPolicy([address]), connect_timeout=10)
+            try:
+                peers = {str(r.peer) for r in pinned.connect().execute("SELECT peer FROM system.peers")}
+            finally:
+                pinned.shutdown()
+            assert peers == set(CLUSTER) - {address}, f"system.peers of {address}: {peers}"
         refused = nodes[0].log_path.read_text(errors="replace")
         assert "TLS handshake failed" in refused, "the seed should log the refused handshakes"
         assert "not a node certificate" in refused, "the seed should log why the impostor was refused"
