@@ -220,6 +220,28 @@ def test_values_written_with_ttl_1_are_gone_after_2_5_seconds(session):
     assert (row.v, row.w) == ("keep", None)
 
 
+def test_writes_with_the_same_timestamp_resolve_as_cassandra_whatever_their_order(session):
+    session.execute("CREATE TABLE ties (k int PRIMARY KEY, v text)")
+    # (first write, second write, what Cassandra keeps), all at timestamp 10
+    cases = [
+        ("'b'", "'a'", ("b", None)),                           # the greater value
+        ("'a'", "'b'", ("b", None)),
+        ("'z'", "'a' USING TTL 1000", ("a", 1000)),            # an expiring cell over a plain one
+        ("'a' USING TTL 1000", "'z'", ("a", 1000)),
+        ("'z' USING TTL 1000", "'a' USING TTL 2000", ("a", 2000)),  # the later expiry
+        ("'a' USING TTL 2000", "'z' USING TTL 1000", ("a", 2000)),
+    ]
+    for k, (first, second, _) in enumerate(cases):
+        for value in (first, second):
+            text, _, ttl = value.partition(" USING ")
+            using = "USING TIMESTAMP 10" + (f" AND {ttl}" if ttl else "")
+            session.execute(f"INSERT INTO ties (k, v) VALUES ({k}, {text}) {using}")
+    for k, (first, second, (value, ttl)) in enumerate(cases):
+        row = session.execute(f"SELECT v, ttl(v) AS t FROM ties WHERE k = {k}").one()
+        got_ttl = None if row.t is None else (1000 if row.t <= 1000 else 2000)
+        assert (row.v, got_ttl) == (value, ttl), f"{first} then {second}"
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

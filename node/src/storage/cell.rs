@@ -1,7 +1,7 @@
 //! Cassandra's data model inside one partition: cells with write timestamps and
 //! TTLs, rows with liveness markers and deletions, and the reconciliation rules
-//! (last write wins by timestamp; on a tie a tombstone wins, then the greater
-//! value). Pure data and pure functions: no locking and no I/O here.
+//! (last write wins by timestamp; on a tie a tombstone or expiring cell wins,
+//! then the later expiry, then the greater value). Pure data and pure functions: no locking and no I/O here.
 
 use std::collections::BTreeMap;
 
@@ -69,25 +69,31 @@ impl Cell {
         (self.expires_at != 0).then(|| i32::try_from((self.expires_at - now).max(0)).unwrap_or(i32::MAX))
     }
 
-    /// Cassandra's reconciliation: higher timestamp wins; on a tie a tombstone
-    /// wins over a live cell, then the greater value wins. Commutative, so the
-    /// order in which replicas or replays apply versions never matters.
+    /// Whether the cell is, or will become, a tombstone: a deletion or a cell
+    /// with a TTL.
+    fn dies(&self) -> bool {
+        self.value.is_none() || self.expires_at != 0
+    }
+
+    /// Cassandra's reconciliation (`Cells.reconcile`): the higher timestamp
+    /// wins. On a tie a cell that is or will become a tombstone wins over one
+    /// that never will (so the outcome does not depend on when it is decided);
+    /// then a tombstone over an expiring cell; then the later expiry; then the
+    /// greater value. Commutative, so the order in which replicas or replays
+    /// apply versions never matters.
     pub fn reconcile(self, other: Cell) -> Cell {
         use std::cmp::Ordering::*;
-        match self.timestamp.cmp(&other.timestamp) {
+        let rank = |c: &Cell| (c.dies(), c.value.is_none(), c.expires_at);
+        match self.timestamp.cmp(&other.timestamp).then_with(|| rank(&self).cmp(&rank(&other))) {
             Greater => self,
             Less => other,
-            Equal => match (&self.value, &other.value) {
-                (None, _) => self,
-                (_, None) => other,
-                (Some(a), Some(b)) => {
-                    if (a, self.expires_at) >= (b, other.expires_at) {
-                        self
-                    } else {
-                        other
-                    }
+            Equal => {
+                if self.value >= other.value {
+                    self
+                } else {
+                    other
                 }
-            },
+            }
         }
     }
 }
@@ -279,6 +285,28 @@ mod tests {
         let dead = Cell::tombstone(5);
         assert_eq!(live.clone().reconcile(dead.clone()).value, None);
         assert_eq!(dead.reconcile(live).value, None);
+    }
+
+    #[test]
+    fn a_timestamp_tie_goes_as_cassandra_decides_it_whatever_the_order() {
+        let plain = |v: &[u8]| Cell::live(5, v.to_vec(), 0, 0);
+        let expiring = |v: &[u8], expires_at: i64| Cell {
+            expires_at,
+            ttl: 100,
+            ..plain(v)
+        };
+        // (one, other, the winner)
+        let cases = [
+            (plain(b"a"), plain(b"b"), plain(b"b")),
+            (plain(b"z"), expiring(b"a", 1000), expiring(b"a", 1000)),
+            (expiring(b"z", 1000), expiring(b"a", 2000), expiring(b"a", 2000)),
+            (expiring(b"a", 1000), expiring(b"b", 1000), expiring(b"b", 1000)),
+            (expiring(b"z", 9000), Cell::tombstone(5), Cell::tombstone(5)),
+        ];
+        for (one, other, winner) in cases {
+            assert_eq!(one.clone().reconcile(other.clone()), winner, "{one:?} against {other:?}");
+            assert_eq!(other.clone().reconcile(one.clone()), winner, "{other:?} against {one:?}");
+        }
     }
 
     #[test]
