@@ -7,7 +7,9 @@
 # node6 with its profile (it bootstraps: streams its ranges, then UN), checks
 # `rustica status` on node1 shows six UN and every row reads back, decommissions
 # node6 (back to five UN, every row still there), then tears it all down (volumes
-# included). Prints the time from `up -d` to healthy. Needs a Docker engine with
+# included). Before node6, an impostor container on the cluster's network (the
+# cluster's own client certificate as its node certificate, a guessed secret)
+# tries to join: node1 must refuse it and never list it. Prints the time from `up -d` to healthy. Needs a Docker engine with
 # docker-compose; makes its own Python environment (.venv, scripts/setup-python.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,8 +21,11 @@ PROJECT=rustica-compose-test
 COMPOSE=(docker-compose -p "$PROJECT")
 HEALTHY_LIMIT=120
 
+IMPOSTOR=rustica-compose-test-impostor
+
 cleanup() {
     local status=$?
+    docker rm -f "$IMPOSTOR" >/dev/null 2>&1 || true
     if [[ $status -ne 0 ]]; then
         "${COMPOSE[@]}" --profile grow logs --tail 30 || true
     fi
@@ -111,6 +116,24 @@ print("compose-test: wrote 1000 rows at QUORUM over TLS, logged in")
 cluster.shutdown()
 PY
 )"
+
+# A stranger inside the cluster's network: signed by the cluster's authority, but
+# with a client's certificate, and a guessed secret.
+network=$(docker inspect --format '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}' "$("${COMPOSE[@]}" ps -q node1)")
+guess=$(mktemp)
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$guess"
+docker rm -f "$IMPOSTOR" >/dev/null 2>&1 || true
+docker run -d --name "$IMPOSTOR" --network "$network" --network-alias impostor \
+    -v "$PWD/certs/client.crt:/etc/rustica/certs/node.crt:ro" -v "$PWD/certs/client.key:/etc/rustica/certs/node.key:ro" \
+    -v "$PWD/certs/ca.crt:/etc/rustica/certs/ca.crt:ro" -v "$guess:/etc/rustica/certs/cluster.secret:ro" \
+    rustica:latest node --config /etc/rustica/rustica.toml --address impostor --seeds node1,node2 >/dev/null
+sleep 10
+wait_listed '^[UD][NJLM]' 5 "node1 lists the impostor"
+docker logs "$("${COMPOSE[@]}" ps -q node1)" 2>&1 | grep -q "not a node certificate" \
+    || { echo "compose-test: node1 never said why it refused the impostor" >&2; exit 1; }
+docker rm -f "$IMPOSTOR" >/dev/null
+rm -f "$guess"
+echo "compose-test: an impostor with the cluster's client certificate was kept out"
 
 start_ns=$(date +%s%N)
 "${COMPOSE[@]}" --profile grow up -d node6
