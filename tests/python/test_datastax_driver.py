@@ -242,6 +242,36 @@ def test_writes_with_the_same_timestamp_resolve_as_cassandra_whatever_their_orde
         assert (row.v, got_ttl) == (value, ttl), f"{first} then {second}"
 
 
+def test_list_prepends_and_appends_in_one_batch_apply_in_statement_order(session):
+    session.execute("CREATE TABLE lists (k int PRIMARY KEY, x list<int>)")
+    session.execute("BEGIN BATCH "
+                    "UPDATE lists SET x = [1] + x WHERE k = 0; "
+                    "UPDATE lists SET x = [2] + x WHERE k = 0; "
+                    "UPDATE lists SET x = [3] + x WHERE k = 0; "
+                    "UPDATE lists SET x = x + [4] WHERE k = 0; "
+                    "UPDATE lists SET x = x + [5] WHERE k = 0; "
+                    "APPLY BATCH")
+    assert session.execute("SELECT x FROM lists WHERE k = 0").one().x == [3, 2, 1, 4, 5]
+
+
+def test_multi_column_slices_over_mixed_clustering_order_compare_values(session):
+    session.execute("CREATE TABLE mixed (k int, a int, b int, v int, PRIMARY KEY (k, a, b)) "
+                    "WITH CLUSTERING ORDER BY (a ASC, b DESC)")
+    for a, b in [(0, 0), (0, 5), (1, 0), (1, 1), (2, 0)]:
+        session.execute("INSERT INTO mixed (k, a, b, v) VALUES (0, %s, %s, 0)", (a, b))
+
+    def rows(where, *params):
+        return [(r.a, r.b) for r in session.execute(f"SELECT a, b FROM mixed WHERE k = 0 AND {where}", params)]
+
+    # Clustering order: a ascending, b descending within it.
+    assert rows("(a, b) > (1, 0)") == [(1, 1), (2, 0)]
+    assert rows("(a, b) >= (1, 0)") == [(1, 1), (1, 0), (2, 0)]
+    assert rows("(a, b) < (1, 1)") == [(0, 5), (0, 0), (1, 0)]
+    assert rows("(a, b) > (0, 0) AND (a, b) <= (1, 0)") == [(0, 5), (1, 0)]
+    prepared = session.prepare("SELECT a, b FROM mixed WHERE k = 0 AND (a, b) > (?, ?)")
+    assert [(r.a, r.b) for r in session.execute(prepared, (1, 0))] == [(1, 1), (2, 0)]
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

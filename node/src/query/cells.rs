@@ -59,8 +59,13 @@ pub fn list_path(ctx: &WriteContext, prepend: bool, index: usize, count: usize) 
     } else {
         micros.saturating_mul(1024) + index as i64
     };
+    // Statements at one timestamp (a batch) are told apart by the order they
+    // ran in: a later append sorts after, a later prepend before, as if each ran
+    // on its own.
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    let sequence = if prepend { u64::MAX - sequence } else { sequence };
     let mut path = ((time as u64) ^ (1 << 63)).to_be_bytes().to_vec();
-    path.extend_from_slice(&SEQUENCE.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    path.extend_from_slice(&sequence.to_be_bytes());
     path
 }
 
@@ -207,5 +212,30 @@ pub fn live_meta(data: &LiveData) -> Option<(i64, Option<i32>)> {
     match data {
         LiveData::Simple(c) => Some((c.timestamp, c.ttl)),
         LiveData::Complex(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_at_one_timestamp_append_and_prepend_as_if_each_ran_alone() {
+        let ctx = WriteContext {
+            timestamp: 1_000,
+            ttl: 0,
+            now: 0,
+        };
+        // Three `x = [i] + x` in one batch: the last one's element comes first.
+        let prepended: Vec<Vec<u8>> = (0..3).map(|_| list_path(&ctx, true, 0, 1)).collect();
+        assert!(prepended[2] < prepended[1] && prepended[1] < prepended[0], "{prepended:?}");
+        // Three `x = x + [i]`: the last one's element comes last.
+        let appended: Vec<Vec<u8>> = (0..3).map(|_| list_path(&ctx, false, 0, 1)).collect();
+        assert!(appended[0] < appended[1] && appended[1] < appended[2], "{appended:?}");
+        // Every prepend sorts before every append of the same timestamp, and one
+        // statement's elements keep their order.
+        assert!(prepended[0] < appended[0]);
+        let (first, second) = (list_path(&ctx, true, 0, 2), list_path(&ctx, true, 1, 2));
+        assert!(first < second);
     }
 }

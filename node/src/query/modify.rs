@@ -203,6 +203,13 @@ fn targets(table: &Table, where_clause: &[cql_protocol::cql::ast::Relation], bin
             missing.join(", ")
         )));
     };
+    if !r.tuple_filters.is_empty() {
+        // The slice covers more than the tuple; deleting it would delete too much.
+        return Err(QueryError::invalid(
+            "A multi-column slice over clustering columns of mixed order (ASC and DESC) is not supported in a modification yet; \
+             restrict the first of them with = and slice the next",
+        ));
+    }
     if let Some(f) = r.filters.first() {
         let name = table.columns.get(f.column).map(|c| c.name.as_str()).unwrap_or("?");
         return Err(QueryError::invalid(format!(

@@ -86,8 +86,42 @@ pub struct Restrictions {
     /// Whether a slice (range) restriction follows the prefix.
     pub has_clustering_range: bool,
     pub filters: Vec<Filter>,
+    /// Multi-column slices over clustering columns of mixed order, checked
+    /// row by row (the slice above covers their first column only).
+    pub tuple_filters: Vec<TupleFilter>,
     /// Filtering that Cassandra accepts only with ALLOW FILTERING.
     pub needs_filtering: bool,
+}
+
+/// `(c1, c2, ..) op (v1, v2, ..)` compared in value space, column by column,
+/// whatever each column's clustering order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TupleFilter {
+    /// The first column's index in the table.
+    pub column: usize,
+    pub op: Operator,
+    pub values: Vec<Value>,
+}
+
+impl TupleFilter {
+    /// Whether a row whose columns from `column` on hold `actual` passes.
+    pub fn accepts(&self, actual: &[Option<Value>]) -> bool {
+        let mut order = Ordering::Equal;
+        for (value, bound) in actual.iter().zip(&self.values) {
+            let Some(value) = value else { return false };
+            order = value.compare(bound);
+            if order != Ordering::Equal {
+                break;
+            }
+        }
+        match self.op {
+            Operator::Gt => order == Ordering::Greater,
+            Operator::Gte => order != Ordering::Less,
+            Operator::Lt => order == Ordering::Less,
+            Operator::Lte => order != Ordering::Greater,
+            _ => order == Ordering::Equal,
+        }
+    }
 }
 
 impl Restrictions {
@@ -223,6 +257,7 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
     let mut has_token = false;
     let mut filters = Vec::new();
     let mut needs_filtering = false;
+    let mut tuple_filters = Vec::new();
 
     for relation in where_clause {
         let values = relation_values(table, relation, binds)?;
@@ -305,9 +340,33 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
                         other => vec![other],
                     })
                     .collect();
+                let position = first.position as usize;
+                let directions: Vec<bool> = table
+                    .clustering_types()
+                    .iter()
+                    .skip(position)
+                    .take(cols.len())
+                    .map(|(_, desc)| *desc)
+                    .collect();
+                let mixed = directions.windows(2).any(|w| w.first() != w.get(1));
                 match relation.op {
-                    Operator::Eq | Operator::In => ck_tuples = Some((first.position as usize, tuples)),
-                    op => ranges.push((first.position as usize, op, tuples.into_iter().next().unwrap_or_default())),
+                    Operator::Eq | Operator::In => ck_tuples = Some((position, tuples)),
+                    op if mixed => {
+                        // One byte range cannot hold it: slice on the first column
+                        // (bound included), then check the whole tuple per row.
+                        let values = tuples.into_iter().next().unwrap_or_default();
+                        let loose = match op {
+                            Operator::Gt | Operator::Gte => Operator::Gte,
+                            _ => Operator::Lte,
+                        };
+                        ranges.push((position, loose, values.iter().take(1).cloned().collect()));
+                        tuple_filters.push(TupleFilter {
+                            column: table.partition_key_len + position,
+                            op,
+                            values,
+                        });
+                    }
+                    op => ranges.push((position, op, tuples.into_iter().next().unwrap_or_default())),
                 }
             }
         }
@@ -412,6 +471,7 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         slices,
         has_clustering_range: has_range,
         filters,
+        tuple_filters,
         needs_filtering,
     })
 }
@@ -473,5 +533,31 @@ fn bound_cmp(a: &Bound<Vec<u8>>, b: &Bound<Vec<u8>>) -> Ordering {
         (Bound::Unbounded, Bound::Unbounded) => Ordering::Equal,
         (Bound::Unbounded, _) => Ordering::Less,
         (_, Bound::Unbounded) => Ordering::Greater,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tuple_slice_compares_in_value_space_column_by_column() {
+        let filter = |op, a: i32, b: i32| TupleFilter {
+            column: 1,
+            op,
+            values: vec![Value::Int(a), Value::Int(b)],
+        };
+        let row = |a: i32, b: i32| vec![Some(Value::Int(a)), Some(Value::Int(b))];
+        let gt = filter(Operator::Gt, 1, 0);
+        let passed: Vec<(i32, i32)> = [(0, 0), (1, 0), (1, 1), (2, 0), (0, 5)]
+            .into_iter()
+            .filter(|(a, b)| gt.accepts(&row(*a, *b)))
+            .collect();
+        assert_eq!(passed, vec![(1, 1), (2, 0)]);
+        assert!(filter(Operator::Gte, 1, 0).accepts(&row(1, 0)));
+        assert!(filter(Operator::Lte, 1, 0).accepts(&row(1, 0)));
+        assert!(!filter(Operator::Lt, 1, 0).accepts(&row(1, 0)));
+        assert!(filter(Operator::Lt, 1, 0).accepts(&row(0, 9)));
+        assert!(!gt.accepts(&[None, None]), "a static row (no clustering) does not pass");
     }
 }

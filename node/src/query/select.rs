@@ -503,6 +503,14 @@ impl<'a> Collector<'a> {
                 return Ok(Visit::Continue);
             }
         }
+        for f in &self.restrictions.tuple_filters {
+            let actual = (f.column..f.column + f.values.len())
+                .map(|i| view.value(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !f.accepts(&actual) {
+                return Ok(Visit::Continue);
+            }
+        }
         if self.remaining == 0 {
             return Ok(Visit::Stop);
         }
