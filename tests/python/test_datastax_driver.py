@@ -272,6 +272,20 @@ def test_multi_column_slices_over_mixed_clustering_order_compare_values(session)
     assert [(r.a, r.b) for r in session.execute(prepared, (1, 0))] == [(1, 1), (2, 0)]
 
 
+def test_order_by_with_in_sorts_across_partitions_unpaged_and_refuses_paging(session):
+    session.execute("CREATE TABLE ordered (k int, c int, PRIMARY KEY (k, c))")
+    for k, c in [(1, 1), (1, 3), (2, 2), (2, 4)]:
+        session.execute("INSERT INTO ordered (k, c) VALUES (%s, %s)", (k, c))
+
+    def rows(cql):
+        return [(r.k, r.c) for r in session.execute(SimpleStatement(cql, fetch_size=None))]
+
+    assert rows("SELECT k, c FROM ordered WHERE k IN (1, 2) ORDER BY c DESC") == [(2, 4), (1, 3), (2, 2), (1, 1)]
+    assert rows("SELECT k, c FROM ordered WHERE k IN (2, 1) ORDER BY c ASC LIMIT 3") == [(1, 1), (2, 2), (1, 3)]
+    with pytest.raises(InvalidRequest, match="Cannot page queries with both ORDER BY and a IN restriction"):
+        session.execute("SELECT k, c FROM ordered WHERE k IN (1, 2) ORDER BY c DESC")
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

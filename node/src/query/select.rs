@@ -396,6 +396,17 @@ pub struct Collector<'a> {
     last: Option<(PartitionPosition, Option<Vec<u8>>)>,
     more: bool,
     error: Option<QueryError>,
+    /// ORDER BY over several partitions (IN): the rows are sorted once all are
+    /// read, `reversed` or not, then cut to `limit`.
+    post_order: Option<PostOrder>,
+}
+
+/// Rows of several partitions put in ORDER BY's order after the read.
+struct PostOrder {
+    reversed: bool,
+    limit: Option<usize>,
+    /// Each collected row's clustering key (bytes sort in clustering order).
+    keys: Vec<Vec<u8>>,
 }
 
 impl<'a> Collector<'a> {
@@ -420,8 +431,23 @@ impl<'a> Collector<'a> {
             Some(bytes) if !compiled.aggregate => Some(PagingState::decode(bytes)?),
             _ => None,
         };
-        let remaining = paging.as_ref().map(|p| p.remaining).unwrap_or(limit.unwrap_or(usize::MAX));
         let page_size = if compiled.aggregate { None } else { opts.page_size };
+        let several = matches!(&r.partitions, Partitions::Keys(keys) if keys.len() > 1);
+        let post_order = (several && !select.order_by.is_empty() && !compiled.aggregate).then(|| PostOrder {
+            reversed,
+            limit,
+            keys: Vec::new(),
+        });
+        if post_order.is_some() && page_size.is_some() {
+            return Err(QueryError::invalid(
+                "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
+            ));
+        }
+        let remaining = match (&post_order, &paging) {
+            (Some(_), _) => usize::MAX,
+            (None, Some(p)) => p.remaining,
+            (None, None) => limit.unwrap_or(usize::MAX),
+        };
         let command = ReadCommand {
             table: table.id,
             partitions: match &r.partitions {
@@ -455,6 +481,7 @@ impl<'a> Collector<'a> {
             last: None,
             more: false,
             error: None,
+            post_order,
         };
         Ok((command, collector))
     }
@@ -536,6 +563,9 @@ impl<'a> Collector<'a> {
                     .map(|p| view.project_bytes(p))
                     .collect::<Result<_, _>>()?,
             );
+            if let Some(order) = &mut self.post_order {
+                order.keys.push(row.map(|(key, _)| key.to_vec()).unwrap_or_default());
+            }
         }
         self.remaining = self.remaining.saturating_sub(1);
         self.in_partition += 1;
@@ -555,6 +585,17 @@ impl<'a> Collector<'a> {
         }
         let compiled = self.compiled;
         let mut rows = self.rows;
+        if let Some(order) = self.post_order {
+            let mut keyed: Vec<(Vec<u8>, _)> = order.keys.into_iter().zip(rows).collect();
+            // Stable: rows of equal clustering keep the order of their partitions.
+            if order.reversed {
+                keyed.sort_by(|a, b| b.0.cmp(&a.0));
+            } else {
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            }
+            keyed.truncate(order.limit.unwrap_or(usize::MAX));
+            rows = keyed.into_iter().map(|(_, row)| row).collect();
+        }
         if compiled.aggregate {
             let first = self.first_row.unwrap_or_default();
             let row = compiled
