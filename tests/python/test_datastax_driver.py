@@ -286,6 +286,25 @@ def test_order_by_with_in_sorts_across_partitions_unpaged_and_refuses_paging(ses
         session.execute("SELECT k, c FROM ordered WHERE k IN (1, 2) ORDER BY c DESC")
 
 
+def test_dates_and_timestamps_out_of_range_are_refused_in_cassandras_words(session):
+    session.execute("CREATE TABLE dated (k int PRIMARY KEY, d date, t timestamp)")
+    session.execute("INSERT INTO dated (k, d) VALUES (1, '+5881580-07-11')")
+    session.execute("INSERT INTO dated (k, d) VALUES (2, '-5877641-06-23')")
+    refused = {
+        "d, '+5881580-07-12'": "Input date +5881580-07-12 is greater than max supported date +5881580-07-11T00:00Z",
+        "d, '-5877641-06-22'": "Input date -5877641-06-22 is less than min supported date -5877641-06-23T00:00Z",
+        "d, '2023-02-29'": "Unable to coerce '2023-02-29' to a formatted date (long)",
+        "d, '4294967296'": "Unable to make unsigned int (for date) from: '4294967296'",
+        "t, 'noon'": "Unable to coerce 'noon' to a formatted date (long)",
+        "t, '99999999999999999999'": "Unable to make long (for date) from: '99999999999999999999'",
+    }
+    for values, message in refused.items():
+        column, literal = values.split(", ")
+        with pytest.raises(InvalidRequest) as refusal:
+            session.execute(f"INSERT INTO dated (k, {column}) VALUES (3, {literal})")
+        assert message in str(refusal.value), str(refusal.value)
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

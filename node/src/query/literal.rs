@@ -69,8 +69,12 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         (Term::Integer(s), t) => integer(s, t).ok_or_else(mismatch)?,
         (Term::Float(s), t) => float(s, t).ok_or_else(mismatch)?,
         (Term::Boolean(b), ColumnType::Boolean) => Value::Boolean(*b),
-        (Term::String(s), t) => string(s, t)
-            .map_err(|detail| QueryError::invalid(format!("Invalid value '{s}' for \"{what}\" of type {}: {detail}", type_name(ty))))?,
+        (Term::String(s), t) => string(s, t).map_err(|refusal| match refusal {
+            Refusal::Detail(detail) => {
+                QueryError::invalid(format!("Invalid value '{s}' for \"{what}\" of type {}: {detail}", type_name(ty)))
+            }
+            Refusal::Message(message) => QueryError::invalid(message),
+        })?,
         (Term::Uuid(u), ColumnType::Uuid) => Value::Uuid(*u),
         (Term::Uuid(u), ColumnType::Timeuuid) if u.get_version_num() == 1 => Value::Timeuuid(*u),
         (Term::Blob(b), ColumnType::Blob) => Value::Blob(b.clone()),
@@ -236,13 +240,27 @@ pub fn parse_decimal(s: &str) -> Option<Value> {
     Some(Value::Decimal { unscaled, scale })
 }
 
-fn string(s: &str, ty: &ColumnType) -> Result<Value, String> {
+/// Why a string literal is not a value of its type.
+enum Refusal {
+    /// A reason, said after the value and the column it was meant for.
+    Detail(String),
+    /// Cassandra's own words for it, said as they are.
+    Message(String),
+}
+
+impl From<&str> for Refusal {
+    fn from(detail: &str) -> Refusal {
+        Refusal::Detail(detail.to_string())
+    }
+}
+
+fn string(s: &str, ty: &ColumnType) -> Result<Value, Refusal> {
     Ok(match ty {
         ColumnType::Varchar => Value::Text(s.to_string()),
         ColumnType::Ascii if s.is_ascii() => Value::Ascii(s.to_string()),
         ColumnType::Ascii => return Err("not an ASCII string".into()),
-        ColumnType::Timestamp => Value::Timestamp(parse_timestamp(s).ok_or("Unable to parse a date/time from it")?),
-        ColumnType::Date => Value::Date(parse_date(s).ok_or("Unable to coerce it to a date (expected yyyy-mm-dd)")?),
+        ColumnType::Timestamp => Value::Timestamp(timestamp_literal(s).map_err(Refusal::Message)?),
+        ColumnType::Date => Value::Date(parse_date(s).map_err(Refusal::Message)?),
         ColumnType::Time => Value::Time(parse_time(s).ok_or("Unable to coerce it to a time (expected hh:mm:ss[.fffffffff])")?),
         ColumnType::Inet => Value::Inet(IpAddr::from_str(s).map_err(|_| "Unable to make an inet address from it")?),
         ColumnType::Uuid => Value::Uuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
@@ -255,6 +273,25 @@ fn string(s: &str, ty: &ColumnType) -> Result<Value, String> {
         },
         _ => return Err("a string is not a valid value for this type".into()),
     })
+}
+
+/// Whether a literal is Cassandra's "raw" form of a date or timestamp: an
+/// optional minus and digits.
+fn is_raw_number(s: &str) -> bool {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A timestamp literal as Cassandra's `TimestampSerializer` reads it: `now`,
+/// milliseconds since the epoch, or a date and time; refused in its words.
+fn timestamp_literal(s: &str) -> Result<i64, String> {
+    if s.eq_ignore_ascii_case("now") {
+        return Ok(chrono::Utc::now().timestamp_millis());
+    }
+    if is_raw_number(s) {
+        return s.parse().map_err(|_| format!("Unable to make long (for date) from: '{s}'"));
+    }
+    parse_timestamp(s).ok_or_else(|| format!("Unable to coerce '{s}' to a formatted date (long)"))
 }
 
 /// Milliseconds since the epoch from Cassandra's accepted timestamp formats.
@@ -303,17 +340,69 @@ fn split_zone(s: &str) -> (String, i64) {
     (s.to_string(), 0)
 }
 
-/// Days since the epoch, offset by 2^31 as the protocol encodes dates. As in
-/// Cassandra, a string of digits is that raw value itself (the epoch is 2^31).
-pub fn parse_date(s: &str) -> Option<u32> {
-    let s = s.trim();
-    if !s.is_empty() && s.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<i64>().ok().and_then(|raw| u32::try_from(raw).ok());
+/// Days since the epoch, offset by 2^31 as the protocol encodes dates, as
+/// Cassandra's `SimpleDateSerializer` reads a literal: a string of digits is that
+/// raw value itself (the epoch is 2^31); otherwise an ISO date (`yyyy-mm-dd`,
+/// more year digits after a sign) between -5877641-06-23 and +5881580-07-11.
+/// Refused in Cassandra's words.
+pub fn parse_date(s: &str) -> Result<u32, String> {
+    if is_raw_number(s) {
+        return s
+            .parse::<i64>()
+            .ok()
+            .and_then(|raw| u32::try_from(raw).ok())
+            .ok_or_else(|| format!("Unable to make unsigned int (for date) from: '{s}'"));
     }
-    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let days = (d - epoch).num_days();
-    u32::try_from(days + (1i64 << 31)).ok()
+    let days = iso_days(s).ok_or_else(|| format!("Unable to coerce '{s}' to a formatted date (long)"))?;
+    if days < i64::from(i32::MIN) {
+        return Err(format!("Input date {s} is less than min supported date -5877641-06-23T00:00Z"));
+    }
+    if days > i64::from(i32::MAX) {
+        return Err(format!("Input date {s} is greater than max supported date +5881580-07-11T00:00Z"));
+    }
+    u32::try_from(days + (1i64 << 31)).map_err(|_| format!("Unable to coerce '{s}' to a formatted date (long)"))
+}
+
+/// Days since 1970-01-01 of a strict ISO date: four year digits, or more (up
+/// to nine) after a `+` or `-`; a month and a day of two digits that exist in
+/// the proleptic Gregorian calendar.
+fn iso_days(s: &str) -> Option<i64> {
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (Some(1), s.get(1..)?),
+        b'-' => (Some(-1), s.get(1..)?),
+        _ => (None, s),
+    };
+    let mut parts = rest.split('-');
+    let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit());
+    let year_digits = match sign {
+        None => 4..=4,
+        Some(1) => 5..=9,
+        Some(_) => 4..=9,
+    };
+    if parts.next().is_some() || !digits(year, year_digits) || !digits(month, 2..=2) || !digits(day, 2..=2) {
+        return None;
+    }
+    let year = sign.unwrap_or(1) * year.parse::<i64>().ok()?;
+    let (month, day) = (month.parse::<i64>().ok()?, day.parse::<i64>().ok()?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&day) {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), in i64 throughout.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y.rem_euclid(400);
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    Some(era * 146_097 + day_of_era - 719_468)
 }
 
 /// Nanoseconds since midnight.
@@ -536,13 +625,64 @@ mod tests {
 
     #[test]
     fn dates_and_times_use_the_protocol_encoding() {
-        assert_eq!(parse_date("1970-01-02"), Some((1u32 << 31) + 1));
-        assert_eq!(parse_date("123"), Some(123), "digits are the raw value, as in Cassandra");
+        assert_eq!(parse_date("1970-01-02"), Ok((1u32 << 31) + 1));
+        assert_eq!(parse_date("123"), Ok(123), "digits are the raw value, as in Cassandra");
         assert_eq!(parse_date("2147483648"), parse_date("1970-01-01"));
-        assert_eq!(parse_date("4294967295"), Some(u32::MAX));
-        assert_eq!(parse_date("4294967296"), None, "out of range");
-        assert_eq!(parse_date("-5"), None);
+        assert_eq!(parse_date("4294967295"), Ok(u32::MAX));
+        let raw = |s: &str| Err(format!("Unable to make unsigned int (for date) from: '{s}'"));
+        assert_eq!(parse_date("4294967296"), raw("4294967296"), "out of range");
+        assert_eq!(parse_date("-5"), raw("-5"));
         assert_eq!(parse_time("00:00:01.000000002"), Some(1_000_000_002));
+    }
+
+    #[test]
+    fn dates_cover_cassandras_range_and_are_refused_in_its_words() {
+        let days = |s: &str| parse_date(s).map(|d| i64::from(d) - (1i64 << 31));
+        assert_eq!(days("-5877641-06-23"), Ok(i64::from(i32::MIN)), "the first date");
+        assert_eq!(days("+5881580-07-11"), Ok(i64::from(i32::MAX)), "the last date");
+        assert_eq!(days("2000-03-01"), Ok(11_017));
+        assert_eq!(days("1969-12-31"), Ok(-1));
+        assert_eq!(days("2024-02-29"), Ok(19_782));
+        assert_eq!(days("-0001-01-01"), Ok(-719_893));
+        assert_eq!(
+            parse_date("-5877641-06-22"),
+            Err("Input date -5877641-06-22 is less than min supported date -5877641-06-23T00:00Z".into())
+        );
+        assert_eq!(
+            parse_date("+5881580-07-12"),
+            Err("Input date +5881580-07-12 is greater than max supported date +5881580-07-11T00:00Z".into())
+        );
+        for bad in [
+            "abc",
+            "2023-02-29",
+            "2020-13-01",
+            "20-01-01",
+            "5881580-07-11",
+            "+2020-01-01",
+            "2020-1-01",
+            "2020-01-01x",
+            "",
+        ] {
+            assert_eq!(
+                parse_date(bad),
+                Err(format!("Unable to coerce '{bad}' to a formatted date (long)")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_are_refused_in_cassandras_words() {
+        assert_eq!(timestamp_literal("1500"), Ok(1500));
+        assert!(timestamp_literal("now").is_ok_and(|ms| ms > 1_700_000_000_000));
+        assert_eq!(
+            timestamp_literal("99999999999999999999"),
+            Err("Unable to make long (for date) from: '99999999999999999999'".into())
+        );
+        assert_eq!(
+            timestamp_literal("abc"),
+            Err("Unable to coerce 'abc' to a formatted date (long)".into())
+        );
     }
 
     #[test]
