@@ -305,6 +305,19 @@ def test_dates_and_timestamps_out_of_range_are_refused_in_cassandras_words(sessi
         assert message in str(refusal.value), str(refusal.value)
 
 
+def test_sets_bound_in_the_clients_order_are_stored_and_compared_in_cassandras(session):
+    session.execute("CREATE TABLE frozen_sets (k int PRIMARY KEY, f frozen<set<int>>, "
+                    "ss set<frozen<set<int>>>, m map<int, frozen<set<int>>>)")
+    insert = session.prepare("INSERT INTO frozen_sets (k, f, ss, m) VALUES (?, ?, ?, ?)")
+    # Lists keep the order they are given in on the wire: [2, 1] arrives as 2 then 1.
+    session.execute(insert, (1, [2, 1], [[3, 1, 2], [1, 2, 3]], {7: [9, 8]}))
+    row = session.execute("SELECT f, ss, m FROM frozen_sets WHERE k = 1").one()
+    assert (list(row.f), [list(s) for s in row.ss], {k: list(v) for k, v in row.m.items()}) == \
+        ([1, 2], [[1, 2, 3]], {7: [8, 9]})
+    applied = session.execute("UPDATE frozen_sets SET f = {3} WHERE k = 1 IF f = {1, 2} AND m[7] = {8, 9}").one()
+    assert applied.applied, "the condition compares the stored set with the literal"
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

@@ -11,6 +11,31 @@ use uuid::Uuid;
 use super::Value;
 
 impl Value {
+    /// The value with every set's elements and every map's keys in Cassandra's
+    /// order, once each, at every depth: what a client sent in its own order
+    /// (a bound set `[3, 1, 2]`) is stored, compared and matched as Cassandra
+    /// would (`{1, 2, 3}`). Of repeated elements or keys, the first stays.
+    pub fn normalized(self) -> Value {
+        match self {
+            Value::List(items) => Value::List(items.into_iter().map(Value::normalized).collect()),
+            Value::Set(items) => {
+                let mut items: Vec<Value> = items.into_iter().map(Value::normalized).collect();
+                items.sort_by(|a, b| a.compare(b));
+                items.dedup_by(|a, b| a.compare(b).is_eq());
+                Value::Set(items)
+            }
+            Value::Map(pairs) => {
+                let mut pairs: Vec<(Value, Value)> = pairs.into_iter().map(|(k, v)| (k.normalized(), v.normalized())).collect();
+                pairs.sort_by(|a, b| a.0.compare(&b.0));
+                pairs.dedup_by(|a, b| a.0.compare(&b.0).is_eq());
+                Value::Map(pairs)
+            }
+            Value::Tuple(items) => Value::Tuple(items.into_iter().map(|i| i.map(Value::normalized)).collect()),
+            Value::Udt(fields) => Value::Udt(fields.into_iter().map(|(n, v)| (n, v.map(Value::normalized))).collect()),
+            other => other,
+        }
+    }
+
     /// Cassandra's comparison for two values of the same type: numbers
     /// numerically (floats with NaN above everything and -0 below 0, as Java's
     /// `Double.compare`), text and blobs bytewise, uuids as `UUIDType` and

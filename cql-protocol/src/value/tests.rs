@@ -764,3 +764,27 @@ proptest! {
         prop_assert_eq!(literal.len(), "'2024-01-02 03:04:05.678000+0000'".len());
     }
 }
+
+#[test]
+fn normalizing_puts_sets_and_map_keys_in_cassandras_order_at_every_depth() {
+    let ints = |v: &[i32]| v.iter().map(|i| Value::Int(*i)).collect::<Vec<_>>();
+    let sent = Value::Map(vec![
+        (Value::Set(ints(&[3, 1, 2])), Value::List(vec![Value::Set(ints(&[2, 1, 2]))])),
+        (Value::Set(ints(&[1, 2, 3])), Value::List(vec![])),
+        (Value::Set(ints(&[0])), Value::Tuple(vec![Some(Value::Set(ints(&[5, 4]))), None])),
+    ]);
+    let stored = Value::Map(vec![
+        (Value::Set(ints(&[0])), Value::Tuple(vec![Some(Value::Set(ints(&[4, 5]))), None])),
+        (Value::Set(ints(&[1, 2, 3])), Value::List(vec![Value::Set(ints(&[1, 2]))])),
+    ]);
+    assert_eq!(
+        sent.normalized(),
+        stored,
+        "keys sorted and deduplicated (the first stays), inner sets too"
+    );
+    assert_eq!(
+        Value::List(ints(&[3, 1])).normalized(),
+        Value::List(ints(&[3, 1])),
+        "a list keeps its order"
+    );
+}

@@ -59,8 +59,9 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
                 ))),
                 Some(BoundValue::Null) => Ok(Evaluated::Null),
                 Some(BoundValue::Unset) => Ok(Evaluated::Unset),
+                // Sets and maps as Cassandra orders them, whatever order the client sent.
                 Some(BoundValue::Bytes(bytes)) => Value::deserialize(ty, bytes)
-                    .map(Evaluated::Value)
+                    .map(|v| Evaluated::Value(v.normalized()))
                     .map_err(|e| QueryError::invalid(format!("Invalid value for \"{what}\" of type {}: {e}", type_name(ty)))),
             };
         }
