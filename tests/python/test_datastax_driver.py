@@ -318,6 +318,22 @@ def test_sets_bound_in_the_clients_order_are_stored_and_compared_in_cassandras(s
     assert applied.applied, "the condition compares the stored set with the literal"
 
 
+def test_per_partition_limit_holds_across_page_boundaries(session):
+    session.execute("CREATE TABLE per_partition (k int, c int, PRIMARY KEY (k, c))")
+    for k in range(3):
+        for c in range(4):
+            session.execute("INSERT INTO per_partition (k, c) VALUES (%s, %s)", (k, c))
+    for cql in ["SELECT k, c FROM per_partition PER PARTITION LIMIT 2 LIMIT 5",
+                "SELECT k, c FROM per_partition WHERE k IN (0, 1, 2) PER PARTITION LIMIT 3",
+                "SELECT k, c FROM per_partition PER PARTITION LIMIT 1"]:
+        unpaged = [(r.k, r.c) for r in session.execute(SimpleStatement(cql, fetch_size=None))]
+        for fetch_size in (1, 2, 3):
+            paged = [(r.k, r.c) for r in session.execute(SimpleStatement(cql, fetch_size=fetch_size))]
+            assert paged == unpaged, f"{cql} in pages of {fetch_size}"
+    assert len(session.execute(SimpleStatement(
+        "SELECT k, c FROM per_partition PER PARTITION LIMIT 2 LIMIT 5", fetch_size=None)).current_rows) == 5
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

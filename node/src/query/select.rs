@@ -393,7 +393,9 @@ pub struct Collector<'a> {
     current_partition: Option<PartitionPosition>,
     pk_values: Vec<Value>,
     in_partition: usize,
-    last: Option<(PartitionPosition, Option<Vec<u8>>)>,
+    /// The last row taken: its partition, its clustering, and how many rows of
+    /// its partition were taken up to it (for PER PARTITION LIMIT across pages).
+    last: Option<(PartitionPosition, Option<Vec<u8>>, usize)>,
     more: bool,
     error: Option<QueryError>,
     /// ORDER BY over several partitions (IN): the rows are sorted once all are
@@ -569,7 +571,7 @@ impl<'a> Collector<'a> {
         }
         self.remaining = self.remaining.saturating_sub(1);
         self.in_partition += 1;
-        self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec())));
+        self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec()), self.in_partition));
         Ok(if self.select.distinct {
             Visit::NextPartition
         } else {
@@ -608,12 +610,14 @@ impl<'a> Collector<'a> {
             rows = vec![row];
         }
         let paging_state = match (self.more, self.last) {
-            (true, Some((position, clustering))) => Some(
+            // The count of the last row's partition: the page may have filled
+            // while the next partition was already begun.
+            (true, Some((position, clustering, partition_rows))) => Some(
                 PagingState {
                     position,
                     clustering: if self.select.distinct { None } else { clustering },
                     remaining: self.remaining,
-                    partition_rows: self.in_partition,
+                    partition_rows,
                 }
                 .encode(),
             ),
