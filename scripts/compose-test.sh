@@ -129,7 +129,10 @@ docker run -d --name "$IMPOSTOR" --network "$network" --network-alias impostor \
     rustica:latest node --config /etc/rustica/rustica.toml --address impostor --seeds node1,node2 >/dev/null
 sleep 10
 wait_listed '^[UD][NJLM]' 5 "node1 lists the impostor"
-docker logs "$("${COMPOSE[@]}" ps -q node1)" 2>&1 | grep -q "not a node certificate" \
+# The whole log first: `grep -q` stops reading early, and under pipefail the
+# writer's broken pipe would fail the test.
+node1_log=$(docker logs "$("${COMPOSE[@]}" ps -q node1)" 2>&1)
+grep -q "not a node certificate" <<<"$node1_log" \
     || { echo "compose-test: node1 never said why it refused the impostor" >&2; exit 1; }
 docker rm -f "$IMPOSTOR" >/dev/null
 rm -f "$guess"
