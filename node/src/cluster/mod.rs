@@ -106,8 +106,8 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
             }
             _ = ticker.tick() => {
                 let version = shared.executor.schema.snapshot().version;
-                // The load is the bytes on disk, measured every 10 rounds.
-                let load = ticks.is_multiple_of(10).then(|| shared.executor.engine.disk_bytes());
+                // The load is the size of the data files (as Cassandra's), measured every 10 rounds.
+                let load = ticks.is_multiple_of(10).then(|| shared.executor.engine.data_bytes());
                 ticks += 1;
                 let changes = own.changes(&view, load);
                 if !changes.is_empty() {
@@ -473,7 +473,7 @@ pub fn write_local_status(executor: &Executor) {
         schema_version: Some(schema.version),
         release_version: system::RELEASE_VERSION.into(),
         status: executor.coordinator.view.local_status(),
-        load: executor.engine.disk_bytes() as i64,
+        load: executor.engine.data_bytes() as i64,
         removals: Vec::new(),
     };
     if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, &info, true) {

@@ -13,7 +13,7 @@ pub fn run(executor: &Executor) -> Result<Vec<Cleaned>, String> {
     let topology = executor.coordinator.view.topology();
     let local = executor.node.address;
     let schema = executor.schema.snapshot();
-    let before = executor.engine.disk_bytes();
+    let before = executor.engine.data_bytes();
     let mut out = Vec::new();
     for keyspace in schema.keyspaces.values() {
         let strategy = Strategy::from_replication(&keyspace.replication);
@@ -40,7 +40,7 @@ pub fn run(executor: &Executor) -> Result<Vec<Cleaned>, String> {
     info!(
         partitions = removed,
         bytes_before = before,
-        bytes_after = executor.engine.disk_bytes(),
+        bytes_after = executor.engine.data_bytes(),
         "cleanup done"
     );
     Ok(out)

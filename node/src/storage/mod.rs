@@ -241,8 +241,9 @@ pub trait StorageEngine: Send + Sync + 'static {
     /// how many partitions went.
     fn remove_tokens(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>) -> Result<u64, StorageError>;
 
-    /// Bytes the engine holds on disk (the load `rustica status` shows).
-    fn disk_bytes(&self) -> u64 {
+    /// Bytes of the tables' data files on disk, as Cassandra's Load: the
+    /// commit log and memtables are not counted (what `rustica status` shows).
+    fn data_bytes(&self) -> u64 {
         0
     }
 

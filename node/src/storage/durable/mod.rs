@@ -733,8 +733,15 @@ impl StorageEngine for DurableEngine {
         Ok(partitions)
     }
 
-    fn disk_bytes(&self) -> u64 {
-        self.db.disk_space().unwrap_or(0)
+    fn data_bytes(&self) -> u64 {
+        // Not `Database::disk_space`: that counts the journal, whose files are
+        // preallocated (64 MiB for an empty node).
+        self.tables
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(Keyspace::disk_space)
+            .sum()
     }
 
     fn set_gc_grace(&self, table: Uuid, seconds: i32) {

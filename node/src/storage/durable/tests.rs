@@ -743,3 +743,20 @@ fn a_key_too_long_for_the_engine_is_an_error_and_nothing_of_its_write_is_applied
     }
     assert!(read(h.engine(), &full_scan(t), h.now()).is_empty(), "the whole write was refused");
 }
+
+#[test]
+fn the_data_size_counts_flushed_tables_not_the_preallocated_journal() {
+    let h = Harness::new(CommitLogSync::Batch);
+    let t = Uuid::from_u128(7);
+    h.engine().create_table(t).unwrap();
+    assert_eq!(h.engine().data_bytes(), 0, "an empty node holds no data");
+    for i in 0..200u32 {
+        let mut m = Mutation::new(t, pos(i64::from(i), &i.to_be_bytes()));
+        m.rows.push((vec![1], cell_row(1, "v", &"x".repeat(100))));
+        h.engine().apply(m).unwrap();
+    }
+    assert_eq!(h.engine().data_bytes(), 0, "memtables are not on disk yet");
+    h.engine().flush().unwrap();
+    let flushed = h.engine().data_bytes();
+    assert!(flushed > 0 && flushed < 1 << 20, "{flushed} bytes for 200 rows of 100 bytes");
+}
