@@ -44,13 +44,23 @@ const SELECT_FLIGHT: &str = "SELECT flight_id, flight_number, airline, origin, d
 const SELECT_POSITIONS: &str = "SELECT flight_id, flight_number, origin, destination, latitude, longitude, altitude_m, \
      ground_speed_kmh, heading_deg, fuel_kg, progress FROM aviation.flight_positions";
 const INSERT_FLIGHT: &str = "INSERT INTO aviation.flights (flight_id, flight_number, airline, origin, destination, scheduled_departure, \
-     scheduled_arrival, aircraft, status, cruise_speed_kmh, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     scheduled_arrival, aircraft, status, cruise_speed_kmh, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
 const INSERT_BY_AIRPORT: &str = "INSERT INTO aviation.flights_by_airport (airport, day, direction, scheduled, flight_number, flight_id, \
      other_airport, airline, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const UPDATE_STATUS: &str = "UPDATE aviation.flights SET status = ?, updated_at = ? WHERE flight_id = ?";
 const UPDATE_BY_AIRPORT_STATUS: &str = "UPDATE aviation.flights_by_airport SET status = ? \
      WHERE airport = ? AND day = ? AND direction = ? AND scheduled = ? AND flight_number = ?";
 const PROBE: &str = "SELECT release_version FROM system.local";
+
+/// Whether a conditional statement applied: the `[applied]` column of its answer.
+fn applied(result: QueryResult) -> Result<bool, String> {
+    let rows = result.into_rows_result().map_err(|e| e.to_string())?;
+    let row: scylla::value::Row = rows.first_row().map_err(|e| e.to_string())?;
+    match row.columns.first() {
+        Some(Some(scylla::value::CqlValue::Boolean(applied))) => Ok(*applied),
+        other => Err(format!("no [applied] column in the answer: {other:?}")),
+    }
+}
 
 /// How to log in and whether to talk TLS: a cluster with PasswordAuthenticator and
 /// `[client_encryption]` wants both.
@@ -301,14 +311,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes a new flight (QUORUM): its `flights` row, then its departure row at the
-    /// origin and its arrival row at the destination. Refuses a flight id in use.
+    /// Writes a new flight (QUORUM): its `flights` row, only if no flight has its id
+    /// (a lightweight transaction, so two clients cannot both create it), then its
+    /// departure row at the origin and its arrival row at the destination.
     pub async fn create_flight(&self, f: &NewFlight) -> Result<(), StoreError> {
-        if self.flight(&f.flight_id).await?.is_some() {
-            return Err(StoreError::FlightExists {
-                flight_id: f.flight_id.clone(),
-            });
-        }
         let what = "writing a new flight";
         let status = Status::Scheduled.as_str();
         let values = (
@@ -324,7 +330,12 @@ impl Store {
             f.cruise_speed_kmh,
             now(),
         );
-        self.run(what, INSERT_FLIGHT, Consistency::Quorum, values).await?;
+        let result = self.run(what, INSERT_FLIGHT, Consistency::Quorum, values).await?;
+        if !applied(result).map_err(|detail| StoreError::Result { what, detail })? {
+            return Err(StoreError::FlightExists {
+                flight_id: f.flight_id.clone(),
+            });
+        }
         for (direction, airport, other, at) in sides(f) {
             let values = (
                 airport,

@@ -39,6 +39,8 @@ pub enum StoreError {
     },
     #[error("{what}: unexpected result: {detail}")]
     Result { what: &'static str, detail: String },
+    #[error("flight {flight_id} already exists with another schedule")]
+    FlightExists { flight_id: String },
 }
 
 /// How to log in and whether to talk TLS: a cluster with PasswordAuthenticator and
@@ -108,7 +110,7 @@ where
     loop {
         match op().await {
             Ok(v) => return Ok(v),
-            Err(e) if attempt >= attempts => return Err(e),
+            Err(e) if attempt >= attempts || matches!(e, StoreError::FlightExists { .. }) => return Err(e),
             Err(_) => {
                 tokio::time::sleep(delay).await;
                 delay *= 2;
@@ -137,7 +139,7 @@ impl Direction {
 const INSERT_AIRPORT: &str =
     "INSERT INTO aviation.airports (iata, icao, name, city, country, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?)";
 const INSERT_FLIGHT: &str = "INSERT INTO aviation.flights (flight_id, flight_number, airline, origin, destination, scheduled_departure, \
-     scheduled_arrival, aircraft, status, cruise_speed_kmh, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     scheduled_arrival, aircraft, status, cruise_speed_kmh, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
 const INSERT_BY_AIRPORT: &str = "INSERT INTO aviation.flights_by_airport (airport, day, direction, scheduled, flight_number, flight_id, \
      other_airport, airline, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 const UPDATE_STATUS: &str = "UPDATE aviation.flights SET status = ?, updated_at = ? WHERE flight_id = ?";
@@ -219,7 +221,12 @@ impl Store {
         Ok(airports.len())
     }
 
-    /// Writes a new flight: its `flights` row and its two `flights_by_airport` rows.
+    /// Writes a new flight: its `flights` row, only if no flight has its id (a
+    /// lightweight transaction: a flight made on the map or by another simulator
+    /// is never overwritten), and its two `flights_by_airport` rows. A row already
+    /// there with the same route and departure is this flight (a retried write, or
+    /// the same flight scheduled elsewhere) and is taken as it is; another schedule
+    /// under the id is refused.
     pub async fn insert_flight(&self, plan: &FlightPlan, status: Status) -> Result<(), StoreError> {
         let what = "writing a flight's schedule";
         let values = (
@@ -235,7 +242,25 @@ impl Store {
             plan.model.cruise_speed_kmh(),
             timestamp(wall_now()),
         );
-        self.execute(&self.insert_flight, values, what).await?;
+        let result = self
+            .session
+            .execute_unpaged(&self.insert_flight, values)
+            .await
+            .map_err(|source| StoreError::Execute {
+                what,
+                cause: Box::new(source),
+            })?;
+        let existing = not_applied(result).map_err(|detail| StoreError::Result { what, detail })?;
+        if let Some(existing) = existing {
+            let same = existing.text("origin") == Some(plan.origin.iata.as_str())
+                && existing.text("destination") == Some(plan.destination.iata.as_str())
+                && existing.timestamp("scheduled_departure") == Some(plan.scheduled_departure);
+            if !same {
+                return Err(StoreError::FlightExists {
+                    flight_id: plan.flight_id.clone(),
+                });
+            }
+        }
         for direction in [Direction::Departure, Direction::Arrival] {
             let (airport, other, scheduled) = side(plan, direction);
             let values = (
@@ -350,6 +375,45 @@ impl Store {
                 what,
                 cause: Box::new(source),
             })
+    }
+}
+
+/// The row a conditional insert found in its way, by column name.
+struct Existing {
+    names: Vec<String>,
+    row: scylla::value::Row,
+}
+
+impl Existing {
+    fn value(&self, name: &str) -> Option<&scylla::value::CqlValue> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.row.columns.get(i)?.as_ref()
+    }
+
+    fn text(&self, name: &str) -> Option<&str> {
+        match self.value(name)? {
+            scylla::value::CqlValue::Text(s) | scylla::value::CqlValue::Ascii(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn timestamp(&self, name: &str) -> Option<SimTime> {
+        match self.value(name)? {
+            scylla::value::CqlValue::Timestamp(CqlTimestamp(ms)) => Some(*ms),
+            _ => None,
+        }
+    }
+}
+
+/// `None` when a conditional insert applied, else the row already there.
+fn not_applied(result: scylla::response::query_result::QueryResult) -> Result<Option<Existing>, String> {
+    let rows = result.into_rows_result().map_err(|e| e.to_string())?;
+    let names = rows.column_specs().iter().map(|c| c.name().to_string()).collect();
+    let row: scylla::value::Row = rows.first_row().map_err(|e| e.to_string())?;
+    match row.columns.first() {
+        Some(Some(scylla::value::CqlValue::Boolean(true))) => Ok(None),
+        Some(Some(scylla::value::CqlValue::Boolean(false))) => Ok(Some(Existing { names, row })),
+        other => Err(format!("no [applied] column in the answer: {other:?}")),
     }
 }
 

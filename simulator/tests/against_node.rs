@@ -309,3 +309,47 @@ async fn an_unreachable_cluster_is_a_clear_message_and_a_nonzero_exit() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flight_scheduled_elsewhere_is_never_overwritten() {
+    use simulator::schedule::{self, FlightRequest};
+    use simulator::status::Status;
+    use simulator::store::Store;
+    let node = TestNode::start("never_overwritten");
+    within_timeout(async {
+        setup(&node).await?;
+        let store = Store::prepare(node.session().await).await?;
+        let airports = Airports::builtin()?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
+        let request = |destination: &str| FlightRequest {
+            number: "AR1132".into(),
+            origin: "EZE".into(),
+            destination: destination.into(),
+            departure: "+10m".into(),
+            cruise_speed_kmh: "850".into(),
+            airline: None,
+            aircraft: None,
+        };
+        let plan = schedule::plan(&request("MAD"), &airports, now)?;
+        store.insert_flight(&plan, Status::Scheduled).await?;
+        // The same flight again (a retried write, or the same schedule made elsewhere) is taken as it is.
+        store.insert_flight(&plan, Status::Scheduled).await?;
+        // Another route under the same id is refused, and the first schedule stays.
+        let other = schedule::plan(&request("COR"), &airports, now)?;
+        assert_eq!(other.flight_id, plan.flight_id);
+        let refusal = store.insert_flight(&other, Status::Scheduled).await.unwrap_err().to_string();
+        assert!(refusal.contains("already exists with another schedule"), "{refusal}");
+        let rows = flights(&node.session().await).await?;
+        assert_eq!(
+            rows,
+            vec![(
+                "AR1132".to_string(),
+                plan.flight_id.clone(),
+                "MAD".to_string(),
+                Some("scheduled".to_string())
+            )]
+        );
+        Ok(())
+    })
+    .await;
+}
