@@ -13,13 +13,13 @@ pub mod literal;
 mod lwt;
 pub mod modify;
 pub mod paging;
+mod prepared_cache;
 pub mod restrictions;
 pub mod select;
 
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 
@@ -116,7 +116,7 @@ pub struct Executor {
     pub engine: Arc<dyn StorageEngine>,
     pub node: NodeInfo,
     pub coordinator: Arc<Coordinator>,
-    prepared: RwLock<HashMap<Vec<u8>, Arc<PreparedStatement>>>,
+    prepared: prepared_cache::PreparedCache<Vec<u8>, PreparedStatement>,
     metrics: QueryMetrics,
     pub events: broadcast::Sender<Event>,
     pub auth: Auth,
@@ -243,7 +243,7 @@ impl Executor {
             schema_pushes,
             engine,
             node,
-            prepared: RwLock::new(HashMap::new()),
+            prepared: prepared_cache::PreparedCache::new(prepared_cache::DEFAULT_CAPACITY),
             metrics: QueryMetrics::default(),
             events: events_tx,
             auth,
@@ -371,7 +371,7 @@ impl Executor {
                 no_metadata: prepared.result_columns.is_empty(),
             },
         };
-        self.prepared.write().unwrap_or_else(|e| e.into_inner()).insert(id, prepared);
+        self.prepared.insert(id, prepared);
         Ok(response)
     }
 
@@ -413,12 +413,7 @@ impl Executor {
     }
 
     fn lookup(&self, id: &[u8]) -> Result<Arc<PreparedStatement>, QueryError> {
-        self.prepared
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-            .ok_or_else(|| QueryError::Unprepared { id: id.to_vec() })
+        self.prepared.get(id).ok_or_else(|| QueryError::Unprepared { id: id.to_vec() })
     }
 
     pub async fn batch(&self, session: &mut Session, batch: &request::Batch) -> Result<ResultBody, QueryError> {
