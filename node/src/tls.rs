@@ -16,6 +16,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use serde::Deserialize;
+
+use crate::peer_auth::CertificateNames;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -261,26 +263,37 @@ pub fn cluster_client_config(ca: &Path) -> Result<rustls::ClientConfig, TlsError
 }
 
 /// A peer connection after the TLS handshake when there is TLS, with the
-/// certificate the peer showed (DER; none without TLS).
+/// names of the node certificate the peer showed (none without TLS).
 pub struct PeerConnection {
     pub stream: PeerStream,
-    pub certificate: Option<Vec<u8>>,
+    pub names: Option<CertificateNames>,
 }
 
-/// An accepted peer connection, after the TLS handshake when there is TLS.
+/// The names of the certificate a peer showed in a TLS handshake, or why it is
+/// not a node's (a client certificate signed by the cluster's authority).
+fn peer_names(certificates: Option<&[CertificateDer<'_>]>) -> std::io::Result<CertificateNames> {
+    let refused = |reason: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, reason);
+    let der = certificates
+        .and_then(|c| c.first())
+        .ok_or_else(|| refused("the peer showed no certificate".into()))?;
+    crate::peer_auth::node_certificate_names(der).map_err(refused)
+}
+
+/// An accepted peer connection, after the TLS handshake when there is TLS; a
+/// peer that shows anything but a node certificate is refused here.
 pub async fn accept_peer(tls: Option<&PeerTls>, socket: TcpStream) -> std::io::Result<PeerConnection> {
     let _ = socket.set_nodelay(true);
     match tls {
         None => Ok(PeerConnection {
             stream: Box::new(socket),
-            certificate: None,
+            names: None,
         }),
         Some(tls) => {
             let stream = tls.acceptor.accept(socket).await?;
-            let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+            let names = peer_names(stream.get_ref().1.peer_certificates())?;
             Ok(PeerConnection {
                 stream: Box::new(stream),
-                certificate,
+                names: Some(names),
             })
         }
     }
@@ -292,28 +305,26 @@ pub async fn connect_peer(tls: Option<&PeerTls>, socket: TcpStream, ip: IpAddr) 
     match tls {
         None => Ok(PeerConnection {
             stream: Box::new(socket),
-            certificate: None,
+            names: None,
         }),
         Some(tls) => {
             let stream = tls.connector.connect(ServerName::IpAddress(ip.into()), socket).await?;
-            let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+            let names = peer_names(stream.get_ref().1.peer_certificates())?;
             Ok(PeerConnection {
                 stream: Box::new(stream),
-                certificate,
+                names: Some(names),
             })
         }
     }
 }
 
-/// Checks that a peer which showed `certificate` may claim to be the node at
-/// `claimed`: the certificate is a node's (not a client's) and names that
-/// address, directly or through a host name that resolves to it now. Without
-/// TLS (no certificate) there is nothing to check here.
-pub async fn check_node_claim(certificate: Option<&[u8]>, claimed: IpAddr) -> Result<(), String> {
-    let Some(der) = certificate else {
+/// Checks that a peer whose node certificate carries `names` may claim to be
+/// the node at `claimed`: an address it names, or one a host name it names
+/// resolves to now. Without TLS (no names) there is nothing to check here.
+pub async fn check_node_claim(names: Option<&CertificateNames>, claimed: IpAddr) -> Result<(), String> {
+    let Some(names) = names else {
         return Ok(());
     };
-    let names = crate::peer_auth::node_certificate_names(der)?;
     if names.names(claimed, &[]) {
         return Ok(());
     }

@@ -384,13 +384,7 @@ async fn a_driver_session_still_works_after_every_kind_of_bad_input() {
     .await;
     assert!(node.is_running(), "the node survived the bad input");
     within_timeout(async {
-        let session = node.session().await?;
-        let (version,): (String,) = session
-            .query_unpaged("SELECT release_version FROM system.local", ())
-            .await?
-            .into_rows_result()?
-            .single_row()?;
-        assert!(!version.is_empty());
+        assert_serves_a_driver(&node).await?;
         Ok(())
     })
     .await;
@@ -673,13 +667,7 @@ async fn idle_connections_that_never_log_in_do_not_keep_a_client_out() {
             (4, 16),
             "four idle connections are served, the others refused"
         );
-        let session = node.session().await?;
-        let (version,): (String,) = session
-            .query_unpaged("SELECT release_version FROM system.local", ())
-            .await?
-            .into_rows_result()?
-            .single_row()?;
-        assert!(!version.is_empty());
+        assert_serves_a_driver(&node).await?;
         // The idle ones are still there: they did not get out of the way.
         for (stream, conn) in (100i16..).zip(held.iter_mut()) {
             assert_answers_options(conn, stream).await?;
@@ -687,6 +675,18 @@ async fn idle_connections_that_never_log_in_do_not_keep_a_client_out() {
         Ok(())
     })
     .await;
+}
+
+/// A driver session on `node` reads `system.local`: the node still serves.
+async fn assert_serves_a_driver(node: &TestNode) -> anyhow::Result<()> {
+    let session = node.session().await?;
+    let (version,): (String,) = session
+        .query_unpaged("SELECT release_version FROM system.local", ())
+        .await?
+        .into_rows_result()?
+        .single_row()?;
+    assert!(!version.is_empty());
+    Ok(())
 }
 
 /// A connection that got a slot, on a node that serves one per address: a

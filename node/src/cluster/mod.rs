@@ -207,13 +207,6 @@ async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
             return;
         }
     };
-    // A client's certificate is refused before any frame is read.
-    if let Some(der) = connection.certificate.as_deref() {
-        if let Err(reason) = crate::peer_auth::node_certificate_names(der) {
-            warn!(%peer, %reason, "refusing a gossip connection");
-            return;
-        }
-    }
     let mut socket = connection.stream;
     loop {
         let mut len = [0u8; 4];
@@ -238,7 +231,7 @@ async fn receive(socket: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
                 return;
             }
         };
-        if let Err(reason) = tls::check_node_claim(connection.certificate.as_deref(), frame.sender.ip()).await {
+        if let Err(reason) = tls::check_node_claim(connection.names.as_ref(), frame.sender.ip()).await {
             warn!(%peer, %reason, "dropping a gossip frame");
             return;
         }

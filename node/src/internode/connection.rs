@@ -173,7 +173,7 @@ async fn handshake(
             hello.cluster_name, auth.cluster_name
         ));
     }
-    check_node_claim(connection.certificate.as_deref(), hello.address).await?;
+    check_node_claim(connection.names.as_ref(), hello.address).await?;
     let ours = ours.encode();
     writer.write_all(&ours).await.map_err(|e| e.to_string())?;
     let proof = read_proof(&mut reader, &mut buf).await?;
@@ -279,9 +279,7 @@ impl Outgoing {
                 hello.cluster_name, auth.cluster_name
             )));
         }
-        check_node_claim(connection.certificate.as_deref(), hello.address)
-            .await
-            .map_err(protocol)?;
+        check_node_claim(connection.names.as_ref(), hello.address).await.map_err(protocol)?;
         let proof = auth.tag(Purpose::Dial, &[&ours, &theirs]);
         writer.write_all(&proof).await.map_err(|e| unreachable(e.to_string()))?;
         let their_proof = read_proof(&mut reader, &mut buf).await.map_err(protocol)?;

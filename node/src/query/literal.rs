@@ -82,10 +82,7 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         (Term::Duration(d), ColumnType::Duration) => parse_duration(d).ok_or_else(mismatch)?,
         (Term::List(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
         (Term::List(items), ColumnType::Set(inner)) | (Term::Set(items), ColumnType::Set(inner)) => {
-            let mut v = elements(items, inner, binds, what)?;
-            v.sort_by(|a, b| a.compare(b));
-            v.dedup_by(|a, b| a.compare(b).is_eq());
-            Value::Set(v)
+            Value::Set(elements(items, inner, binds, what)?).normalized()
         }
         (Term::Set(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
         (Term::Map(pairs), ColumnType::Map(kt, vt)) => {
@@ -95,9 +92,7 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
                 let v = required(evaluate(v, vt, binds, what)?, what)?;
                 out.push((k, v));
             }
-            out.sort_by(|a, b| a.0.compare(&b.0));
-            out.dedup_by(|a, b| a.0.compare(&b.0).is_eq());
-            Value::Map(out)
+            Value::Map(out).normalized()
         }
         // `{}` is an empty map literal; it is also the empty set.
         (Term::Map(pairs), ColumnType::Set(_)) if pairs.is_empty() => Value::Set(Vec::new()),
