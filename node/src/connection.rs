@@ -26,10 +26,11 @@ use tokio::time::Instant;
 use tracing::{debug, warn, Instrument};
 
 use crate::auth::gate::{Gate, RequestKind};
+use crate::auth::Auth;
 use crate::auth::PASSWORD_AUTHENTICATOR;
 use crate::error::QueryError;
 use crate::limits::{InFlight, RequestLimits, Slot, MAX_FRAME_BEFORE_LOGIN};
-use crate::query::{Executor, QueryOptions, Session};
+use crate::query::{QueryOptions, QueryProcessor, Session};
 use crate::system::CQL_VERSION;
 
 const EVENT_STREAM: i16 = -1;
@@ -99,11 +100,20 @@ where
     let _ = stream.shutdown().await;
 }
 
+/// What a connection serves its client with: the query processor, the
+/// authenticator for logins, and the driver events it may register for.
+#[derive(Clone)]
+pub struct Handles {
+    pub queries: Arc<QueryProcessor>,
+    pub auth: Arc<Auth>,
+    pub events: tokio::sync::broadcast::Sender<Event>,
+}
+
 /// Serves one client over `stream` (a TCP socket, or TLS over one) until it closes.
 pub async fn serve<S>(
     stream: S,
     peer: Option<SocketAddr>,
-    executor: Arc<Executor>,
+    handles: Handles,
     max_frame: u32,
     limits: RequestLimits,
     login: Login,
@@ -148,7 +158,7 @@ where
         client: peer.map(|p| p.ip()),
         ..Session::default()
     }));
-    let mut gate = Gate::new(executor.auth.login_required());
+    let mut gate = Gate::new(handles.auth.login_required());
     let mut pushers = Vec::new();
     let mut header_bytes = [0u8; HEADER_LEN];
     loop {
@@ -258,7 +268,7 @@ where
             }
             Request::AuthResponse(a) if gate.login_required() => {
                 let ip = peer.map(|p| p.ip());
-                let Some(checked) = before_deadline(&login, executor.auth.login(&executor, ip, a.token.as_deref())).await else {
+                let Some(checked) = before_deadline(&login, handles.auth.login(ip, a.token.as_deref())).await else {
                     expire(&tx, framing, stream, &login);
                     break;
                 };
@@ -279,15 +289,15 @@ where
             }
             Request::Register(r) => {
                 let _ = tx.send((framing.encode(stream, &Response::Ready), Some(permit))).await;
-                pushers.push(spawn_event_pusher(&executor, r.events, tx.clone(), framing));
+                pushers.push(spawn_event_pusher(&handles.events, r.events, tx.clone(), framing));
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
-                let response = handle(&executor, &session, frame.request).await;
+                let response = handle(&handles.queries, &session, frame.request).await;
                 let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             request => {
-                let executor = executor.clone();
+                let queries = handles.queries.clone();
                 let session = session.clone();
                 let tx = tx.clone();
                 let span = tracing::debug_span!("request", stream, opcode = header.opcode);
@@ -295,7 +305,7 @@ where
                     async move {
                         // A bug that panics fails its request with a server
                         // error instead of leaving the client waiting.
-                        let response = match std::panic::AssertUnwindSafe(handle(&executor, &session, request))
+                        let response = match std::panic::AssertUnwindSafe(handle(&queries, &session, request))
                             .catch_unwind()
                             .await
                         {
@@ -371,12 +381,12 @@ impl Framing {
 }
 
 fn spawn_event_pusher(
-    executor: &Arc<Executor>,
+    events_of_node: &tokio::sync::broadcast::Sender<Event>,
     events: Vec<String>,
     tx: mpsc::Sender<Outgoing>,
     framing: Framing,
 ) -> tokio::task::JoinHandle<()> {
-    let mut rx = executor.events.subscribe();
+    let mut rx = events_of_node.subscribe();
     tokio::spawn(async move {
         loop {
             match rx.recv().await {
@@ -402,7 +412,7 @@ fn spawn_event_pusher(
     })
 }
 
-async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
+async fn handle(queries: &QueryProcessor, session: &Mutex<Session>, request: Request) -> Response {
     let result = match request {
         Request::Options => {
             return Response::Supported {
@@ -419,7 +429,7 @@ async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request)
         Request::Register(_) => return Response::Ready,
         Request::Query(q) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let r = executor
+            let r = queries
                 .query(&mut s, &q.query, &q.params.values, &QueryOptions::from_params(&q.params))
                 .await;
             if let Ok(ResultBody::SetKeyspace(_)) = &r {
@@ -429,11 +439,11 @@ async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request)
         }
         Request::Prepare(p) => {
             let s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            executor.prepare(&s, &p.query).map(ResultBody::Prepared)
+            queries.prepare(&s, &p.query).map(ResultBody::Prepared)
         }
         Request::Execute(e) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            let r = executor
+            let r = queries
                 .execute_prepared(&mut s, &e.id, &e.params.values, &QueryOptions::from_params(&e.params))
                 .await;
             if let Ok(ResultBody::SetKeyspace(_)) = &r {
@@ -443,7 +453,7 @@ async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request)
         }
         Request::Batch(b) => {
             let mut s = session.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            executor.batch(&mut s, &b).await
+            queries.batch(&mut s, &b).await
         }
     };
     match result {

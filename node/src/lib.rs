@@ -4,12 +4,14 @@
 //! crate's; this library links no driver and no line editor.
 
 pub mod auth;
+pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod connection;
 pub mod coordinator;
 pub mod error;
 pub mod internode;
+pub mod jobs;
 pub mod limits;
 pub mod movement;
 pub mod paxos;
@@ -20,6 +22,7 @@ pub mod ring;
 pub mod schema;
 pub mod schema_events;
 pub mod schema_load;
+pub mod schema_service;
 pub mod server;
 pub mod start;
 pub mod storage;

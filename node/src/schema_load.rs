@@ -8,8 +8,8 @@ use cql_protocol::cql::ast::Statement;
 use cql_protocol::cql::parse_statement;
 use cql_protocol::value::Value;
 
+use crate::clock::now_seconds;
 use crate::error::QueryError;
-use crate::query::literal::now_seconds;
 use crate::query::literal::Binds;
 use crate::query::select;
 use crate::schema::Schema;

@@ -5,7 +5,6 @@
 //! slot once its TLS handshake is done.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -13,9 +12,8 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tracing::{info, warn, Instrument};
 
-use crate::connection::{self, Login};
+use crate::connection::{self, Handles, Login};
 use crate::limits::{ConnectionLimits, RequestLimits};
-use crate::query::Executor;
 
 /// TLS on the client port.
 #[derive(Clone)]
@@ -27,7 +25,7 @@ pub struct ClientTls {
 
 pub async fn run(
     listener: TcpListener,
-    executor: Arc<Executor>,
+    handles: Handles,
     max_frame: u32,
     tls: Option<ClientTls>,
     limits: ConnectionLimits,
@@ -43,13 +41,13 @@ pub async fn run(
             }
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
-                    let executor = executor.clone();
+                    let handles = handles.clone();
                     let tls = tls.clone();
                     let limits = limits.clone();
                     let requests = requests.clone();
                     let span = tracing::info_span!("connection", peer = %peer);
                     tokio::spawn(async move {
-                        if let Err(e) = accept(socket, peer, executor, max_frame, tls, &limits, requests).await {
+                        if let Err(e) = accept(socket, peer, handles, max_frame, tls, &limits, requests).await {
                             warn!(error = %e, "connection failed");
                         }
                     }.instrument(span));
@@ -66,7 +64,7 @@ pub async fn run(
 async fn accept(
     socket: TcpStream,
     peer: SocketAddr,
-    executor: Arc<Executor>,
+    handles: Handles,
     max_frame: u32,
     tls: Option<ClientTls>,
     limits: &ConnectionLimits,
@@ -98,13 +96,13 @@ async fn accept(
         slot: Some(unauthenticated),
     };
     let Some(tls) = tls else {
-        return serve_within(socket, peer, executor, max_frame, limits, requests, login).await;
+        return serve_within(socket, peer, handles, max_frame, limits, requests, login).await;
     };
     if tls.optional && !starts_tls(&socket, deadline).await? {
-        return serve_within(socket, peer, executor, max_frame, limits, requests, login).await;
+        return serve_within(socket, peer, handles, max_frame, limits, requests, login).await;
     }
     match tokio::time::timeout_at(deadline, tls.acceptor.accept(socket)).await {
-        Ok(Ok(stream)) => serve_within(stream, peer, executor, max_frame, limits, requests, login).await,
+        Ok(Ok(stream)) => serve_within(stream, peer, handles, max_frame, limits, requests, login).await,
         Ok(Err(e)) => {
             warn!(peer = %peer, error = %e, "TLS handshake with a client failed");
             Ok(())
@@ -133,7 +131,7 @@ async fn starts_tls(socket: &TcpStream, deadline: Instant) -> std::io::Result<bo
 async fn serve_within<S>(
     stream: S,
     peer: SocketAddr,
-    executor: Arc<Executor>,
+    handles: Handles,
     max_frame: u32,
     limits: &ConnectionLimits,
     requests: RequestLimits,
@@ -150,7 +148,7 @@ where
             return Ok(());
         }
     };
-    let served = connection::serve(stream, Some(peer), executor, max_frame, requests, login).await;
+    let served = connection::serve(stream, Some(peer), handles, max_frame, requests, login).await;
     drop(slot);
     served
 }

@@ -1,7 +1,8 @@
 //! How a node starts and runs until it is stopped: opens its storage and
-//! identity, builds the executor and the coordinator, starts internode
-//! messaging, hint replay, gossip and the movement service, then serves CQL
-//! until Ctrl-C (or until it has decommissioned). The binary parses flags and
+//! identity, starts internode messaging, builds the services in order (schema,
+//! coordinator, auth, query processor), starts the background jobs (hint
+//! replay, metrics, gossip, the movement service), then serves CQL until
+//! Ctrl-C (or until it has decommissioned). The binary parses flags and
 //! installs logging; everything from the config on is here.
 
 use std::net::SocketAddr;
@@ -9,9 +10,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use crate::auth::store::RoleStore;
+use crate::auth::Auth;
+use crate::cluster::view::ClusterView;
 use crate::config::{CommitLogSyncMode, NodeConfig};
-use crate::query::Executor;
+use crate::coordinator::Coordinator;
+use crate::jobs::{Jobs, Stop};
+use crate::movement;
+use crate::query::QueryProcessor;
+use crate::schema_service::SchemaService;
 use crate::storage::durable::{CommitLogSync, DurableEngine, DurableOptions};
+use crate::storage::StorageEngine;
 use crate::system::NodeInfo;
 
 /// Runs a node with `config`; `join` asks it to bootstrap even as a seed.
@@ -52,11 +61,11 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let engine =
         DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
     tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
-    let engine: Arc<dyn crate::storage::StorageEngine> = Arc::new(engine);
+    let engine: Arc<dyn StorageEngine> = Arc::new(engine);
     let (info, bootstrapped) =
         crate::schema_load::identity(engine.as_ref(), info).map_err(|e| anyhow::anyhow!("cannot read this node's identity: {e}"))?;
-    // Internode messaging first: the coordinator is built with it. Until the
-    // executor exists, peers are served from the storage alone, as always.
+    // Internode messaging first: the coordinator is built with it. Peers are
+    // served from the storage alone, as always.
     let peer_tls = if config.internode_encryption.enabled {
         tracing::info!("mutual TLS on the internode and gossip ports");
         Some(crate::tls::PeerTls::new(&config.internode_encryption).context("cannot set up TLS between nodes ([internode_encryption])")?)
@@ -70,23 +79,37 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id));
     let messaging =
         crate::internode::Messaging::start_with_tls(internode_listener, config.address, peer_auth.clone(), handler, peer_tls.clone()).await;
-    let executor = Executor::new(
-        engine,
-        info.clone(),
-        bootstrapped,
-        crate::auth::Auth::new(config.auth()),
+    // The services, each built from the handles it needs, in order.
+    let (events, _) = tokio::sync::broadcast::channel(256);
+    let schema =
+        Arc::new(SchemaService::open(engine.clone(), info.clone(), events.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?);
+    let view = Arc::new(ClusterView::new(info.clone()));
+    let coordinator = Arc::new(Coordinator::new(
+        config.address,
+        engine.clone(),
+        view,
         Some(messaging),
         config.timeouts(),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot start: {e}"))?;
-    let executor = Arc::new(executor);
-    let join = should_join(&config, executor.bootstrapped.as_deref(), join)?;
+    ));
+    let auth = Arc::new(Auth::new(
+        config.auth(),
+        RoleStore::new(coordinator.clone(), schema.clone()),
+        config.address,
+    ));
+    let (movement_handle, movement_requests) = movement::channel();
+    let queries = Arc::new(QueryProcessor::new(
+        schema.clone(),
+        coordinator.clone(),
+        auth.clone(),
+        movement_handle.clone(),
+        info.clone(),
+    ));
+    let join = should_join(&config, bootstrapped.as_deref(), join)?;
     if join {
         tracing::info!("this node joins the ring: it streams its ranges before it owns them");
-        executor.coordinator.view.set_local_status(crate::cluster::peers::JOINING);
-    } else if executor.bootstrapped.is_none() {
-        let schema = executor.schema.snapshot();
-        crate::system::write_bootstrapped(executor.engine.as_ref(), &schema, crate::movement::bootstrap::COMPLETED)
+        coordinator.view.set_local_status(crate::cluster::peers::JOINING);
+    } else if bootstrapped.is_none() {
+        crate::system::write_bootstrapped(engine.as_ref(), &schema.snapshot(), movement::bootstrap::COMPLETED)
             .map_err(|e| anyhow::anyhow!("cannot write system.local: {e}"))?;
     }
     let addr = SocketAddr::new(config.address, config.native_port);
@@ -98,7 +121,15 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let gossip_listener = tokio::net::TcpListener::bind(gossip_addr)
         .await
         .with_context(|| format!("cannot listen for gossip on {gossip_addr}"))?;
-    crate::cluster::write_local_status(&executor);
+    let cluster_services = crate::cluster::Services {
+        coordinator: coordinator.clone(),
+        schema: schema.clone(),
+        engine: engine.clone(),
+        node: info.clone(),
+        events: events.clone(),
+        movement: movement_handle,
+    };
+    crate::cluster::write_local_status(&cluster_services);
     let cluster = crate::cluster::ClusterConfig {
         tls: peer_tls.clone(),
         auth: peer_auth,
@@ -108,28 +139,44 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         interval: std::time::Duration::from_millis(config.gossip_interval_ms),
         phi_convict_threshold: config.phi_convict_threshold,
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(executor.coordinator.clone().replay_hints(stop_rx.clone()));
-    if executor.auth.login_required() {
-        tokio::spawn(crate::auth::statements::default_superuser_task(executor.clone(), stop_rx.clone()));
+    let mut jobs = Jobs::new();
+    jobs.spawn("hint replay", {
+        let coordinator = coordinator.clone();
+        |stop| coordinator.replay_hints(stop)
+    });
+    jobs.spawn("metrics", {
+        let (queries, schema, engine) = (queries.clone(), schema.clone(), engine.clone());
+        |stop| record_metrics(queries, schema, engine, stop)
+    });
+    if auth.login_required() {
+        let auth = auth.clone();
+        jobs.spawn("default superuser", |stop| {
+            crate::auth::statements::default_superuser_task(auth, stop)
+        });
     }
-    let mut gossip_stop = stop_rx.clone();
-    let gossip = tokio::spawn(crate::cluster::run(gossip_listener, executor.clone(), cluster, async move {
-        let _ = gossip_stop.changed().await;
-    }));
+    jobs.spawn("gossip", |stop| {
+        crate::cluster::run(gossip_listener, cluster_services, cluster, stop)
+    });
     let (exit_tx, mut exit_rx) = tokio::sync::watch::channel(false);
-    if let Some(requests) = executor.take_node_requests() {
-        tokio::spawn(crate::movement::serve(executor.clone(), config.movement(), requests, exit_tx));
-    }
+    let movement_services = Arc::new(movement::Services {
+        coordinator,
+        schema,
+        engine,
+        node: info.clone(),
+    });
+    let movement_config = config.movement();
+    jobs.spawn("movement", {
+        let services = movement_services.clone();
+        move |stop| movement::serve(services, movement_config, movement_requests, exit_tx, stop)
+    });
     if join {
-        tokio::spawn(crate::movement::bootstrap::join(executor.clone(), config.movement()));
+        jobs.spawn("bootstrap", move |_| movement::bootstrap::join(movement_services, movement_config));
     }
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = exit_rx.wait_for(|left| *left) => tracing::info!("decommissioned: stopping"),
         }
-        let _ = stop_tx.send(true);
     };
     let tls = if config.client_encryption.enabled {
         let server_config = config
@@ -144,9 +191,10 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     } else {
         None
     };
+    let handles = crate::connection::Handles { queries, auth, events };
     crate::server::run(
         listener,
-        executor,
+        handles,
         config.max_frame_bytes,
         tls,
         config.connection_limits(),
@@ -154,7 +202,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         shutdown,
     )
     .await;
-    let _ = gossip.await;
+    jobs.stop(std::time::Duration::from_secs(2)).await;
     Ok(())
 }
 
@@ -170,5 +218,25 @@ fn should_join(config: &NodeConfig, bootstrapped: Option<&str>, asked: bool) -> 
         Some(COMPLETED) => Ok(false),
         Some(IN_PROGRESS) => Ok(true),
         _ => Ok(asked || (config.auto_bootstrap && !config.is_seed())),
+    }
+}
+
+/// Keeps `system.coordinator_metrics` current: every second, when a count moved.
+async fn record_metrics(queries: Arc<QueryProcessor>, schema: Arc<SchemaService>, engine: Arc<dyn StorageEngine>, mut stop: Stop) {
+    let mut last = Vec::new();
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = stop.stopped() => return,
+            _ = ticker.tick() => {}
+        }
+        let metrics = queries.metrics();
+        if metrics == last {
+            continue;
+        }
+        if let Err(e) = crate::system::write_metrics(engine.as_ref(), &schema.snapshot(), &metrics) {
+            tracing::warn!(error = %e, "cannot write system.coordinator_metrics");
+        }
+        last = metrics;
     }
 }

@@ -14,9 +14,9 @@ use cql_protocol::cql::parse_statement;
 use cql_protocol::value::Value;
 use uuid::Uuid;
 
+use crate::clock::{now_seconds, server_timestamp};
 use crate::error::QueryError;
 use crate::query::cells::{assign, WriteContext};
-use crate::query::literal::{now_seconds, server_timestamp};
 use crate::query::restrictions::partition_position;
 use crate::schema::{cql_type_name, ColumnKind, Keyspace, Schema, Table};
 use crate::storage::key::encode_clustering;

@@ -1,6 +1,6 @@
 //! The login gate of one client connection: which requests may run in which phase.
 //! With a password authenticator nothing but OPTIONS, STARTUP and AUTH_RESPONSE is
-//! admitted until AUTH_SUCCESS, so no statement reaches the executor before login.
+//! admitted until AUTH_SUCCESS, so no statement reaches the query processor before login.
 //! Without one, every request is admitted, as before any STARTUP.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,7 +141,7 @@ mod tests {
         /// Random request sequences, each AUTH_RESPONSE succeeding or not: no
         /// statement is ever admitted before a successful AUTH_RESPONSE.
         #[test]
-        fn nothing_reaches_the_executor_before_auth_success(
+        fn nothing_reaches_the_query_processor_before_auth_success(
             steps in proptest::collection::vec((0usize..KINDS.len(), any::<bool>()), 0..40)
         ) {
             let mut gate = Gate::new(true);

@@ -2,7 +2,7 @@
 //! PLAIN, bcrypt hashes in `system_auth.roles`) and CassandraAuthorizer
 //! (permissions in `system_auth.role_permissions`), or AllowAll for both, the
 //! default. Pure parts: `sasl`, `gate`, `resource`, `required`, `throttle`,
-//! `password`; `store` reads and writes the auth tables through the executor;
+//! `password`; `store` reads and writes the auth tables through the coordinator;
 //! `statements` runs the role and permission statements. Sockets and TLS are not
 //! here.
 
@@ -25,7 +25,6 @@ use serde::Deserialize;
 use self::required::Requirement;
 use self::resource::AuthResource;
 use crate::error::QueryError;
-use crate::query::Executor;
 
 /// The class name drivers are told in AUTHENTICATE.
 pub const PASSWORD_AUTHENTICATOR: &str = "org.apache.cassandra.auth.PasswordAuthenticator";
@@ -114,9 +113,12 @@ async fn cached<T: Clone>(
 
 /// The node's authenticator and authorizer, with short-lived caches of roles and
 /// permissions (other nodes' changes are seen within `VALIDITY`).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Auth {
     pub config: AuthConfig,
+    pub store: store::RoleStore,
+    /// This node's address: operator statements without a login are taken from it.
+    node_address: std::net::IpAddr,
     roles: Cached<Option<Role>>,
     permissions: Cached<HashMap<AuthResource, BTreeSet<Permission>>>,
     throttle: Mutex<throttle::LoginThrottle>,
@@ -129,8 +131,15 @@ fn bad_credentials(user: &str) -> QueryError {
 }
 
 impl Auth {
-    pub fn new(config: AuthConfig) -> Auth {
-        Auth { config, ..Auth::default() }
+    pub fn new(config: AuthConfig, store: store::RoleStore, node_address: std::net::IpAddr) -> Auth {
+        Auth {
+            config,
+            store,
+            node_address,
+            roles: Cached::default(),
+            permissions: Cached::default(),
+            throttle: Mutex::default(),
+        }
     }
 
     pub fn login_required(&self) -> bool {
@@ -147,23 +156,18 @@ impl Auth {
         self.permissions.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
-    pub async fn role(&self, executor: &Executor, name: &str) -> Result<Option<Role>, QueryError> {
-        cached(&self.roles, name, store::role(executor, name)).await
+    pub async fn role(&self, name: &str) -> Result<Option<Role>, QueryError> {
+        cached(&self.roles, name, self.store.role(name)).await
     }
 
-    async fn permissions_of(&self, executor: &Executor, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
-        cached(&self.permissions, role, store::permissions(executor, role)).await
+    async fn permissions_of(&self, role: &str) -> Result<HashMap<AuthResource, BTreeSet<Permission>>, QueryError> {
+        cached(&self.permissions, role, self.store.permissions(role)).await
     }
 
     /// Checks a SASL PLAIN token against `system_auth.roles`. Slow on purpose
     /// (bcrypt, run on the blocking pool), and as slow for a role that does not
     /// exist. The attempt is counted by the throttle before it is checked.
-    pub async fn login(
-        &self,
-        executor: &Executor,
-        peer: Option<std::net::IpAddr>,
-        token: Option<&[u8]>,
-    ) -> Result<AuthenticatedUser, QueryError> {
+    pub async fn login(&self, peer: Option<std::net::IpAddr>, token: Option<&[u8]>) -> Result<AuthenticatedUser, QueryError> {
         let (user, password) = sasl::parse_plain(token).map_err(|e| QueryError::BadCredentials { message: e.to_string() })?;
         if let Some(ip) = peer {
             let reserved = self
@@ -181,7 +185,7 @@ impl Auth {
             }
         }
         // A client that hangs up mid-check leaves its attempt counted, as a failure.
-        let result = self.check_password(executor, &user, &password).await;
+        let result = self.check_password(&user, &password).await;
         if let Some(ip) = peer {
             let mut throttle = self.throttle.lock().unwrap_or_else(|e| e.into_inner());
             match &result {
@@ -193,8 +197,8 @@ impl Auth {
         result
     }
 
-    async fn check_password(&self, executor: &Executor, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
-        let role = store::role(executor, user).await?;
+    async fn check_password(&self, user: &str, password: &str) -> Result<AuthenticatedUser, QueryError> {
+        let role = self.store.role(user).await?;
         // Without a role or a hash, check against a dummy hash of the same cost
         // anyway, and fail with the words of a wrong password: neither the time
         // nor the answer tells which roles exist.
@@ -220,8 +224,8 @@ impl Auth {
         Ok(AuthenticatedUser { name: user.to_string() })
     }
 
-    pub async fn is_superuser(&self, executor: &Executor, user: &str) -> Result<bool, QueryError> {
-        Ok(self.role(executor, user).await?.is_some_and(|r| r.is_superuser))
+    pub async fn is_superuser(&self, user: &str) -> Result<bool, QueryError> {
+        Ok(self.role(user).await?.is_some_and(|r| r.is_superuser))
     }
 
     /// Refuses the statement with Unauthorized when the logged-in role lacks what
@@ -230,7 +234,6 @@ impl Auth {
     /// Permissions are checked only with the authorizer.
     pub async fn authorize(
         &self,
-        executor: &Executor,
         user: Option<&AuthenticatedUser>,
         client: Option<std::net::IpAddr>,
         statement: &cql_protocol::cql::ast::Statement,
@@ -238,12 +241,12 @@ impl Auth {
     ) -> Result<(), QueryError> {
         let Some(user) = user else {
             if let cql_protocol::cql::ast::Statement::NodeTool(_) = statement {
-                required::operator_without_login(client, executor.node.address).map_err(|message| QueryError::Unauthorized { message })?;
+                required::operator_without_login(client, self.node_address).map_err(|message| QueryError::Unauthorized { message })?;
             }
             return Ok(());
         };
         let needed = required::required(statement, session_ks, &user.name)?;
-        if needed.is_empty() || self.is_superuser(executor, &user.name).await? {
+        if needed.is_empty() || self.is_superuser(&user.name).await? {
             return Ok(());
         }
         let missing = |permission: Permission, resource: &AuthResource| QueryError::Unauthorized {
@@ -260,7 +263,7 @@ impl Auth {
                 Requirement::Permission(_, _) | Requirement::SuperuserPermission(_, _) if !self.authorizes() => {}
                 Requirement::SuperuserPermission(permission, resource) => return Err(missing(permission, &resource)),
                 Requirement::Permission(permission, resource) => {
-                    let granted = self.permissions_of(executor, &user.name).await?;
+                    let granted = self.permissions_of(&user.name).await?;
                     let has = resource
                         .chain()
                         .iter()

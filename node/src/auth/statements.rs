@@ -8,9 +8,9 @@ use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 
 use super::resource::AuthResource;
-use super::{password, store, AuthenticatedUser, DEFAULT_SUPERUSER};
+use super::{password, Auth, AuthenticatedUser, DEFAULT_SUPERUSER};
 use crate::error::QueryError;
-use crate::query::Executor;
+use crate::schema::Schema;
 
 fn result(table: &str, columns: &[(&str, ColumnType)], rows: Vec<Vec<Value>>) -> ResultBody {
     let columns: Vec<ColumnSpec> = columns
@@ -40,67 +40,69 @@ fn missing(name: &str) -> QueryError {
     QueryError::invalid(format!("{name} doesn't exist"))
 }
 
-fn hash(executor: &Executor, options: &RoleOptions) -> Result<Option<String>, QueryError> {
+fn hash(auth: &Auth, options: &RoleOptions) -> Result<Option<String>, QueryError> {
     options
         .password
         .as_deref()
-        .map(|p| password::hash(p, executor.auth.config.password_hash_cost))
+        .map(|p| password::hash(p, auth.config.password_hash_cost))
         .transpose()
         .map_err(|e| QueryError::Server { message: e.to_string() })
 }
 
 /// Runs a role or permission statement for `user` (None without a login).
 pub async fn execute(
-    executor: &Executor,
+    auth: &Auth,
+    schema: &Schema,
     user: Option<&AuthenticatedUser>,
     session_ks: Option<&str>,
     statement: &Statement,
 ) -> Result<ResultBody, QueryError> {
-    let auth = &executor.auth;
     let result = match statement {
         Statement::CreateRole(r) => {
-            if auth.role(executor, &r.name).await?.is_some() {
+            if auth.role(&r.name).await?.is_some() {
                 if r.if_not_exists {
                     return Ok(ResultBody::Void);
                 }
                 return Err(QueryError::invalid(format!("{} already exists", r.name)));
             }
-            let salted = hash(executor, &r.options)?;
-            store::write_role(
-                executor,
-                &r.name,
-                Some(r.options.login.unwrap_or(false)),
-                Some(r.options.superuser.unwrap_or(false)),
-                salted.as_deref(),
-                None,
-            )
-            .await?;
+            let salted = hash(auth, &r.options)?;
+            auth.store
+                .write_role(
+                    &r.name,
+                    Some(r.options.login.unwrap_or(false)),
+                    Some(r.options.superuser.unwrap_or(false)),
+                    salted.as_deref(),
+                    None,
+                )
+                .await?;
             // The creator may manage what it created, as in Cassandra.
             if let Some(creator) = user {
-                if !auth.is_superuser(executor, &creator.name).await? {
+                if !auth.is_superuser(&creator.name).await? {
                     let on = AuthResource::Role(r.name.clone());
-                    store::change_permissions(
-                        executor,
-                        &creator.name,
-                        &on,
-                        &[Permission::Alter, Permission::Drop, Permission::Authorize],
-                        true,
-                    )
-                    .await?;
+                    auth.store
+                        .change_permissions(
+                            &creator.name,
+                            &on,
+                            &[Permission::Alter, Permission::Drop, Permission::Authorize],
+                            true,
+                        )
+                        .await?;
                 }
             }
             ResultBody::Void
         }
         Statement::AlterRole(r) => {
-            if auth.role(executor, &r.name).await?.is_none() {
+            if auth.role(&r.name).await?.is_none() {
                 return Err(missing(&r.name));
             }
-            let salted = hash(executor, &r.options)?;
-            store::write_role(executor, &r.name, r.options.login, r.options.superuser, salted.as_deref(), None).await?;
+            let salted = hash(auth, &r.options)?;
+            auth.store
+                .write_role(&r.name, r.options.login, r.options.superuser, salted.as_deref(), None)
+                .await?;
             ResultBody::Void
         }
         Statement::DropRole(r) => {
-            if auth.role(executor, &r.name).await?.is_none() {
+            if auth.role(&r.name).await?.is_none() {
                 if r.if_exists {
                     return Ok(ResultBody::Void);
                 }
@@ -109,13 +111,13 @@ pub async fn execute(
             if user.is_some_and(|u| u.name == r.name) {
                 return Err(QueryError::invalid("Cannot DROP primary role for current login"));
             }
-            store::delete_role(executor, &r.name).await?;
+            auth.store.delete_role(&r.name).await?;
             ResultBody::Void
         }
-        Statement::ListRoles(l) => list_roles(executor, user, l.of.as_deref(), l.users).await?,
-        Statement::Grant(g) => change(executor, session_ks, g, true).await?,
-        Statement::Revoke(g) => change(executor, session_ks, g, false).await?,
-        Statement::ListPermissions(l) => list_permissions(executor, user, session_ks, l).await?,
+        Statement::ListRoles(l) => list_roles(auth, user, l.of.as_deref(), l.users).await?,
+        Statement::Grant(g) => change(auth, schema, session_ks, g, true).await?,
+        Statement::Revoke(g) => change(auth, schema, session_ks, g, false).await?,
+        Statement::ListPermissions(l) => list_permissions(auth, user, session_ks, l).await?,
         _ => {
             return Err(QueryError::Server {
                 message: "not a role or permission statement".into(),
@@ -126,20 +128,14 @@ pub async fn execute(
     Ok(result)
 }
 
-async fn list_roles(
-    executor: &Executor,
-    user: Option<&AuthenticatedUser>,
-    of: Option<&str>,
-    users: bool,
-) -> Result<ResultBody, QueryError> {
-    let auth = &executor.auth;
-    let mut roles = store::all_roles(executor).await?;
+async fn list_roles(auth: &Auth, user: Option<&AuthenticatedUser>, of: Option<&str>, users: bool) -> Result<ResultBody, QueryError> {
+    let mut roles = auth.store.all_roles().await?;
     let sees_all = match user {
         None => true,
-        Some(u) => auth.is_superuser(executor, &u.name).await?,
+        Some(u) => auth.is_superuser(&u.name).await?,
     };
     if let Some(of) = of {
-        if auth.role(executor, of).await?.is_none() {
+        if auth.role(of).await?.is_none() {
             return Err(missing(of));
         }
         roles.retain(|r| r.name == of);
@@ -184,15 +180,14 @@ async fn list_roles(
     ))
 }
 
-async fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> Result<(), QueryError> {
-    let schema = executor.schema.snapshot();
+async fn check_resource_exists(auth: &Auth, schema: &Schema, resource: &AuthResource) -> Result<(), QueryError> {
     let exists = match resource {
         AuthResource::AllKeyspaces | AuthResource::AllRoles | AuthResource::Role(_) => true,
         AuthResource::Keyspace(k) => schema.keyspace(k).is_some(),
         AuthResource::Table(k, t) => schema.keyspace(k).is_some_and(|ks| ks.tables.contains_key(t)),
     };
     if let AuthResource::Role(r) = resource {
-        if executor.auth.role(executor, r).await?.is_none() {
+        if auth.role(r).await?.is_none() {
             return Err(missing(r));
         }
     }
@@ -203,24 +198,30 @@ async fn check_resource_exists(executor: &Executor, resource: &AuthResource) -> 
     }
 }
 
-async fn change(executor: &Executor, session_ks: Option<&str>, g: &GrantPermissions, grant: bool) -> Result<ResultBody, QueryError> {
+async fn change(
+    auth: &Auth,
+    schema: &Schema,
+    session_ks: Option<&str>,
+    g: &GrantPermissions,
+    grant: bool,
+) -> Result<ResultBody, QueryError> {
     let resource = AuthResource::resolve(&g.resource, session_ks).map_err(QueryError::invalid)?;
     let permissions = resource
         .grantable(&g.permissions)
         .map_err(|message| QueryError::Syntax { message })?;
-    check_resource_exists(executor, &resource).await?;
-    if executor.auth.role(executor, &g.role).await?.is_none() {
+    check_resource_exists(auth, schema, &resource).await?;
+    if auth.role(&g.role).await?.is_none() {
         return Err(missing(&g.role));
     }
     // REVOKE ALL also takes away what an older GRANT ALL stored beyond the
     // applicable permissions.
     let changed = if grant { &permissions[..] } else { &g.permissions[..] };
-    store::change_permissions(executor, &g.role, &resource, changed, grant).await?;
+    auth.store.change_permissions(&g.role, &resource, changed, grant).await?;
     Ok(ResultBody::Void)
 }
 
 async fn list_permissions(
-    executor: &Executor,
+    auth: &Auth,
     user: Option<&AuthenticatedUser>,
     session_ks: Option<&str>,
     l: &ListPermissions,
@@ -233,10 +234,10 @@ async fn list_permissions(
         .map_err(QueryError::invalid)?;
     let sees_all = match user {
         None => true,
-        Some(u) => executor.auth.is_superuser(executor, &u.name).await?,
+        Some(u) => auth.is_superuser(&u.name).await?,
     };
     let mut rows = Vec::new();
-    for (role, on, set) in store::all_permissions(executor).await? {
+    for (role, on, set) in auth.store.all_permissions().await? {
         if l.role.as_ref().is_some_and(|r| *r != role) || (!sees_all && user.is_some_and(|u| u.name != role)) {
             continue;
         }
@@ -270,28 +271,30 @@ async fn list_permissions(
 /// Creates `cassandra`/`cassandra` when the cluster has no such role yet, written
 /// at timestamp 0 so that every node may do it at once and any later change or
 /// DROP ROLE (with a real timestamp) wins over it. Returns whether it wrote.
-pub async fn ensure_default_superuser(executor: &Executor) -> Result<bool, QueryError> {
-    if store::role(executor, DEFAULT_SUPERUSER).await?.is_some() {
+pub async fn ensure_default_superuser(auth: &Auth) -> Result<bool, QueryError> {
+    if auth.store.role(DEFAULT_SUPERUSER).await?.is_some() {
         return Ok(false);
     }
-    let salted = password::hash(DEFAULT_SUPERUSER, executor.auth.config.password_hash_cost)
-        .map_err(|e| QueryError::Server { message: e.to_string() })?;
-    store::write_role(executor, DEFAULT_SUPERUSER, Some(true), Some(true), Some(&salted), Some(0)).await?;
-    executor.auth.invalidate();
+    let salted =
+        password::hash(DEFAULT_SUPERUSER, auth.config.password_hash_cost).map_err(|e| QueryError::Server { message: e.to_string() })?;
+    auth.store
+        .write_role(DEFAULT_SUPERUSER, Some(true), Some(true), Some(&salted), Some(0))
+        .await?;
+    auth.invalidate();
     Ok(true)
 }
 
 /// Keeps trying `ensure_default_superuser` (the replicas of `system_auth` may not
 /// be known or up yet at start) until it is done or the node stops.
-pub async fn default_superuser_task(executor: std::sync::Arc<Executor>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn default_superuser_task(auth: std::sync::Arc<Auth>, mut stop: crate::jobs::Stop) {
     // Give gossip a moment to find the ring first.
     let mut delay = std::time::Duration::from_millis(500);
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.stopped() => return,
             _ = tokio::time::sleep(delay) => {}
         }
-        match ensure_default_superuser(&executor).await {
+        match ensure_default_superuser(&auth).await {
             Ok(true) => {
                 tracing::warn!(
                     "created the default superuser '{DEFAULT_SUPERUSER}' with password '{DEFAULT_SUPERUSER}': \

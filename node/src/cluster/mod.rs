@@ -22,10 +22,15 @@ use tracing::{debug, info, warn};
 use self::peers::{local_states, peer_info, PeerInfo, Removal, JOINING};
 use self::view::Membership;
 use self::wire::{Frame, Kind};
+use crate::coordinator::Coordinator;
+use crate::jobs::Stop;
+use crate::movement;
 use crate::peer_auth::PeerAuth;
-use crate::query::Executor;
 use crate::schema_events;
+use crate::schema_service::SchemaService;
+use crate::storage::StorageEngine;
 use crate::system;
+use crate::system::NodeInfo;
 use crate::tls;
 
 #[derive(Debug, Clone)]
@@ -41,9 +46,21 @@ pub struct ClusterConfig {
     pub tls: Option<tls::PeerTls>,
 }
 
+/// What membership works with: the coordinator's view of the ring, the schema
+/// it spreads, the storage of the peer tables, this node's identity, the
+/// driver events it raises, and the movement service it asks for a cleanup.
+pub struct Services {
+    pub coordinator: Arc<Coordinator>,
+    pub schema: Arc<SchemaService>,
+    pub engine: Arc<dyn StorageEngine>,
+    pub node: NodeInfo,
+    pub events: tokio::sync::broadcast::Sender<Event>,
+    pub movement: movement::Handle,
+}
+
 struct Shared {
     gossiper: Mutex<Gossiper>,
-    executor: Arc<Executor>,
+    services: Services,
     local: SocketAddr,
     started: Instant,
     last_pull: Mutex<HashMap<SocketAddr, Instant>>,
@@ -59,8 +76,8 @@ impl Shared {
     }
 }
 
-/// Runs membership until `shutdown` resolves.
-pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: ClusterConfig, shutdown: impl std::future::Future<Output = ()>) {
+/// Runs membership until the node stops.
+pub async fn run(listener: TcpListener, services: Services, config: ClusterConfig, mut stop: Stop) {
     let local = SocketAddr::new(config.address, config.gossip_port);
     let seeds = config.seeds.iter().map(|ip| SocketAddr::new(*ip, config.gossip_port)).collect();
     let gossip_config = GossipConfig {
@@ -71,13 +88,13 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     };
     let generation = chrono::Utc::now().timestamp() as i32;
     let mut gossiper = Gossiper::new(local, gossip_config, generation, 0);
-    let view = executor.coordinator.view.clone();
-    for (key, value) in local_states(&executor.node, executor.schema.snapshot().version, &view.local_status()) {
+    let view = services.coordinator.view.clone();
+    for (key, value) in local_states(&services.node, services.schema.snapshot().version, &view.local_status()) {
         gossiper.set_local_state(key, value);
     }
     let shared = Arc::new(Shared {
         gossiper: Mutex::new(gossiper),
-        executor,
+        services,
         local,
         started: Instant::now(),
         last_pull: Mutex::new(HashMap::new()),
@@ -86,11 +103,9 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
         tls: config.tls.clone(),
     });
     info!(%local, "gossip listening");
-    tokio::pin!(shutdown);
     let mut ticker = tokio::time::interval(config.interval);
-    let mut pushes = shared.executor.schema_pushes.subscribe();
-    let mut schema_version = shared.executor.schema.snapshot().version;
-    let mut last_metrics = Vec::new();
+    let mut pushes = shared.services.schema.subscribe_pushes();
+    let mut schema_version = shared.services.schema.snapshot().version;
     let mut own = OwnStates {
         status: view.local_status(),
         ..OwnStates::default()
@@ -98,20 +113,20 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
     let mut ticks: u64 = 0;
     loop {
         tokio::select! {
-            _ = &mut shutdown => return,
+            _ = stop.stopped() => return,
             accepted = listener.accept() => {
                 if let Ok((socket, peer)) = accepted {
                     tokio::spawn(receive(socket, peer, shared.clone()));
                 }
             }
             _ = ticker.tick() => {
-                let version = shared.executor.schema.snapshot().version;
+                let version = shared.services.schema.snapshot().version;
                 // The load is the size of the data files (as Cassandra's), measured every 10 rounds.
-                let load = ticks.is_multiple_of(10).then(|| shared.executor.engine.data_bytes());
+                let load = ticks.is_multiple_of(10).then(|| shared.services.engine.data_bytes());
                 ticks += 1;
                 let changes = own.changes(&view, load);
                 if !changes.is_empty() {
-                    write_local_status(&shared.executor);
+                    write_local_status(&shared.services);
                 }
                 let messages = {
                     let mut g = shared.gossiper.lock().unwrap_or_else(|e| e.into_inner());
@@ -131,14 +146,6 @@ pub async fn run(listener: TcpListener, executor: Arc<Executor>, config: Cluster
                     send_gossip(&shared, to, &message);
                 }
                 after_change(&shared);
-                let metrics = shared.executor.metrics();
-                if metrics != last_metrics {
-                    let schema = shared.executor.schema.snapshot();
-                    if let Err(e) = system::write_metrics(shared.executor.engine.as_ref(), &schema, &metrics) {
-                        warn!(error = %e, "cannot write system.coordinator_metrics");
-                    }
-                    last_metrics = metrics;
-                }
             }
             pushed = pushes.recv() => {
                 if let Ok(events) = pushed {
@@ -261,7 +268,7 @@ fn handle(shared: &Shared, frame: Frame) {
             after_change(shared);
         }
         Kind::SchemaPull => {
-            let payload = schema_events::encode(&shared.executor.schema_events());
+            let payload = schema_events::encode(&shared.services.schema.events());
             send(
                 shared,
                 frame.sender,
@@ -273,8 +280,8 @@ fn handle(shared: &Shared, frame: Frame) {
             );
         }
         Kind::SchemaEvents => match schema_events::decode(&frame.payload) {
-            Ok(events) => match shared.executor.merge_schema_events(events) {
-                Ok(true) => info!(from = %frame.sender, version = %shared.executor.schema.snapshot().version, "schema updated from a peer"),
+            Ok(events) => match shared.services.schema.merge(events) {
+                Ok(true) => info!(from = %frame.sender, version = %shared.services.schema.snapshot().version, "schema updated from a peer"),
                 Ok(false) => {}
                 Err(e) => warn!(from = %frame.sender, error = %e, "cannot apply schema events"),
             },
@@ -335,12 +342,12 @@ fn after_change(shared: &Shared) {
             .collect();
         (events, peers)
     };
-    let executor = &shared.executor;
-    let view = &executor.coordinator.view;
+    let services = &shared.services;
+    let view = &services.coordinator.view;
     for (_, info, up) in &peers {
         view.update(info.clone(), *up);
     }
-    let schema = executor.schema.snapshot();
+    let schema = services.schema.snapshot();
     for event in &events {
         let (ep, change) = match event {
             GossipEvent::Alive(ep) => (ep, "UP"),
@@ -356,7 +363,7 @@ fn after_change(shared: &Shared) {
             continue;
         }
         if let Some(native) = info.native_address {
-            let _ = executor.events.send(Event::StatusChange {
+            let _ = services.events.send(Event::StatusChange {
                 change: change.into(),
                 address: SocketAddr::new(native, info.native_port),
             });
@@ -385,11 +392,11 @@ fn after_change(shared: &Shared) {
                 // when it left, and still have its rows.
                 if was != Some(Membership::Gone) {
                     info!(peer = %ep, "node is out of the ring");
-                    if let Err(e) = system::delete_peer(executor.engine.as_ref(), &schema, info.address) {
+                    if let Err(e) = system::delete_peer(services.engine.as_ref(), &schema, info.address) {
                         warn!(peer = %ep, error = %e, "cannot delete the rows of a node that left");
                     }
                     if let (Some(native), Some(Membership::Member)) = (native, was) {
-                        let _ = executor.events.send(Event::TopologyChange {
+                        let _ = services.events.send(Event::TopologyChange {
                             change: "REMOVED_NODE".into(),
                             address: native,
                         });
@@ -403,13 +410,13 @@ fn after_change(shared: &Shared) {
                     .as_ref()
                     .is_none_or(|w| w.info != *info || w.membership != Membership::Member)
                 {
-                    if let Err(e) = system::write_peer(executor.engine.as_ref(), &schema, info) {
+                    if let Err(e) = system::write_peer(services.engine.as_ref(), &schema, info) {
                         warn!(peer = %ep, error = %e, "cannot write system.peers");
                     }
                 }
                 if was != Some(Membership::Member) {
                     if let Some(native) = native {
-                        let _ = executor.events.send(Event::TopologyChange {
+                        let _ = services.events.send(Event::TopologyChange {
                             change: "NEW_NODE".into(),
                             address: native,
                         });
@@ -418,12 +425,12 @@ fn after_change(shared: &Shared) {
                 let finished_joining = was == Some(Membership::Joining) && previous.as_ref().is_some_and(|w| w.info.status == JOINING);
                 if finished_joining {
                     info!(peer = %ep, "node finished joining; cleanup follows");
-                    executor.request_cleanup_after_join();
+                    services.movement.cleanup_after_join();
                 }
             }
             Membership::Joining => {}
         }
-        if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, info, *up) {
+        if let Err(e) = system::write_cluster_status(services.engine.as_ref(), &schema, info, *up) {
             warn!(peer = %ep, error = %e, "cannot write system.cluster_status");
         }
         written.insert(*ep, now);
@@ -452,9 +459,9 @@ fn after_change(shared: &Shared) {
 }
 
 /// This node's own line in `system.cluster_status`.
-pub fn write_local_status(executor: &Executor) {
-    let node = &executor.node;
-    let schema = executor.schema.snapshot();
+pub fn write_local_status(services: &Services) {
+    let node = &services.node;
+    let schema = services.schema.snapshot();
     let info = PeerInfo {
         address: node.address,
         host_id: Some(node.host_id),
@@ -465,11 +472,11 @@ pub fn write_local_status(executor: &Executor) {
         native_port: node.native_port,
         schema_version: Some(schema.version),
         release_version: system::RELEASE_VERSION.into(),
-        status: executor.coordinator.view.local_status(),
-        load: executor.engine.data_bytes() as i64,
+        status: services.coordinator.view.local_status(),
+        load: services.engine.data_bytes() as i64,
         removals: Vec::new(),
     };
-    if let Err(e) = system::write_cluster_status(executor.engine.as_ref(), &schema, &info, true) {
+    if let Err(e) = system::write_cluster_status(services.engine.as_ref(), &schema, &info, true) {
         warn!(error = %e, "cannot write the local line of system.cluster_status");
     }
 }

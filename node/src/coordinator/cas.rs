@@ -183,7 +183,7 @@ impl Round<'_> {
             if Instant::now() >= self.deadline {
                 return Err(self.timed_out(block_for));
             }
-            let ballot = self.coordinator.ballots.next(crate::query::literal::server_timestamp(), self.above);
+            let ballot = self.coordinator.ballots.next(crate::clock::server_timestamp(), self.above);
             let verb = Verb::PaxosPrepare {
                 table: self.table,
                 position: self.position.clone(),

@@ -416,10 +416,10 @@ impl Coordinator {
 
 impl Coordinator {
     /// Replays stored hints to replicas that are up, until `stop` is set.
-    pub async fn replay_hints(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn replay_hints(self: Arc<Self>, mut stop: crate::jobs::Stop) {
         loop {
             tokio::select! {
-                _ = stop.changed() => return,
+                _ = stop.stopped() => return,
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             }
             let topology = self.view.topology();

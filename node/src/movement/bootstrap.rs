@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::plan::{self, Transfer};
+use super::Services;
 use super::{replicated_tables, run_transfers, MovementConfig, Progress, Totals};
 use crate::cluster::peers::{JOINING, NORMAL};
-use crate::query::Executor;
 
 /// `system.local.bootstrapped` values, as Cassandra writes them.
 pub const COMPLETED: &str = "COMPLETED";
@@ -26,11 +26,11 @@ pub const DECOMMISSIONED: &str = "DECOMMISSIONED";
 const SCHEMA_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Joins the ring; returns once this node is NORMAL.
-pub async fn join(executor: Arc<Executor>, config: MovementConfig) {
-    executor.coordinator.view.set_local_status(JOINING);
-    record(&executor, IN_PROGRESS);
+pub async fn join(services: Arc<Services>, config: MovementConfig) {
+    services.coordinator.view.set_local_status(JOINING);
+    record(&services, IN_PROGRESS);
     loop {
-        match attempt(&executor, config).await {
+        match attempt(&services, config).await {
             Ok(totals) => {
                 info!(
                     mb = totals.bytes as f64 / f64::from(1 << 20),
@@ -50,16 +50,16 @@ pub async fn join(executor: Arc<Executor>, config: MovementConfig) {
     }
 }
 
-fn record(executor: &Executor, state: &str) {
-    let schema = executor.schema.snapshot();
-    if let Err(e) = crate::system::write_bootstrapped(executor.engine.as_ref(), &schema, state) {
+fn record(services: &Services, state: &str) {
+    let schema = services.schema.snapshot();
+    if let Err(e) = crate::system::write_bootstrapped(services.engine.as_ref(), &schema, state) {
         warn!(error = %e, "cannot write system.local.bootstrapped");
     }
 }
 
-async fn attempt(executor: &Arc<Executor>, config: MovementConfig) -> Result<Totals, String> {
-    let view = &executor.coordinator.view;
-    let local = executor.node.address;
+async fn attempt(services: &Arc<Services>, config: MovementConfig) -> Result<Totals, String> {
+    let view = &services.coordinator.view;
+    let local = services.node.address;
     wait_for(Duration::from_secs(10), "a live node of the ring to join", || {
         let t = view.topology();
         t.ring.tokens().next().is_some() && t.up.iter().any(|n| *n != local)
@@ -67,7 +67,7 @@ async fn attempt(executor: &Arc<Executor>, config: MovementConfig) -> Result<Tot
     .await;
     let start = Instant::now();
     wait_for(Duration::from_secs(10), "the schema to agree with the ring", || {
-        start.elapsed() > SCHEMA_PATIENCE || view.schema_agrees(executor.schema.snapshot().version)
+        start.elapsed() > SCHEMA_PATIENCE || view.schema_agrees(services.schema.snapshot().version)
     })
     .await;
     wait_for(Duration::from_secs(10), "the nodes moving ahead of this one", || {
@@ -78,7 +78,7 @@ async fn attempt(executor: &Arc<Executor>, config: MovementConfig) -> Result<Tot
     info!(delay = ?config.ring_delay, "JOINING: waiting a ring delay for every node to send this one its writes");
     tokio::time::sleep(config.ring_delay).await;
     let topology = view.topology();
-    let tables = replicated_tables(&executor.schema.snapshot());
+    let tables = replicated_tables(&services.schema.snapshot());
     let transfers: Vec<Transfer> = plan::transfers(&topology, &tables)
         .into_iter()
         .filter(|t| t.target == local)
@@ -88,12 +88,12 @@ async fn attempt(executor: &Arc<Executor>, config: MovementConfig) -> Result<Tot
         tables = tables.len(),
         "streaming the ranges this node will own"
     );
-    let progress = Progress::new(executor.clone(), "bootstrap");
-    let result = run_transfers(executor, config, transfers, &progress, "in", first_source).await;
+    let progress = Progress::new(services.clone(), "bootstrap");
+    let result = run_transfers(services, config, transfers, &progress, "in", first_source).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     result?;
     view.set_local_status(NORMAL);
-    record(executor, COMPLETED);
+    record(services, COMPLETED);
     Ok(totals)
 }
 

@@ -5,15 +5,15 @@
 
 use tracing::info;
 
+use super::Services;
 use super::{plan, Cleaned};
 use crate::coordinator::replicas::Strategy;
-use crate::query::Executor;
 
-pub fn run(executor: &Executor) -> Result<Vec<Cleaned>, String> {
-    let topology = executor.coordinator.view.topology();
-    let local = executor.node.address;
-    let schema = executor.schema.snapshot();
-    let before = executor.engine.data_bytes();
+pub fn run(services: &Services) -> Result<Vec<Cleaned>, String> {
+    let topology = services.coordinator.view.topology();
+    let local = services.node.address;
+    let schema = services.schema.snapshot();
+    let before = services.engine.data_bytes();
     let mut out = Vec::new();
     for keyspace in schema.keyspaces.values() {
         let strategy = Strategy::from_replication(&keyspace.replication);
@@ -24,7 +24,7 @@ pub fn run(executor: &Executor) -> Result<Vec<Cleaned>, String> {
         for table in keyspace.tables.values() {
             let mut partitions = 0;
             for (start, end) in &ranges {
-                partitions += executor.engine.remove_tokens(table.id, *start, *end).map_err(|e| e.to_string())?;
+                partitions += services.engine.remove_tokens(table.id, *start, *end).map_err(|e| e.to_string())?;
             }
             out.push(Cleaned {
                 keyspace: keyspace.name.clone(),
@@ -35,12 +35,12 @@ pub fn run(executor: &Executor) -> Result<Vec<Cleaned>, String> {
     }
     let removed: u64 = out.iter().map(|c| c.partitions).sum();
     if removed > 0 {
-        executor.engine.compact().map_err(|e| e.to_string())?;
+        services.engine.compact().map_err(|e| e.to_string())?;
     }
     info!(
         partitions = removed,
         bytes_before = before,
-        bytes_after = executor.engine.data_bytes(),
+        bytes_after = services.engine.data_bytes(),
         "cleanup done"
     );
     Ok(out)

@@ -10,15 +10,15 @@ use tracing::{info, warn};
 
 use super::bootstrap::DECOMMISSIONED;
 use super::plan;
+use super::Services;
 use super::{replicated_tables, run_transfers, MovementConfig, Progress, Totals};
 use crate::cluster::peers::{LEAVING, LEFT, NORMAL};
 use crate::coordinator::replicas::Strategy;
-use crate::query::Executor;
 
 /// Why this node may not leave now, if it may not (`force`: even below a
 /// keyspace's replication factor, as `nodetool decommission --force`).
-pub fn check(executor: &Executor, force: bool) -> Result<(), String> {
-    let view = &executor.coordinator.view;
+pub fn check(services: &Services, force: bool) -> Result<(), String> {
+    let view = &services.coordinator.view;
     let status = view.local_status();
     if status != NORMAL {
         return Err(format!("this node is {status}, not NORMAL: it cannot be decommissioned now"));
@@ -27,38 +27,38 @@ pub fn check(executor: &Executor, force: bool) -> Result<(), String> {
     if !topology.joining.is_empty() || !topology.leaving.is_empty() {
         return Err("another node is joining or leaving; decommission once it is done".into());
     }
-    let schema = executor.schema.snapshot();
+    let schema = services.schema.snapshot();
     let keyspaces: Vec<(String, Strategy)> = schema
         .keyspaces
         .values()
         .map(|k| (k.name.clone(), Strategy::from_replication(&k.replication)))
         .collect();
-    match plan::leave_refusal(&topology, executor.node.address, &keyspaces) {
+    match plan::leave_refusal(&topology, services.node.address, &keyspaces) {
         Some(why) if !force => Err(format!("decommission refused: {why} (or decommission with --force)")),
         _ => Ok(()),
     }
 }
 
 /// Streams this node's ranges away and announces LEFT; `Ok` means the process may end.
-pub async fn run(executor: Arc<Executor>, config: MovementConfig) -> Result<Totals, String> {
-    let view = &executor.coordinator.view;
+pub async fn run(services: Arc<Services>, config: MovementConfig) -> Result<Totals, String> {
+    let view = &services.coordinator.view;
     view.set_local_status(LEAVING);
     info!(delay = ?config.ring_delay, "LEAVING: waiting a ring delay before streaming this node's ranges away");
     tokio::time::sleep(config.ring_delay).await;
     let topology = view.topology();
-    let tables = replicated_tables(&executor.schema.snapshot());
+    let tables = replicated_tables(&services.schema.snapshot());
     let transfers = plan::transfers(&topology, &tables);
     info!(ranges = transfers.len(), "streaming this node's ranges to their new replicas");
-    let progress = Progress::new(executor.clone(), "decommission");
-    let result = run_transfers(&executor, config, transfers, &progress, "out", |t| t.target).await;
+    let progress = Progress::new(services.clone(), "decommission");
+    let result = run_transfers(&services, config, transfers, &progress, "out", |t| t.target).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     if let Err(e) = result {
         warn!(error = %e, "decommission failed; this node stays in the ring as NORMAL");
         view.set_local_status(NORMAL);
         return Err(e);
     }
-    let schema = executor.schema.snapshot();
-    if let Err(e) = crate::system::write_bootstrapped(executor.engine.as_ref(), &schema, DECOMMISSIONED) {
+    let schema = services.schema.snapshot();
+    if let Err(e) = crate::system::write_bootstrapped(services.engine.as_ref(), &schema, DECOMMISSIONED) {
         warn!(error = %e, "cannot record the decommission in system.local");
     }
     view.set_local_status(LEFT);

@@ -15,6 +15,7 @@ pub mod chunk;
 pub mod cleanup;
 pub mod copy;
 pub mod decommission;
+mod handle;
 pub mod plan;
 mod progress;
 pub mod removenode;
@@ -29,11 +30,26 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use self::copy::Throttle;
+pub use self::handle::{channel, Handle};
 use self::plan::Transfer;
 pub use self::progress::{Progress, Totals};
 use crate::coordinator::replicas::Strategy;
-use crate::query::Executor;
+use crate::coordinator::Coordinator;
+use crate::jobs::Stop;
 use crate::schema::Schema;
+use crate::schema_service::SchemaService;
+use crate::storage::StorageEngine;
+use crate::system::NodeInfo;
+
+/// What the ring operations work with: the coordinator (its view of the ring
+/// and its messaging), the schema, the local storage and this node's identity.
+#[derive(Clone)]
+pub struct Services {
+    pub coordinator: Arc<Coordinator>,
+    pub schema: Arc<SchemaService>,
+    pub engine: Arc<dyn StorageEngine>,
+    pub node: NodeInfo,
+}
 
 /// How ring changes are paced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,32 +117,40 @@ pub fn replicated_tables(schema: &Schema) -> Vec<(Uuid, Strategy)> {
         .collect()
 }
 
-/// Runs requests until the channel closes; `exit` is set when this node has
+/// Runs requests until the node stops; `exit` is set when this node has
 /// left the ring and the process should end.
 pub async fn serve(
-    executor: Arc<Executor>,
+    services: Arc<Services>,
     config: MovementConfig,
     mut requests: mpsc::UnboundedReceiver<Request>,
     exit: watch::Sender<bool>,
+    mut stop: Stop,
 ) {
     let busy = Arc::new(tokio::sync::Mutex::new(()));
     let exit = Arc::new(exit);
-    while let Some(request) = requests.recv().await {
+    loop {
+        let request = tokio::select! {
+            _ = stop.stopped() => return,
+            request = requests.recv() => match request {
+                Some(request) => request,
+                None => return,
+            },
+        };
         match request {
             Request::Decommission { force, reply } => {
                 let Ok(guard) = busy.clone().try_lock_owned() else {
                     let _ = reply.send(Err("another decommission or removenode is running on this node".into()));
                     continue;
                 };
-                if let Err(e) = decommission::check(&executor, force) {
+                if let Err(e) = decommission::check(&services, force) {
                     let _ = reply.send(Err(e));
                     continue;
                 }
                 let _ = reply.send(Ok(()));
-                let (executor, exit) = (executor.clone(), exit.clone());
+                let (services, exit) = (services.clone(), exit.clone());
                 tokio::spawn(async move {
                     let _guard = guard;
-                    if decommission::run(executor, config).await.is_ok() {
+                    if decommission::run(services, config).await.is_ok() {
                         let _ = exit.send(true);
                     }
                 });
@@ -136,7 +160,7 @@ pub async fn serve(
                     let _ = reply.send(Err("another decommission or removenode is running on this node".into()));
                     continue;
                 };
-                let dead = match removenode::check(&executor, host_id) {
+                let dead = match removenode::check(&services, host_id) {
                     Ok(dead) => dead,
                     Err(e) => {
                         let _ = reply.send(Err(e));
@@ -144,24 +168,24 @@ pub async fn serve(
                     }
                 };
                 let _ = reply.send(Ok(()));
-                let executor = executor.clone();
+                let services = services.clone();
                 tokio::spawn(async move {
                     let _guard = guard;
-                    let _ = removenode::run(executor, config, host_id, dead).await;
+                    let _ = removenode::run(services, config, host_id, dead).await;
                 });
             }
             Request::Cleanup { reply } => {
-                let executor = executor.clone();
+                let services = services.clone();
                 tokio::spawn(async move {
-                    let done = tokio::task::spawn_blocking(move || cleanup::run(&executor)).await;
+                    let done = tokio::task::spawn_blocking(move || cleanup::run(&services)).await;
                     let _ = reply.send(done.unwrap_or_else(|e| Err(format!("cleanup failed: {e}"))));
                 });
             }
             Request::CleanupAfterJoin if config.auto_cleanup => {
-                let executor = executor.clone();
+                let services = services.clone();
                 tokio::spawn(async move {
                     tokio::time::sleep(config.ring_delay * 2).await;
-                    match tokio::task::spawn_blocking(move || cleanup::run(&executor)).await {
+                    match tokio::task::spawn_blocking(move || cleanup::run(&services)).await {
                         Ok(Ok(cleaned)) => {
                             let partitions: u64 = cleaned.iter().map(|c| c.partitions).sum();
                             info!(partitions, "cleanup after a join dropped the ranges this node gave up");
@@ -180,14 +204,14 @@ pub async fn serve(
 /// source that works (resuming where a failed source stopped). `peer_of`
 /// names the node a transfer's progress is counted under.
 pub(crate) async fn run_transfers(
-    executor: &Arc<Executor>,
+    services: &Arc<Services>,
     config: MovementConfig,
     transfers: Vec<Transfer>,
     progress: &Progress,
     direction: &str,
     peer_of: fn(&Transfer) -> IpAddr,
 ) -> Result<(), String> {
-    let messaging = executor
+    let messaging = services
         .coordinator
         .messaging()
         .ok_or_else(|| "internode messaging is not running".to_string())?;

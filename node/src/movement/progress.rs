@@ -10,11 +10,11 @@ use std::time::Instant;
 
 use tracing::warn;
 
-use crate::query::Executor;
+use super::Services;
 use crate::system::{self, StreamRow};
 
 pub struct Progress {
-    executor: Arc<Executor>,
+    services: Arc<Services>,
     started: Instant,
     rows: Mutex<BTreeMap<IpAddr, StreamRow>>,
     operation: String,
@@ -41,10 +41,10 @@ impl Totals {
 
 impl Progress {
     /// Progress of operation `kind` (bootstrap, decommission, removenode) starting now.
-    pub fn new(executor: Arc<Executor>, kind: &str) -> Progress {
+    pub fn new(services: Arc<Services>, kind: &str) -> Progress {
         let now = chrono::Utc::now();
         Progress {
-            executor,
+            services,
             started: Instant::now(),
             rows: Mutex::new(BTreeMap::new()),
             operation: format!("{kind}@{}", now.format("%Y-%m-%dT%H:%M:%SZ")),
@@ -112,8 +112,8 @@ impl Progress {
             }
             row.clone()
         };
-        let schema = self.executor.schema.snapshot();
-        if let Err(e) = system::write_stream(self.executor.engine.as_ref(), &schema, &row) {
+        let schema = self.services.schema.snapshot();
+        if let Err(e) = system::write_stream(self.services.engine.as_ref(), &schema, &row) {
             warn!(error = %e, "cannot write system.streams");
         }
     }

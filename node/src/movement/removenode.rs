@@ -12,17 +12,17 @@ use tracing::{info, warn};
 use uuid::Uuid;
 
 use super::plan;
+use super::Services;
 use super::{replicated_tables, run_transfers, MovementConfig, Progress, Totals};
 use crate::cluster::peers::Removal;
 use crate::cluster::view::Membership;
-use crate::query::Executor;
 
 /// The address of the dead node with `host_id`, or why it cannot be removed.
-pub fn check(executor: &Executor, host_id: Uuid) -> Result<IpAddr, String> {
-    if host_id == executor.node.host_id {
+pub fn check(services: &Services, host_id: Uuid) -> Result<IpAddr, String> {
+    if host_id == services.node.host_id {
         return Err("a node cannot remove itself; use decommission".into());
     }
-    let view = &executor.coordinator.view;
+    let view = &services.coordinator.view;
     let Some((peer, up)) = view.peers().into_iter().find(|(p, _)| p.host_id == Some(host_id)) else {
         return Err(format!("no node of the ring has host id {host_id}"));
     };
@@ -42,17 +42,17 @@ pub fn check(executor: &Executor, host_id: Uuid) -> Result<IpAddr, String> {
     Ok(peer.address)
 }
 
-pub async fn run(executor: Arc<Executor>, config: MovementConfig, host_id: Uuid, dead: IpAddr) -> Result<Totals, String> {
-    let view = &executor.coordinator.view;
+pub async fn run(services: Arc<Services>, config: MovementConfig, host_id: Uuid, dead: IpAddr) -> Result<Totals, String> {
+    let view = &services.coordinator.view;
     view.set_removal(Removal { host_id, done: false });
     info!(%host_id, %dead, delay = ?config.ring_delay, "removing a dead node: waiting a ring delay");
     tokio::time::sleep(config.ring_delay).await;
     let topology = view.topology();
-    let tables = replicated_tables(&executor.schema.snapshot());
+    let tables = replicated_tables(&services.schema.snapshot());
     let transfers = plan::transfers(&topology, &tables);
     info!(ranges = transfers.len(), "re-streaming the dead node's ranges");
-    let progress = Progress::new(executor.clone(), "removenode");
-    let result = run_transfers(&executor, config, transfers, &progress, "relay", |t| t.target).await;
+    let progress = Progress::new(services.clone(), "removenode");
+    let result = run_transfers(&services, config, transfers, &progress, "relay", |t| t.target).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     if let Err(e) = &result {
         warn!(%host_id, error = %e, "removenode could not re-stream every range; the node is removed anyway, repair what is missing with QUORUM reads");

@@ -39,7 +39,7 @@ impl Current {
         rows: &[RowKey],
     ) -> Result<Current, QueryError> {
         let mut current = Current::default();
-        let now = super::literal::now_seconds();
+        let now = crate::clock::now_seconds();
         for (position, clustering) in rows {
             let command = ReadCommand::rows(table.id, position.clone(), clustering.clone());
             coordinator

@@ -498,26 +498,6 @@ fn iso_duration(s: &str) -> Option<(i64, i64, i64)> {
     num.is_empty().then_some((months, days, nanos))
 }
 
-/// Microseconds since the epoch, never going backwards or repeating within this
-/// process, so two writes from one coordinator never tie.
-pub fn server_timestamp() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = chrono::Utc::now().timestamp_micros();
-    let mut last = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(last + 1);
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(seen) => last = seen,
-        }
-    }
-}
-
-pub fn now_seconds() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn new_timeuuid() -> Uuid {
     let node: [u8; 6] = rand::random();
     Uuid::now_v1(&node)
@@ -718,12 +698,5 @@ mod tests {
     fn a_string_literal_for_an_int_column_is_an_invalid_request() {
         let err = evaluate(&Term::String("x".into()), &ColumnType::Int, &Binds::default(), "v").unwrap_err();
         assert!(matches!(err, QueryError::Invalid { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn server_timestamps_strictly_increase() {
-        let a = server_timestamp();
-        let b = server_timestamp();
-        assert!(b > a);
     }
 }

@@ -16,7 +16,7 @@ use cql_protocol::wire::Consistency;
 use super::current::Current;
 use super::literal::{evaluate, Binds};
 use super::modify::RowKey;
-use super::{cells, modify, restrictions, Executor, Modification, QueryOptions};
+use super::{cells, modify, restrictions, Modification, QueryOptions, QueryProcessor};
 use crate::coordinator::replicas::Strategy;
 use crate::error::QueryError;
 use crate::schema::{ColumnKind, Schema, Table};
@@ -63,7 +63,7 @@ fn target_rows(table: &Table, item: &Item<'_>, opts: &QueryOptions) -> Result<Ve
     match s {
         Modification::Insert(i) => {
             // An INSERT names its row in its values; its write context is irrelevant here.
-            let ctx = modify::write_context(table, &i.using, binds, opts.default_timestamp, super::literal::now_seconds())?;
+            let ctx = modify::write_context(table, &i.using, binds, opts.default_timestamp, crate::clock::now_seconds())?;
             let m = modify::insert(table, i, binds, &ctx)?;
             Ok(vec![(m.position.clone(), m.rows.first().map(|(c, _)| c.clone()))])
         }
@@ -72,15 +72,15 @@ fn target_rows(table: &Table, item: &Item<'_>, opts: &QueryOptions) -> Result<Ve
     }
 }
 
-impl Executor {
+impl QueryProcessor {
     /// Runs conditional `items` (one statement, or a batch) as a Paxos round.
     pub(super) async fn conditional(&self, schema: &Schema, items: &[Item<'_>], opts: &QueryOptions) -> Result<ResultBody, QueryError> {
         let Some(((first, first_ks, _), _)) = items.split_first() else {
             return Ok(ResultBody::Void);
         };
-        let table = self.writable_table(schema, *first_ks, first.table(), opts)?;
+        let table = self.writable_table(schema, *first_ks, first.table())?;
         for item in items {
-            let t = self.writable_table(schema, item.1, item.0.table(), opts)?;
+            let t = self.writable_table(schema, item.1, item.0.table())?;
             if t.id != table.id {
                 return Err(QueryError::invalid("Batch with conditions cannot span multiple tables"));
             }

@@ -1,7 +1,8 @@
-//! Query execution on this node: statements in, results out. The executor owns
-//! the schema, the storage engine, the prepared statement cache and the
-//! per-connection session state (current keyspace); each statement kind has its
-//! own module (`select`, `modify`, `ddl`, `describe`).
+//! The query processor: statements in, results out. It parses, keeps the
+//! prepared statement cache, checks permissions (through `auth`), and runs each
+//! statement kind through its module (`select`, `modify`, `lwt`, `describe`)
+//! against the coordinator; DDL goes to the schema service, ring operations to
+//! the movement service. Per-connection state is the `Session`.
 
 pub mod binds;
 pub mod cells;
@@ -19,30 +20,28 @@ pub mod select;
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
-
-use futures::future::BoxFuture;
+use std::sync::Arc;
 
 use cql_protocol::cql::ast::{BatchKind, BatchStatement, Delete, Insert, NodeTool, QualifiedName, Statement, Update};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
-use cql_protocol::response::{ColumnSpec, Event, Prepared, PreparedMetadata, ResultBody, RowsMetadata, SchemaChange};
+use cql_protocol::response::{ColumnSpec, Prepared, PreparedMetadata, ResultBody, RowsMetadata};
 use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 use cql_protocol::wire::Consistency;
-use tokio::sync::broadcast;
 
 use self::binds::{batch_statement, bind, Markers};
-use self::literal::{evaluate, now_seconds, Binds, Evaluated};
+use self::literal::{evaluate, Binds, Evaluated};
 use crate::auth::{Auth, AuthenticatedUser};
-use crate::cluster::view::ClusterView;
+use crate::clock::now_seconds;
 use crate::coordinator::replicas::Strategy;
 use crate::coordinator::Coordinator;
 use crate::error::QueryError;
-use crate::schema::{Schema, SchemaStore, Table};
-use crate::schema_events::{self, SchemaEvent};
-use crate::storage::{Mutation, PartitionPosition, PartitionSelection, StorageEngine};
-use crate::system::{self, NodeInfo};
+use crate::movement;
+use crate::schema::{Schema, Table};
+use crate::schema_service::SchemaService;
+use crate::storage::{Mutation, PartitionPosition, PartitionSelection};
+use crate::system::NodeInfo;
 
 /// Per-connection state.
 #[derive(Debug, Default, Clone)]
@@ -63,9 +62,6 @@ pub struct QueryOptions {
     pub default_timestamp: Option<i64>,
     /// The frame's serial consistency, for lightweight transactions.
     pub serial_consistency: Option<Consistency>,
-    /// Run by the node itself (the auth tables): no permission checks, and the
-    /// auth keyspace is writable.
-    pub internal: bool,
 }
 
 impl Default for QueryOptions {
@@ -76,7 +72,6 @@ impl Default for QueryOptions {
             paging_state: None,
             default_timestamp: None,
             serial_consistency: None,
-            internal: false,
         }
     }
 }
@@ -89,7 +84,6 @@ impl QueryOptions {
             paging_state: p.paging_state.clone(),
             default_timestamp: p.default_timestamp,
             serial_consistency: p.serial_consistency,
-            internal: false,
         }
     }
 }
@@ -105,26 +99,15 @@ pub struct PreparedStatement {
     pub result_columns: Vec<ColumnSpec>,
 }
 
-pub struct Executor {
-    pub schema: SchemaStore,
-    /// The system keyspaces: what the schema events are replayed onto.
-    base: Schema,
-    /// Every schema event this node knows (held while the schema changes).
-    schema_events: Mutex<Vec<SchemaEvent>>,
-    /// Schema events made here, for the cluster to push to peers.
-    pub schema_pushes: broadcast::Sender<Vec<SchemaEvent>>,
-    pub engine: Arc<dyn StorageEngine>,
-    pub node: NodeInfo,
-    pub coordinator: Arc<Coordinator>,
+pub struct QueryProcessor {
+    schema: Arc<SchemaService>,
+    coordinator: Arc<Coordinator>,
+    auth: Arc<Auth>,
+    /// Ring operations (`NODETOOL DECOMMISSION`, `REMOVENODE`, `CLEANUP`).
+    movement: movement::Handle,
+    node: NodeInfo,
     prepared: prepared_cache::PreparedCache<Vec<u8>, PreparedStatement>,
     metrics: QueryMetrics,
-    pub events: broadcast::Sender<Event>,
-    pub auth: Auth,
-    /// `system.local.bootstrapped` as this node found it at start (`None`: a new node).
-    pub bootstrapped: Option<String>,
-    /// Ring operations (decommission, removenode, cleanup) for `movement::serve`.
-    node_requests: tokio::sync::mpsc::UnboundedSender<crate::movement::Request>,
-    node_requests_rx: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<crate::movement::Request>>>,
 }
 
 /// An INSERT, UPDATE or DELETE, borrowed from a statement or a batch: what the
@@ -209,76 +192,48 @@ struct QueryMetrics {
     prepared_executed: AtomicI64,
 }
 
-impl Executor {
-    /// Opens the node's executor over `engine`: the system keyspaces, then the
-    /// schema stored by an earlier run, if any, for the node `node` (its
-    /// identity from `schema_load::identity`, which also gave `bootstrapped`).
-    /// Its coordinator reaches the other replicas through `messaging` within
-    /// `timeouts`.
+impl QueryProcessor {
+    /// The query processor over this node's services: statements read and
+    /// write through `coordinator`, DDL goes to `schema`, role and permission
+    /// statements and checks to `auth`, ring operations to `movement`.
     pub fn new(
-        engine: Arc<dyn StorageEngine>,
+        schema: Arc<SchemaService>,
+        coordinator: Arc<Coordinator>,
+        auth: Arc<Auth>,
+        movement: movement::Handle,
         node: NodeInfo,
-        bootstrapped: Option<String>,
-        auth: Auth,
-        messaging: Option<Arc<crate::internode::Messaging>>,
-        timeouts: crate::coordinator::Timeouts,
-    ) -> Result<Executor, QueryError> {
-        let base = system::initial_schema()?;
-        system::create_storage(engine.as_ref(), &base)?;
-        let events = crate::schema_load::stored_events(engine.as_ref(), &base)?;
-        let schema = schema_events::replay(&base, &events);
-        system::create_storage(engine.as_ref(), &schema)?;
-        system::write_schema_tables(engine.as_ref(), None, &schema)?;
-        system::write_local(engine.as_ref(), &schema, &node)?;
-        let (events_tx, _) = broadcast::channel(256);
-        let (schema_pushes, _) = broadcast::channel(64);
-        let (node_requests, node_requests_rx) = tokio::sync::mpsc::unbounded_channel();
-        let view = Arc::new(ClusterView::new(node.clone()));
-        let coordinator = Arc::new(Coordinator::new(node.address, engine.clone(), view, messaging, timeouts));
-        Ok(Executor {
+    ) -> QueryProcessor {
+        QueryProcessor {
+            schema,
             coordinator,
-            schema: SchemaStore::new(schema),
-            base,
-            schema_events: Mutex::new(events),
-            schema_pushes,
-            engine,
+            auth,
+            movement,
             node,
             prepared: prepared_cache::PreparedCache::new(prepared_cache::DEFAULT_CAPACITY),
             metrics: QueryMetrics::default(),
-            events: events_tx,
-            auth,
-            bootstrapped,
-            node_requests,
-            node_requests_rx: Mutex::new(Some(node_requests_rx)),
-        })
+        }
     }
 
-    /// The receiving end of ring operation requests, for `movement::serve` (once).
-    pub fn take_node_requests(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::movement::Request>> {
-        self.node_requests_rx.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Asks for a cleanup once a peer finished joining (see `movement`).
-    pub fn request_cleanup_after_join(&self) {
-        let _ = self.node_requests.send(crate::movement::Request::CleanupAfterJoin);
+    /// The authenticator and authorizer statements are checked by.
+    pub fn auth(&self) -> &Arc<Auth> {
+        &self.auth
     }
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
     /// for it to be accepted (decommission, removenode) or done (cleanup).
     async fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
-        use crate::movement::Request;
         match op {
             NodeTool::Decommission { force } => {
-                self.ask_movement(|reply| Request::Decommission { force: *force, reply }).await?;
+                self.movement.decommission(*force).await.map_err(QueryError::invalid)?;
                 Ok(ResultBody::Void)
             }
             NodeTool::RemoveNode(id) => {
                 let host_id = uuid::Uuid::parse_str(id).map_err(|_| QueryError::invalid(format!("{id} is not a host id")))?;
-                self.ask_movement(|reply| Request::RemoveNode { host_id, reply }).await?;
+                self.movement.remove_node(host_id).await.map_err(QueryError::invalid)?;
                 Ok(ResultBody::Void)
             }
             NodeTool::Cleanup => {
-                let cleaned = self.ask_movement(|reply| Request::Cleanup { reply }).await?;
+                let cleaned = self.movement.cleanup().await.map_err(QueryError::invalid)?;
                 let rows = cleaned
                     .into_iter()
                     .map(|c| vec![c.keyspace, c.table, c.partitions.to_string()])
@@ -289,41 +244,6 @@ impl Executor {
                 )))
             }
         }
-    }
-
-    /// Sends a request to the movement service and waits for its answer; a
-    /// refusal is an Invalid error with the service's reason.
-    async fn ask_movement<T>(
-        &self,
-        request: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, String>>) -> crate::movement::Request,
-    ) -> Result<T, QueryError> {
-        let unavailable = || QueryError::invalid("this node runs no ring operations (its movement service is not running)");
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.node_requests.send(request(reply)).map_err(|_| unavailable())?;
-        answer.await.map_err(|_| unavailable())?.map_err(QueryError::invalid)
-    }
-
-    /// Runs a statement on behalf of the node itself (no client, no permission
-    /// checks), e.g. reads and writes of the auth tables.
-    /// Boxed: the auth checks of `execute` call it, and it calls `execute`.
-    pub fn execute_internal<'a>(
-        &'a self,
-        text: &str,
-        consistency: Consistency,
-        keyspace: Option<&str>,
-    ) -> BoxFuture<'a, Result<ResultBody, QueryError>> {
-        let statement = self.parse(text);
-        let mut session = Session {
-            keyspace: keyspace.map(str::to_string),
-            user: None,
-            client: None,
-        };
-        let opts = QueryOptions {
-            consistency,
-            internal: true,
-            ..QueryOptions::default()
-        };
-        Box::pin(async move { self.execute(&mut session, &statement?, &Binds::default(), &opts).await })
     }
 
     pub async fn query(
@@ -404,7 +324,7 @@ impl Executor {
     }
 
     /// (name, count) of the coordinator's and the query layer's counters, for
-    /// `system.coordinator_metrics`.
+    /// `system.coordinator_metrics` (written by `start`'s metrics job).
     pub fn metrics(&self) -> Vec<(&'static str, i64)> {
         let mut all = self.coordinator.metrics();
         all.push(("statements_parsed", self.metrics.parsed.load(Ordering::Relaxed)));
@@ -441,13 +361,7 @@ impl Executor {
                 }
             };
             self.auth
-                .authorize(
-                    self,
-                    session.user.as_deref(),
-                    session.client,
-                    statement.statement(),
-                    keyspace.as_deref(),
-                )
+                .authorize(session.user.as_deref(), session.client, statement.statement(), keyspace.as_deref())
                 .await?;
             planned.push((statement, keyspace, binds));
         }
@@ -485,7 +399,7 @@ impl Executor {
         }
         let (mut counters, mut others) = (false, false);
         for (s, ks, _) in items {
-            let table = self.writable_table(schema, *ks, s.table(), opts)?;
+            let table = self.writable_table(schema, *ks, s.table())?;
             let counter = table.is_counter_table();
             if timestamp_set && counter {
                 return Err(QueryError::invalid(
@@ -518,7 +432,7 @@ impl Executor {
         let mut writes = Vec::new();
         let mut increments = Vec::new();
         for (s, ks, binds) in items {
-            let table = self.writable_table(schema, *ks, s.table(), opts)?;
+            let table = self.writable_table(schema, *ks, s.table())?;
             check_modification(&table, s)?;
             let current = self.read_before_write(schema, &table, s, binds, opts.consistency).await?;
             let mutations = self.mutations(schema, *ks, *s, binds, opts, &current)?;
@@ -621,16 +535,10 @@ impl Executor {
             .ok_or_else(|| QueryError::invalid(format!("unconfigured table {}", name.name)))
     }
 
-    fn writable_table(
-        &self,
-        schema: &Schema,
-        session_ks: Option<&str>,
-        name: &QualifiedName,
-        opts: &QueryOptions,
-    ) -> Result<Arc<Table>, QueryError> {
+    fn writable_table(&self, schema: &Schema, session_ks: Option<&str>, name: &QualifiedName) -> Result<Arc<Table>, QueryError> {
         let t = self.table(schema, session_ks, name)?;
-        // The node itself writes the auth tables; clients never do.
-        if t.system && !(opts.internal && t.keyspace == crate::system::AUTH_KEYSPACE) {
+        // The node itself writes the system tables (the auth store too); clients never do.
+        if t.system {
             return Err(QueryError::Unauthorized {
                 message: format!("{} keyspace is not user-modifiable.", t.keyspace),
             });
@@ -647,11 +555,7 @@ impl Executor {
     ) -> Result<ResultBody, QueryError> {
         let schema = self.schema.snapshot();
         let ks = session.keyspace.as_deref();
-        if !opts.internal {
-            self.auth
-                .authorize(self, session.user.as_deref(), session.client, statement, ks)
-                .await?;
-        }
+        self.auth.authorize(session.user.as_deref(), session.client, statement, ks).await?;
         match statement {
             Statement::CreateRole(_)
             | Statement::AlterRole(_)
@@ -659,7 +563,9 @@ impl Executor {
             | Statement::ListRoles(_)
             | Statement::Grant(_)
             | Statement::Revoke(_)
-            | Statement::ListPermissions(_) => crate::auth::statements::execute(self, session.user.as_deref(), ks, statement).await,
+            | Statement::ListPermissions(_) => {
+                crate::auth::statements::execute(&self.auth, &schema, session.user.as_deref(), ks, statement).await
+            }
             Statement::Use(name) => {
                 if schema.keyspace(name).is_none() {
                     return Err(QueryError::invalid(format!("Keyspace '{name}' does not exist")));
@@ -715,7 +621,7 @@ impl Executor {
             }
             Statement::Describe(d) => Ok(ResultBody::Rows(describe::describe(&schema, ks, d, &self.node)?)),
             Statement::Truncate(t) => {
-                let table = self.writable_table(&schema, ks, &t.name, opts)?;
+                let table = self.writable_table(&schema, ks, &t.name)?;
                 let strategy = schema
                     .keyspaces
                     .get(&table.keyspace)
@@ -724,7 +630,7 @@ impl Executor {
                 Ok(ResultBody::Void)
             }
             Statement::NodeTool(op) => self.node_tool(op).await,
-            _ => self.ddl(ks, statement),
+            _ => self.schema.apply(ks, statement),
         }
     }
 
@@ -742,17 +648,17 @@ impl Executor {
         let now = now_seconds();
         match s {
             Modification::Insert(i) => {
-                let t = self.writable_table(schema, ks, &i.table, opts)?;
+                let t = self.writable_table(schema, ks, &i.table)?;
                 let ctx = modify::write_context(&t, &i.using, binds, opts.default_timestamp, now)?;
                 Ok(vec![modify::insert(&t, i, binds, &ctx)?])
             }
             Modification::Update(u) => {
-                let t = self.writable_table(schema, ks, &u.table, opts)?;
+                let t = self.writable_table(schema, ks, &u.table)?;
                 let ctx = modify::write_context(&t, &u.using, binds, opts.default_timestamp, now)?;
                 modify::update(&t, u, binds, &ctx, current)
             }
             Modification::Delete(d) => {
-                let t = self.writable_table(schema, ks, &d.table, opts)?;
+                let t = self.writable_table(schema, ks, &d.table)?;
                 let using = cql_protocol::cql::ast::Using {
                     ttl: None,
                     timestamp: d.timestamp.clone(),
@@ -778,7 +684,7 @@ impl Executor {
             return self.conditional(schema, &[(s, ks, binds)], opts).await;
         }
         lwt::check_not_serial(opts.consistency)?;
-        let table = self.writable_table(schema, ks, s.table(), opts)?;
+        let table = self.writable_table(schema, ks, s.table())?;
         check_modification(&table, &s)?;
         let current = self.read_before_write(schema, &table, &s, binds, opts.consistency).await?;
         let mutations = self.mutations(schema, ks, s, binds, opts, &current)?;
@@ -789,153 +695,6 @@ impl Executor {
         }
         Ok(ResultBody::Void)
     }
-
-    /// A DDL statement: validated against the current schema, recorded as a schema
-    /// event (so it replays the same everywhere), installed, and pushed to peers.
-    fn ddl(&self, session_ks: Option<&str>, statement: &Statement) -> Result<ResultBody, QueryError> {
-        let mut events = self.schema_events.lock().unwrap_or_else(|e| e.into_inner());
-        let last = events.iter().map(|e| e.timestamp).max().unwrap_or(i64::MIN);
-        let event = SchemaEvent {
-            timestamp: literal::server_timestamp().max(last.saturating_add(1)),
-            node: self.node.host_id,
-            keyspace: session_ks.map(str::to_string),
-            statement: statement.to_string(),
-        };
-        let current = self.schema.snapshot();
-        let mut probe = (*current).clone();
-        let Some(change) = schema_events::apply(&mut probe, &event)? else {
-            return Ok(ResultBody::Void);
-        };
-        system::write_schema_events(self.engine.as_ref(), &current, std::slice::from_ref(&event))?;
-        events.push(event.clone());
-        let next = schema_events::replay(&self.base, &events);
-        self.install(&current, next)?;
-        drop(events);
-        let _ = self.events.send(Event::SchemaChange(change.clone()));
-        let _ = self.schema_pushes.send(vec![event]);
-        Ok(ResultBody::SchemaChange(change))
-    }
-
-    /// Every schema event this node knows, for a peer that asked.
-    pub fn schema_events(&self) -> Vec<SchemaEvent> {
-        self.schema_events.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Merges schema events from a peer; returns whether the schema changed.
-    /// Events stamped further ahead of this node's clock than
-    /// `schema_events::MAX_CLOCK_SKEW_MICROS` are refused (and logged).
-    pub fn merge_schema_events(&self, incoming: Vec<SchemaEvent>) -> Result<bool, QueryError> {
-        let (incoming, future) = schema_events::split_future(incoming, literal::server_timestamp());
-        for event in &future {
-            tracing::warn!(
-                timestamp = event.timestamp,
-                node = %event.node,
-                statement = %event.statement,
-                "refusing a schema change stamped more than {} s ahead of this node's clock",
-                schema_events::MAX_CLOCK_SKEW_MICROS / 1_000_000
-            );
-        }
-        let mut events = self.schema_events.lock().unwrap_or_else(|e| e.into_inner());
-        let known: std::collections::HashSet<(i64, uuid::Uuid)> = events.iter().map(SchemaEvent::id).collect();
-        let mut new: Vec<SchemaEvent> = incoming.into_iter().filter(|e| !known.contains(&e.id())).collect();
-        new.sort_by_key(SchemaEvent::id);
-        new.dedup_by_key(|e| e.id());
-        if new.is_empty() {
-            return Ok(false);
-        }
-        let current = self.schema.snapshot();
-        system::write_schema_events(self.engine.as_ref(), &current, &new)?;
-        events.extend(new);
-        let next = schema_events::replay(&self.base, &events);
-        let changes = schema_diff(&current, &next);
-        self.install(&current, next)?;
-        drop(events);
-        for change in changes {
-            let _ = self.events.send(Event::SchemaChange(change));
-        }
-        Ok(true)
-    }
-
-    /// Makes `next` the schema: storage for new tables, freed storage for dropped
-    /// ones, the `system_schema` tables and `system.local` rewritten.
-    fn install(&self, current: &Schema, next: Schema) -> Result<(), QueryError> {
-        let old_ids: std::collections::HashSet<uuid::Uuid> =
-            current.keyspaces.values().flat_map(|k| k.tables.values().map(|t| t.id)).collect();
-        let new_ids: std::collections::HashSet<uuid::Uuid> =
-            next.keyspaces.values().flat_map(|k| k.tables.values().map(|t| t.id)).collect();
-        system::create_storage(self.engine.as_ref(), &next)?;
-        for id in old_ids.difference(&new_ids) {
-            self.engine.drop_table(*id)?;
-        }
-        system::write_schema_tables(self.engine.as_ref(), Some(current), &next)?;
-        system::write_local(self.engine.as_ref(), &next, &self.node)?;
-        self.schema.replace(next);
-        Ok(())
-    }
-}
-
-/// The Schema_change events that turn `old` into `new`, for drivers.
-fn schema_diff(old: &Schema, new: &Schema) -> Vec<SchemaChange> {
-    use cql_protocol::response::{SchemaChangeTarget as T, SchemaChangeType as C};
-    let mut out = Vec::new();
-    let change = |c, t| SchemaChange { change: c, target: t };
-    for (name, ks) in &new.keyspaces {
-        match old.keyspaces.get(name) {
-            None => out.push(change(C::Created, T::Keyspace { keyspace: name.clone() })),
-            Some(o) if o.replication != ks.replication || o.durable_writes != ks.durable_writes => {
-                out.push(change(C::Updated, T::Keyspace { keyspace: name.clone() }))
-            }
-            _ => {}
-        }
-        let empty = std::collections::BTreeMap::new();
-        let old_tables = old.keyspaces.get(name).map(|k| &k.tables).unwrap_or(&empty);
-        for (t, table) in &ks.tables {
-            match old_tables.get(t) {
-                None => out.push(change(
-                    C::Created,
-                    T::Table {
-                        keyspace: name.clone(),
-                        name: t.clone(),
-                    },
-                )),
-                Some(o) if o != table => out.push(change(
-                    C::Updated,
-                    T::Table {
-                        keyspace: name.clone(),
-                        name: t.clone(),
-                    },
-                )),
-                _ => {}
-            }
-        }
-        for t in old_tables.keys().filter(|t| !ks.tables.contains_key(*t)) {
-            out.push(change(
-                C::Dropped,
-                T::Table {
-                    keyspace: name.clone(),
-                    name: t.clone(),
-                },
-            ));
-        }
-        let old_types = old
-            .keyspaces
-            .get(name)
-            .map(|k| k.types.keys().cloned().collect::<Vec<_>>())
-            .unwrap_or_default();
-        for t in ks.types.keys().filter(|t| !old_types.contains(t)) {
-            out.push(change(
-                C::Created,
-                T::Type {
-                    keyspace: name.clone(),
-                    name: t.clone(),
-                },
-            ));
-        }
-    }
-    for name in old.keyspaces.keys().filter(|k| !new.keyspaces.contains_key(*k)) {
-        out.push(change(C::Dropped, T::Keyspace { keyspace: name.clone() }));
-    }
-    out
 }
 
 /// An UPDATE of a counter table: increments, which go through their leaders.

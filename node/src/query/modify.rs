@@ -11,8 +11,9 @@ use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 
 use super::cells::{add_elements, assign, field_path, live_value, remove_paths, set_path, WriteContext};
-use super::literal::{evaluate, server_timestamp, Binds, Evaluated};
+use super::literal::{evaluate, Binds, Evaluated};
 use super::restrictions::{analyse, partition_position, Partitions};
+use crate::clock::server_timestamp;
 use crate::error::QueryError;
 use crate::schema::{Column, ColumnKind, Table};
 use crate::storage::key::encode_clustering;

@@ -79,7 +79,7 @@ pub fn lead(engine: &dyn StorageEngine, locks: &PartitionLocks, host: Uuid, muta
     for m in mutations {
         let _guard = locks.lock(m.table, &m.position);
         let current = read_current(engine, &m)?;
-        let now = crate::query::literal::server_timestamp();
+        let now = crate::clock::server_timestamp();
         let shards = |row: &Row, live: Option<&crate::storage::LiveRow>| -> Result<Row, QueryError> {
             let mut next = Row::default();
             for (name, data) in &row.columns {
@@ -113,7 +113,7 @@ struct Current {
 fn read_current(engine: &dyn StorageEngine, m: &Mutation) -> Result<Current, QueryError> {
     let command = ReadCommand::rows(m.table, m.position.clone(), m.rows.iter().map(|(c, _)| c.clone()));
     let mut current = Current::default();
-    engine.read(&command, crate::query::literal::now_seconds(), &mut |pv, row| {
+    engine.read(&command, crate::clock::now_seconds(), &mut |pv, row| {
         if current.static_row.is_none() {
             current.static_row = pv.static_row.clone();
         }

@@ -40,7 +40,7 @@ fn load(engine: &dyn StorageEngine, table: Uuid, position: &PartitionPosition, u
     let command = ReadCommand::rows(paxos_table(), position.clone(), [clustering(table)?]);
     let mut state = State::default();
     let mut failure = None;
-    engine.read(&command, crate::query::literal::now_seconds(), &mut |_, row| {
+    engine.read(&command, crate::clock::now_seconds(), &mut |_, row| {
         if let Some((_, live)) = row {
             let ballot = |name: &str| match live.get(name) {
                 Some(LiveData::Simple(c)) => Uuid::from_slice(&c.value).ok().and_then(Ballot::from_timeuuid),
@@ -83,8 +83,8 @@ const STATE_TTL: i32 = 10 * 24 * 60 * 60;
 /// ballot changed (a proposal's update is rewritten only with its ballot, so
 /// the commit a prepare reports is not written again at every phase).
 fn changes(table: Uuid, position: &PartitionPosition, old: &State, new: &State) -> Result<Mutation, QueryError> {
-    let ts = crate::query::literal::server_timestamp();
-    let now = crate::query::literal::now_seconds();
+    let ts = crate::clock::server_timestamp();
+    let now = crate::clock::now_seconds();
     let cell = |value: Option<Vec<u8>>| {
         ColumnData::Simple(match value {
             Some(v) => Cell::live(ts, v, STATE_TTL, now),
