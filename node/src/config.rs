@@ -93,6 +93,10 @@ pub struct NodeConfig {
     pub cas_contention_timeout_ms: u64,
     /// How long a coordinator waits for a counter's leader and replicas.
     pub counter_write_request_timeout_ms: u64,
+    /// A write that misses a replica leaves a hint for it (hinted handoff).
+    pub hinted_handoff_enabled: bool,
+    /// No hints are written for a node down longer than this.
+    pub max_hint_window_ms: u64,
     /// A new node that is not a seed streams its ranges before it serves them
     /// (bootstrap); off, it joins the ring empty at once.
     pub auto_bootstrap: bool,
@@ -162,6 +166,8 @@ impl Default for NodeConfig {
             truncate_request_timeout_ms: 60_000,
             cas_contention_timeout_ms: 1_000,
             counter_write_request_timeout_ms: 5_000,
+            hinted_handoff_enabled: true,
+            max_hint_window_ms: 3 * 3600 * 1000,
             auto_bootstrap: true,
             ring_delay_ms: 2_000,
             stream_throughput_mb_per_sec: 0,
@@ -334,6 +340,13 @@ impl NodeConfig {
             truncate: Duration::from_millis(self.truncate_request_timeout_ms),
             cas_contention: Duration::from_millis(self.cas_contention_timeout_ms),
             counter_write: Duration::from_millis(self.counter_write_request_timeout_ms),
+        }
+    }
+
+    pub fn hint_policy(&self) -> crate::coordinator::hints::HintPolicy {
+        crate::coordinator::hints::HintPolicy {
+            enabled: self.hinted_handoff_enabled,
+            window: Duration::from_millis(self.max_hint_window_ms),
         }
     }
 }

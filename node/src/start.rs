@@ -90,6 +90,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         view,
         Some(messaging),
         config.timeouts(),
+        config.hint_policy(),
     ));
     let auth = Arc::new(Auth::new(
         config.auth(),

@@ -10,6 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
@@ -25,6 +26,8 @@ pub struct ClusterView {
     /// Removals this node coordinates (`rustica removenode`), gossiped by it.
     local_removals: RwLock<Vec<Removal>>,
     peers: RwLock<HashMap<IpAddr, (PeerInfo, bool)>>,
+    /// Since when each peer that is down has been down, as this node saw it.
+    down_since: RwLock<HashMap<IpAddr, Instant>>,
     snapshot: RwLock<Arc<Topology>>,
 }
 
@@ -47,6 +50,7 @@ impl ClusterView {
             local_status: RwLock::new(NORMAL.to_string()),
             local_removals: RwLock::new(Vec::new()),
             peers: RwLock::new(HashMap::new()),
+            down_since: RwLock::new(HashMap::new()),
             snapshot: RwLock::new(Arc::new(Topology::default())),
         };
         view.rebuild();
@@ -84,6 +88,14 @@ impl ClusterView {
 
     /// Records what gossip says about a peer (and whether it is up).
     pub fn update(&self, peer: PeerInfo, up: bool) {
+        {
+            let mut down_since = self.down_since.write().unwrap_or_else(|e| e.into_inner());
+            if up {
+                down_since.remove(&peer.address);
+            } else {
+                down_since.entry(peer.address).or_insert_with(Instant::now);
+            }
+        }
         let mut peers = self.peers.write().unwrap_or_else(|e| e.into_inner());
         let changed = peers.get(&peer.address).is_none_or(|(p, u)| p != &peer || *u != up);
         if changed {
@@ -91,6 +103,21 @@ impl ClusterView {
             drop(peers);
             self.rebuild();
         }
+    }
+
+    /// How long `address` has been down, as this node saw it (None: up, or
+    /// never heard of).
+    pub fn down_for(&self, address: IpAddr) -> Option<Duration> {
+        let down_since = self.down_since.read().unwrap_or_else(|e| e.into_inner());
+        down_since.get(&address).map(Instant::elapsed)
+    }
+
+    /// Whether `address` is out of the ring for good (left, or removed).
+    pub fn is_gone(&self, address: IpAddr) -> bool {
+        let peers = self.peers.read().unwrap_or_else(|e| e.into_inner());
+        peers
+            .get(&address)
+            .is_some_and(|(peer, _)| membership(peer, &self.removals(&peers)) == Membership::Gone)
     }
 
     /// Every peer gossip told of, and whether it is up.

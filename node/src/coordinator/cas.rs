@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::consistency::{Requirement, Tally};
 use super::replicas::Strategy;
-use super::{hints, Coordinator};
+use super::Coordinator;
 use crate::error::QueryError;
 use crate::internode::{Reply, Verb};
 use crate::paxos::{Ballot, Promise, Proposal, Summary};
@@ -311,7 +311,7 @@ impl Round<'_> {
         let c = self.coordinator;
         for down in &p.down {
             for m in &proposal.update {
-                let _ = hints::store(c.engine.as_ref(), *down, m);
+                c.hints.hint(*down, m);
             }
         }
         let verb = Verb::PaxosCommit {

@@ -1,17 +1,80 @@
 //! Hinted handoff: a write that a replica missed (down, or no answer in time) is
 //! kept on the coordinator in `system.hints` and replayed when the replica is
 //! up again. A hint is the mutation itself (postcard bytes), keyed by target
-//! and a time-ordered id; replay deletes it once the target acknowledged.
+//! and a time-ordered id; replay deletes it once the target acknowledged, or
+//! refused it. As in Cassandra: no hints with `hinted_handoff_enabled = false`,
+//! none for a node down longer than `max_hint_window_ms`, a hint expires after
+//! `HINT_TTL_SECONDS`, and the hints for a node that left the ring are dropped.
 
 use std::net::IpAddr;
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::Duration;
 
 use cql_protocol::value::Value;
 
+use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
 use crate::storage::{
     Cell, ColumnData, DeletionTime, LiveData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit,
 };
 use crate::token::murmur3_token;
+
+/// How long a hint is kept: the default `gc_grace_seconds` (10 days). Past a
+/// table's grace its tombstones may be purged, so an older hint could bring
+/// deleted data back.
+pub const HINT_TTL_SECONDS: i32 = 864_000;
+
+/// When hints are written (Cassandra's `hinted_handoff_enabled` and
+/// `max_hint_window_ms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintPolicy {
+    pub enabled: bool,
+    /// No hints for a node down longer than this.
+    pub window: Duration,
+}
+
+impl Default for HintPolicy {
+    fn default() -> Self {
+        HintPolicy {
+            enabled: true,
+            window: Duration::from_secs(3 * 3600),
+        }
+    }
+}
+
+/// Stores the hints of one node by its policy.
+#[derive(Clone)]
+pub struct Hinter {
+    engine: Arc<dyn StorageEngine>,
+    view: Arc<ClusterView>,
+    policy: HintPolicy,
+}
+
+impl Hinter {
+    pub fn new(engine: Arc<dyn StorageEngine>, view: Arc<ClusterView>, policy: HintPolicy) -> Hinter {
+        Hinter { engine, view, policy }
+    }
+
+    /// Stores a hint of `mutation` for `target`, unless hints are off or the
+    /// target has been down longer than the window; returns whether it did.
+    pub fn hint(&self, target: IpAddr, mutation: &Mutation) -> bool {
+        if !self.policy.enabled {
+            return false;
+        }
+        if let Some(down) = self.view.down_for(target).filter(|d| *d > self.policy.window) {
+            tracing::debug!(%target, down_s = down.as_secs(), "no hint: the node has been down longer than max_hint_window_ms");
+            return false;
+        }
+        match store(self.engine.as_ref(), target, mutation) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(%target, error = %e, "cannot store a hint");
+                false
+            }
+        }
+    }
+}
 
 /// The fixed id of `system.hints` (see `system::definitions`).
 pub fn hints_table() -> uuid::Uuid {
@@ -43,11 +106,13 @@ pub fn store(engine: &dyn StorageEngine, target: IpAddr, mutation: &Mutation) ->
     .map_err(|e| QueryError::Server { message: e.to_string() })?;
     let ts = now.timestamp_micros();
     let mut row = Row {
-        marker: Some(Cell::live(ts, Vec::new(), 0, now.timestamp())),
+        marker: Some(Cell::live(ts, Vec::new(), HINT_TTL_SECONDS, now.timestamp())),
         ..Row::default()
     };
-    row.columns
-        .insert("mutation".into(), ColumnData::Simple(Cell::live(ts, bytes, 0, now.timestamp())));
+    row.columns.insert(
+        "mutation".into(),
+        ColumnData::Simple(Cell::live(ts, bytes, HINT_TTL_SECONDS, now.timestamp())),
+    );
     let mut m = Mutation::new(hints_table(), position(target));
     m.rows.push((clustering, row));
     engine.apply(m)?;
@@ -95,6 +160,40 @@ pub fn delete(engine: &dyn StorageEngine, target: IpAddr, clustering: Vec<u8>) -
             ..Row::default()
         },
     ));
+    engine.apply(m)?;
+    Ok(())
+}
+
+/// Every node this one holds hints for.
+pub fn targets(engine: &dyn StorageEngine) -> Result<Vec<IpAddr>, QueryError> {
+    let command = ReadCommand {
+        table: hints_table(),
+        partitions: PartitionSelection::Tokens {
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+        },
+        slices: Vec::new(),
+        reversed: false,
+        resume: None,
+    };
+    let mut out = Vec::new();
+    engine.read(&command, chrono::Utc::now().timestamp(), &mut |pv, _| {
+        if let Ok(Value::Inet(target)) = Value::deserialize(&cql_protocol::types::ColumnType::Inet, &pv.position.key) {
+            out.push(target);
+        }
+        Visit::NextPartition
+    })?;
+    Ok(out)
+}
+
+/// Deletes every hint for `target` (a node that left the ring).
+pub fn drop_all(engine: &dyn StorageEngine, target: IpAddr) -> Result<(), QueryError> {
+    let now = chrono::Utc::now();
+    let mut m = Mutation::new(hints_table(), position(target));
+    m.partition_deletion = Some(DeletionTime {
+        timestamp: now.timestamp_micros(),
+        local_deletion_time: now.timestamp(),
+    });
     engine.apply(m)?;
     Ok(())
 }

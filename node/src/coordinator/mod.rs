@@ -38,6 +38,8 @@ pub struct Coordinator {
     pub view: Arc<ClusterView>,
     messaging: Option<Arc<Messaging>>,
     timeouts: Timeouts,
+    /// Where writes that miss a replica go.
+    hints: hints::Hinter,
     metrics: Metrics,
     /// This node's Paxos ballots.
     ballots: crate::paxos::BallotClock,
@@ -80,6 +82,7 @@ struct Transport {
     local: IpAddr,
     engine: Arc<dyn StorageEngine>,
     messaging: Option<Arc<Messaging>>,
+    hints: hints::Hinter,
 }
 
 impl Transport {
@@ -108,16 +111,19 @@ struct Metrics {
 
 impl Coordinator {
     /// A coordinator for the node at `local`. Without `messaging` it reaches
-    /// only its own replica (tests, and a node-local keyspace).
+    /// only its own replica (tests, and a node-local keyspace). Writes that
+    /// miss a replica leave hints by `hint_policy`.
     pub fn new(
         local: IpAddr,
         engine: Arc<dyn StorageEngine>,
         view: Arc<ClusterView>,
         messaging: Option<Arc<Messaging>>,
         timeouts: Timeouts,
+        hint_policy: hints::HintPolicy,
     ) -> Coordinator {
         Coordinator {
             local,
+            hints: hints::Hinter::new(engine.clone(), view.clone(), hint_policy),
             engine,
             view,
             messaging,
@@ -142,6 +148,7 @@ impl Coordinator {
             local: self.local,
             engine: self.engine.clone(),
             messaging: self.messaging.clone(),
+            hints: self.hints.clone(),
         }
     }
 
@@ -417,10 +424,13 @@ impl Coordinator {
 impl Coordinator {
     /// Replays stored hints to replicas that are up, until `stop` is set.
     pub async fn replay_hints(self: Arc<Self>, mut stop: crate::jobs::Stop) {
-        loop {
+        for round in 0u64.. {
             tokio::select! {
                 _ = stop.stopped() => return,
                 _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
+            if round % 30 == 29 {
+                self.drop_hints_of_departed_nodes();
             }
             let topology = self.view.topology();
             for target in topology.up.iter().copied().filter(|t| *t != self.local) {
@@ -435,11 +445,40 @@ impl Coordinator {
                         Ok(Reply::Ack) => {
                             let _ = hints::delete(self.engine.as_ref(), target, clustering);
                         }
-                        _ => break,
+                        // Refused (a dropped table, say): it will never be taken.
+                        Ok(reply) => {
+                            tracing::warn!(%target, reply = %reply_summary(&reply), "a replica refused a hint; dropping it");
+                            let _ = hints::delete(self.engine.as_ref(), target, clustering);
+                        }
+                        Err(_) => break,
                     }
                 }
             }
         }
+    }
+}
+
+impl Coordinator {
+    /// Drops the hints kept for nodes that left the ring (decommissioned or
+    /// removed): they will never be delivered.
+    fn drop_hints_of_departed_nodes(&self) {
+        let Ok(targets) = hints::targets(self.engine.as_ref()) else {
+            return;
+        };
+        for target in targets.into_iter().filter(|t| self.view.is_gone(*t)) {
+            match hints::drop_all(self.engine.as_ref(), target) {
+                Ok(()) => tracing::info!(%target, "dropped the hints for a node that left the ring"),
+                Err(e) => tracing::warn!(%target, error = %e, "cannot drop the hints for a node that left the ring"),
+            }
+        }
+    }
+}
+
+/// A replica's answer, short, for a log line.
+fn reply_summary(reply: &Reply) -> String {
+    match reply {
+        Reply::Failed { message } => message.clone(),
+        _ => "an answer that is not an acknowledgement".into(),
     }
 }
 

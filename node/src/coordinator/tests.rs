@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::cluster::peers::{PeerInfo, NORMAL};
+use crate::coordinator::hints::HintPolicy;
 use crate::internode::Handler;
 use crate::replica::local_reply;
 use crate::ring::Ring;
@@ -101,12 +102,63 @@ fn network(dcs: &[(&str, usize)]) -> Strategy {
 
 /// A coordinator in dc1 (127.0.0.1 alone there) whose dc2 peers are down.
 fn coordinator_with_dc2_down() -> (Coordinator, Arc<MemoryEngine>) {
+    coordinator_with_dc2_down_under(HintPolicy::default())
+}
+
+fn coordinator_with_dc2_down_under(policy: HintPolicy) -> (Coordinator, Arc<MemoryEngine>) {
     let local = ip(0, 1);
     let view = Arc::new(ClusterView::new(node_info(local, "dc1", 0)));
     view.update(peer(ip(0, 2), "dc2", 100), false);
     view.update(peer(ip(0, 3), "dc2", 200), false);
     let engine = engine();
-    (Coordinator::new(local, engine.clone(), view, None, Timeouts::default()), engine)
+    (
+        Coordinator::new(local, engine.clone(), view, None, Timeouts::default(), policy),
+        engine,
+    )
+}
+
+#[tokio::test]
+async fn no_hints_with_hinted_handoff_off_nor_for_a_node_down_past_the_window() {
+    let off = HintPolicy {
+        enabled: false,
+        ..HintPolicy::default()
+    };
+    let past_window = HintPolicy {
+        window: Duration::ZERO,
+        ..HintPolicy::default()
+    };
+    for (policy, hints_expected) in [(HintPolicy::default(), 1), (off, 0), (past_window, 0)] {
+        let (c, engine) = coordinator_with_dc2_down_under(policy);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        // Token 1 has its dc2 replica on 127.2.0.2 (token 100), which is down.
+        c.write(
+            &network(&[("dc1", 1), ("dc2", 1)]),
+            vec![mutation(1)],
+            Consistency::LocalOne,
+            "SIMPLE",
+        )
+        .await
+        .unwrap();
+        let stored = hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().len();
+        assert_eq!(stored, hints_expected, "{policy:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_hints_for_a_node_that_left_the_ring_are_dropped() {
+    let (c, engine) = coordinator_with_dc2_down();
+    hints::store(engine.as_ref(), ip(0, 2), &mutation(1)).unwrap();
+    hints::store(engine.as_ref(), ip(0, 3), &mutation(2)).unwrap();
+    let mut left = peer(ip(0, 2), "dc2", 100);
+    left.status = crate::cluster::peers::LEFT.into();
+    c.view.update(left, false);
+    c.drop_hints_of_departed_nodes();
+    assert!(hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().is_empty());
+    assert_eq!(
+        hints::pending(engine.as_ref(), ip(0, 3), 10).unwrap().len(),
+        1,
+        "a node still in the ring keeps its hints"
+    );
 }
 
 #[tokio::test]
@@ -252,7 +304,14 @@ async fn three_nodes_within(c: u8, timeouts: Timeouts) -> (Coordinator, Vec<Arc<
         );
         replicas.push(replica);
     }
-    let coordinator = Coordinator::new(addresses[0], replicas[0].engine.clone(), view, Some(services[0].clone()), timeouts);
+    let coordinator = Coordinator::new(
+        addresses[0],
+        replicas[0].engine.clone(),
+        view,
+        Some(services[0].clone()),
+        timeouts,
+        HintPolicy::default(),
+    );
     (coordinator, replicas, services)
 }
 

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::consistency::{Requirement, Tally};
 use super::replicas::Strategy;
-use super::{hints, Coordinator, Transport};
+use super::{Coordinator, Transport};
 use crate::error::QueryError;
 use crate::internode::{Reply, Verb};
 use crate::storage::Mutation;
@@ -118,7 +118,7 @@ async fn deliver(
     let acked = matches!(transport.send(replica, verb, timeout).await, Ok(Reply::Ack));
     let hinted = !acked && {
         tracing::debug!(%replica, "replica write failed or timed out; storing a hint");
-        hints::store(transport.engine.as_ref(), replica, &mutation).is_ok()
+        transport.hints.hint(replica, &mutation)
     };
     let _ = report.try_send(Outcome { acked, hinted, ..outcome });
 }
@@ -183,7 +183,7 @@ impl Coordinator {
         let mut local_share = Vec::new();
         let mut already = Vec::new();
         for (i, (m, alive, down)) in plans.into_iter().enumerate() {
-            hinted.push(down.iter().filter(|d| hints::store(self.engine.as_ref(), **d, &m).is_ok()).count());
+            hinted.push(down.iter().filter(|d| self.hints.hint(**d, &m)).count());
             sends.push(alive.len());
             for replica in alive {
                 if Some(replica) == applied {
