@@ -27,6 +27,9 @@ pub struct NodeConfig {
     /// every `commitlog_sync_period_ms`) or `batch` (fsync before acknowledging).
     pub commitlog_sync: CommitLogSyncMode,
     pub commitlog_sync_period_ms: u64,
+    /// What a failed commit log write or fsync does: `stop_commit` (refuse
+    /// writes until restarted, the default), `stop` (the same here), `die`, `ignore`.
+    pub commit_failure_policy: crate::storage::durable::failure::CommitFailurePolicy,
     /// Memory for memtables (write buffers) across all tables, in MiB.
     pub memtable_space_mb: u64,
     /// Memory for the block cache, in MiB.
@@ -138,6 +141,7 @@ impl Default for NodeConfig {
             log_level: "info".into(),
             commitlog_sync: CommitLogSyncMode::Periodic,
             commitlog_sync_period_ms: 10_000,
+            commit_failure_policy: Default::default(),
             memtable_space_mb: 256,
             cache_size_mb: 128,
             seeds: Vec::new(),

@@ -56,6 +56,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         },
         cache_bytes: config.cache_size_mb << 20,
         memtable_bytes: config.memtable_space_mb << 20,
+        commit_failure_policy: config.commit_failure_policy,
         ..DurableOptions::default()
     };
     let engine =

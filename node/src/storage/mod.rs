@@ -174,6 +174,8 @@ pub enum StorageError {
         #[from]
         source: std::io::Error,
     },
+    #[error("this node refuses writes since its {reason}; fix the disk and restart the node (commit_failure_policy)")]
+    CommitStopped { reason: String },
     #[error("the disk holding {path} is full")]
     DiskFull { path: std::path::PathBuf },
     #[error("corrupt data in {path}: {message}")]

@@ -28,6 +28,7 @@ fn durable(dir: &std::path::Path) -> DurableEngine {
             cache_bytes: 1 << 20,
             memtable_bytes: 1 << 20,
             clock: Arc::new(|| T0),
+            ..DurableOptions::default()
         },
     )
     .unwrap();

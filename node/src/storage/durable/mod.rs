@@ -7,6 +7,7 @@
 //! not here.
 
 pub mod codec;
+pub mod failure;
 mod filter;
 pub mod layout;
 pub mod sync;
@@ -24,6 +25,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use uuid::Uuid;
 
 use self::codec::EntryValue;
+use self::failure::{CommitFailurePolicy, CommitHealth};
 use self::layout::{Component, RowId, RowPart};
 pub use self::sync::CommitLogSync;
 use self::sync::{GroupCommit, PeriodicSync};
@@ -48,6 +50,8 @@ pub struct DurableOptions {
     /// Drives `gc_grace_seconds` and TTL expiry in the compaction filter, and the
     /// local deletion time of cell tombstones.
     pub clock: Clock,
+    /// What a failed commit log write or fsync does.
+    pub commit_failure_policy: CommitFailurePolicy,
 }
 
 impl Default for DurableOptions {
@@ -57,6 +61,7 @@ impl Default for DurableOptions {
             cache_bytes: 64 << 20,
             memtable_bytes: 64 << 20,
             clock: Arc::new(|| chrono::Utc::now().timestamp()),
+            commit_failure_policy: CommitFailurePolicy::default(),
         }
     }
 }
@@ -90,6 +95,8 @@ pub struct DurableEngine {
     gc_grace: GcGrace,
     purging: Purging,
     sync: CommitLogSync,
+    /// Whether the commit log has failed (and writes are refused).
+    health: Arc<CommitHealth>,
     group: GroupCommit,
     clock: Clock,
     memtable_bytes: u64,
@@ -137,8 +144,9 @@ impl DurableEngine {
             .with_compaction_filter_factories(assigner)
             .open()
             .map_err(|e| engine_error(dir, e))?;
+        let health = Arc::new(CommitHealth::new(options.commit_failure_policy));
         let periodic = match options.sync {
-            CommitLogSync::Periodic { period } => Some(PeriodicSync::start(db.clone(), period)?),
+            CommitLogSync::Periodic { period } => Some(PeriodicSync::start(db.clone(), period, health.clone())?),
             CommitLogSync::Batch => None,
         };
         let engine = DurableEngine {
@@ -149,6 +157,7 @@ impl DurableEngine {
             gc_grace,
             purging,
             sync: options.sync,
+            health,
             group: GroupCommit::default(),
             clock: options.clock,
             memtable_bytes: options.memtable_bytes.clamp(MIN_MEMTABLE, MAX_MEMTABLE),
@@ -235,6 +244,7 @@ impl DurableEngine {
     }
 
     fn write(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        self.health.check()?;
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         let mut all = Vec::with_capacity(mutations.len());
         for mutation in mutations {
@@ -255,11 +265,15 @@ impl DurableEngine {
                 batch.insert(&keyspace, k, v);
             }
         }
-        batch.commit().map_err(|e| self.error(e))?;
+        if let Err(e) = batch.commit() {
+            self.health.failed("commit log write", &e);
+            return Err(self.error(e));
+        }
         if self.sync == CommitLogSync::Batch {
-            self.group
-                .wait_durable(|| self.db.persist(PersistMode::SyncData))
-                .map_err(|e| self.error(e))?;
+            if let Err(e) = self.group.wait_durable(|| self.db.persist(PersistMode::SyncData)) {
+                self.health.failed("commit log fsync", &e);
+                return Err(self.error(e));
+            }
         }
         Ok(())
     }

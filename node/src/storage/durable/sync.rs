@@ -5,11 +5,13 @@
 //! background thread every period. Writing the journal itself is fjall's.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use fjall::{Database, PersistMode};
+
+use super::failure::CommitHealth;
 
 /// How writes reach the disk before they are acknowledged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,13 +88,14 @@ pub struct PeriodicSync {
 }
 
 impl PeriodicSync {
-    pub fn start(db: Database, period: Duration) -> std::io::Result<PeriodicSync> {
+    /// Fsyncs every `period`; a failure is `health`'s to act on.
+    pub fn start(db: Database, period: Duration, health: Arc<CommitHealth>) -> std::io::Result<PeriodicSync> {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new().name("commitlog-sync".into()).spawn(move || loop {
             match stopped.recv_timeout(period) {
                 Err(RecvTimeoutError::Timeout) => {
                     if let Err(e) = db.persist(PersistMode::SyncData) {
-                        tracing::error!(error = %e, "periodic commit log fsync failed");
+                        health.failed("periodic commit log fsync", &e);
                     }
                 }
                 Ok(()) | Err(RecvTimeoutError::Disconnected) => return,

@@ -47,6 +47,7 @@ impl Harness {
             cache_bytes: 4 << 20,
             memtable_bytes: 1 << 20,
             clock: Arc::new(move || clock.load(Ordering::SeqCst)),
+            commit_failure_policy: CommitFailurePolicy::StopCommit,
         }
     }
 
@@ -114,6 +115,34 @@ fn value_of(seen: &Seen, column: &str) -> Vec<Option<Vec<u8>>> {
             _ => None,
         })
         .collect()
+}
+
+#[test]
+fn after_a_commit_log_failure_writes_are_refused_with_the_reason_and_reads_go_on() {
+    let mut h = Harness::new(CommitLogSync::Periodic {
+        period: Duration::from_secs(60),
+    });
+    let t = Uuid::from_u128(1);
+    h.engine().create_table(t).unwrap();
+    let write = |ts: i64, v: &str| {
+        let mut m = Mutation::new(t, pos(1, b"k"));
+        m.rows.push((vec![1], cell_row(ts, "v", v)));
+        m
+    };
+    h.engine().apply(write(10, "before")).unwrap();
+    h.engine()
+        .health
+        .failed("periodic commit log fsync", &"Input/output error (os error 5)");
+    let refused = h.engine().apply(write(20, "after")).unwrap_err().to_string();
+    assert!(
+        refused.contains("refuses writes") && refused.contains("Input/output error"),
+        "{refused}"
+    );
+    let now = h.now();
+    assert_eq!(value_of(&read(h.engine(), &full_scan(t), now), "v"), vec![Some(b"before".to_vec())]);
+    // A restart (with the disk fixed) takes writes again.
+    h.reopen();
+    h.engine().apply(write(20, "after")).unwrap();
 }
 
 #[test]
