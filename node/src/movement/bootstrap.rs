@@ -22,9 +22,6 @@ pub const COMPLETED: &str = "COMPLETED";
 pub const IN_PROGRESS: &str = "IN_PROGRESS";
 pub const DECOMMISSIONED: &str = "DECOMMISSIONED";
 
-/// How long a joiner waits for the schema to agree before it streams anyway.
-const SCHEMA_PATIENCE: Duration = Duration::from_secs(30);
-
 /// Joins the ring; returns once this node is NORMAL.
 pub async fn join(services: Arc<Services>, config: MovementConfig) {
     services.coordinator.view.set_local_status(JOINING);
@@ -65,11 +62,11 @@ async fn attempt(services: &Arc<Services>, config: MovementConfig) -> Result<Tot
         t.ring.tokens().next().is_some() && t.up.iter().any(|n| *n != local)
     })
     .await;
-    let start = Instant::now();
-    wait_for(Duration::from_secs(10), "the schema to agree with the ring", || {
-        start.elapsed() > SCHEMA_PATIENCE || view.schema_agrees(services.schema.snapshot().version)
-    })
-    .await;
+    // Never streams against a schema it has not agreed on: a table it did
+    // not know would not be streamed, and the old replicas' cleanup would
+    // then delete their copies.
+    let agrees = || view.schema_agrees(services.schema.snapshot().version);
+    wait_for(Duration::from_secs(10), "the schema to agree with the ring", agrees).await;
     wait_for(Duration::from_secs(10), "the nodes moving ahead of this one", || {
         let t = view.topology();
         t.leaving.is_empty() && !t.joining.iter().any(|j| *j != local && *j < local)
@@ -77,6 +74,9 @@ async fn attempt(services: &Arc<Services>, config: MovementConfig) -> Result<Tot
     .await;
     info!(delay = ?config.ring_delay, "JOINING: waiting a ring delay for every node to send this one its writes");
     tokio::time::sleep(config.ring_delay).await;
+    if !agrees() {
+        return Err("the schema changed while this node waited to stream; waiting for it to agree again".into());
+    }
     let topology = view.topology();
     let tables = replicated_tables(&services.schema.snapshot());
     let transfers: Vec<Transfer> = plan::transfers(&topology, &tables)
