@@ -92,6 +92,11 @@ async fn attempt(services: &Arc<Services>, config: MovementConfig) -> Result<Tot
     let result = run_transfers(services, config, transfers, &progress, "in", first_source).await;
     let totals = progress.finish(if result.is_ok() { "done" } else { "failed" });
     result?;
+    // What was streamed is on disk before this node owns its ranges.
+    services
+        .engine
+        .sync()
+        .map_err(|e| format!("cannot make the streamed data durable: {e}"))?;
     view.set_local_status(NORMAL);
     record(services, COMPLETED);
     Ok(totals)

@@ -48,8 +48,10 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Ok((chunk, next)) => Reply::Stream { chunk, next },
             Err(message) => Reply::Failed { message },
         },
+        // Streamed data is on disk before it is acknowledged: the sender may
+        // be a leaving node about to exit.
         Verb::StreamPush { chunk } => match crate::movement::chunk::decode(&chunk) {
-            Ok(partitions) => match engine.apply_all(partitions) {
+            Ok(partitions) => match engine.apply_all(partitions).and_then(|()| engine.sync()) {
                 Ok(()) => Reply::Ack,
                 Err(e) => Reply::Failed { message: e.to_string() },
             },
@@ -111,13 +113,12 @@ impl crate::internode::Handler for ReplicaHandler {
     fn blocks(&self, verb: &Verb) -> bool {
         match verb {
             Verb::Mutate { .. }
-            | Verb::StreamPush { .. }
             | Verb::PaxosPrepare { .. }
             | Verb::PaxosPropose { .. }
             | Verb::PaxosCommit { .. }
             | Verb::CounterLead { .. } => self.engine.waits_for_sync(),
             Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
-            Verb::StreamRead { .. } | Verb::Truncate { .. } => true,
+            Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } => true,
         }
     }
 }

@@ -223,6 +223,12 @@ pub trait StorageEngine: Send + Sync + 'static {
         false
     }
 
+    /// Makes every write so far durable (an fsync of the commit log), whatever
+    /// the commit log mode; a no-op where nothing is on disk.
+    fn sync(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Writes memtables out to disk (SSTables); a no-op where there are none.
     fn flush(&self) -> Result<(), StorageError> {
         Ok(())

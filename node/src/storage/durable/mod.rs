@@ -633,6 +633,14 @@ impl StorageEngine for DurableEngine {
         self.sync == CommitLogSync::Batch
     }
 
+    fn sync(&self) -> Result<(), StorageError> {
+        if let Err(e) = self.db.persist(PersistMode::SyncData) {
+            self.health.failed("commit log fsync", &e);
+            return Err(self.error(e));
+        }
+        Ok(())
+    }
+
     fn create_table(&self, table: Uuid) -> Result<(), StorageError> {
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         if tables.contains_key(&table) {
