@@ -96,6 +96,9 @@ pub struct NodeConfig {
     pub cas_contention_timeout_ms: u64,
     /// How long a coordinator waits for a counter's leader and replicas.
     pub counter_write_request_timeout_ms: u64,
+    /// Memory for prepared statements, in MiB: past it the least recently
+    /// used ones are evicted (their clients get UNPREPARED and prepare again).
+    pub prepared_statements_cache_size_mb: u64,
     /// A write that misses a replica leaves a hint for it (hinted handoff).
     pub hinted_handoff_enabled: bool,
     /// No hints are written for a node down longer than this.
@@ -170,6 +173,7 @@ impl Default for NodeConfig {
             truncate_request_timeout_ms: 60_000,
             cas_contention_timeout_ms: 1_000,
             counter_write_request_timeout_ms: 5_000,
+            prepared_statements_cache_size_mb: 10,
             hinted_handoff_enabled: true,
             max_hint_window_ms: 3 * 3600 * 1000,
             auto_bootstrap: true,

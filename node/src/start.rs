@@ -105,6 +105,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         auth.clone(),
         movement_handle.clone(),
         info.clone(),
+        (config.prepared_statements_cache_size_mb as usize) << 20,
     ));
     let join = should_join(&config, bootstrapped.as_deref(), join)?;
     if join {

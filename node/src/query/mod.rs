@@ -173,6 +173,13 @@ impl Planned {
 /// Bind marker specs, partition key marker indexes, and the statement's table.
 type StatementMarkers = (Vec<ColumnSpec>, Vec<u16>, Option<Arc<Table>>);
 
+/// An estimate of the memory a prepared statement holds, for the cache's
+/// budget: its syntax tree (taken as eight bytes per byte of its text) and its
+/// column specs.
+fn weight(text: &str, prepared: &PreparedStatement) -> usize {
+    512 + text.len() * 8 + (prepared.bind_specs.len() + prepared.result_columns.len()) * 128
+}
+
 fn statement_id(keyspace: Option<&str>, query: &str) -> Vec<u8> {
     let mut id = Vec::with_capacity(16);
     for salt in [0u8, 1] {
@@ -196,12 +203,14 @@ impl QueryProcessor {
     /// The query processor over this node's services: statements read and
     /// write through `coordinator`, DDL goes to `schema`, role and permission
     /// statements and checks to `auth`, ring operations to `movement`.
+    /// Prepared statements are kept within `prepared_cache_bytes`.
     pub fn new(
         schema: Arc<SchemaService>,
         coordinator: Arc<Coordinator>,
         auth: Arc<Auth>,
         movement: movement::Handle,
         node: NodeInfo,
+        prepared_cache_bytes: usize,
     ) -> QueryProcessor {
         QueryProcessor {
             schema,
@@ -209,14 +218,9 @@ impl QueryProcessor {
             auth,
             movement,
             node,
-            prepared: prepared_cache::PreparedCache::new(prepared_cache::DEFAULT_CAPACITY),
+            prepared: prepared_cache::PreparedCache::new(prepared_cache_bytes),
             metrics: QueryMetrics::default(),
         }
-    }
-
-    /// The authenticator and authorizer statements are checked by.
-    pub fn auth(&self) -> &Arc<Auth> {
-        &self.auth
     }
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
@@ -291,7 +295,8 @@ impl QueryProcessor {
                 no_metadata: prepared.result_columns.is_empty(),
             },
         };
-        self.prepared.insert(id, prepared);
+        let bytes = weight(text, &prepared);
+        self.prepared.insert(id, prepared, bytes);
         Ok(response)
     }
 
