@@ -402,7 +402,13 @@ fn spawn_event_pusher(
     })
 }
 
+/// Answers one request, counted and timed in the node's metrics.
 async fn handle(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
+    let timer = crate::metrics::global().request(&request);
+    timer.finish(answer(executor, session, request).await)
+}
+
+async fn answer(executor: &Executor, session: &Mutex<Session>, request: Request) -> Response {
     let result = match request {
         Request::Options => {
             return Response::Supported {

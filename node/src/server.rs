@@ -150,6 +150,7 @@ where
             return Ok(());
         }
     };
+    let _counted = crate::metrics::global().connection();
     let served = connection::serve(stream, Some(peer), executor, max_frame, requests, login).await;
     drop(slot);
     served

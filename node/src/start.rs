@@ -113,6 +113,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     if executor.auth.login_required() {
         tokio::spawn(crate::auth::statements::default_superuser_task(executor.clone(), stop_rx.clone()));
     }
+    crate::metrics::endpoint::start(&config, executor.clone(), stop_rx.clone()).await?;
     let mut gossip_stop = stop_rx.clone();
     let gossip = tokio::spawn(crate::cluster::run(gossip_listener, executor.clone(), cluster, async move {
         let _ = gossip_stop.changed().await;

@@ -392,6 +392,7 @@ impl Coordinator {
                 repairs.push((*replica, stale));
             }
         }
+        crate::metrics::global().read_repairs.inc_by(repairs.len() as u64);
         if repairs.is_empty() {
             return Ok(());
         }
@@ -433,6 +434,7 @@ impl Coordinator {
                         .await
                     {
                         Ok(Reply::Ack) => {
+                            crate::metrics::global().hints_replayed.inc();
                             let _ = hints::delete(self.engine.as_ref(), target, clustering);
                         }
                         _ => break,

@@ -288,6 +288,7 @@ impl Executor {
                     rows,
                 )))
             }
+            other => crate::nodetool::run(self, other).await,
         }
     }
 
