@@ -113,6 +113,9 @@ pub struct NodeConfig {
     pub stream_throughput_mb_per_sec: u64,
     /// Drop the ranges this node gave up after another node joined.
     pub auto_cleanup: bool,
+    /// Port of the Prometheus endpoint (`/metrics`) on the node's address, as
+    /// ScyllaDB's 9180; 0 turns it off.
+    pub metrics_port: u16,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
@@ -180,6 +183,7 @@ impl Default for NodeConfig {
             ring_delay_ms: 2_000,
             stream_throughput_mb_per_sec: 0,
             auto_cleanup: true,
+            metrics_port: 9180,
         }
     }
 }
@@ -219,6 +223,9 @@ impl NodeConfig {
         let invalid = |message: &str| Err(ConfigError::Invalid { message: message.into() });
         if self.cluster_name.is_empty() {
             return invalid("cluster_name must not be empty");
+        }
+        if self.metrics_port != 0 && [self.native_port, self.gossip_port, self.internode_port].contains(&self.metrics_port) {
+            return invalid("metrics_port must differ from native_port, gossip_port and internode_port (0 turns the endpoint off)");
         }
         if self.num_tokens == 0 || self.num_tokens > 1024 {
             return invalid("num_tokens must be between 1 and 1024");

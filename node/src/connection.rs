@@ -412,7 +412,13 @@ fn spawn_event_pusher(
     })
 }
 
+/// Answers one request, counted and timed in the node's metrics.
 async fn handle(queries: &QueryProcessor, session: &Mutex<Session>, request: Request) -> Response {
+    let timer = crate::metrics::global().request(&request);
+    timer.finish(answer(queries, session, request).await)
+}
+
+async fn answer(queries: &QueryProcessor, session: &Mutex<Session>, request: Request) -> Response {
     let result = match request {
         Request::Options => {
             return Response::Supported {

@@ -167,6 +167,7 @@ pub struct RequestLimits {
 pub struct InFlight {
     _request: Option<OwnedSemaphorePermit>,
     _bytes: Option<OwnedSemaphorePermit>,
+    _counted: (crate::metrics::Gauged, crate::metrics::Gauged),
 }
 
 impl RequestLimits {
@@ -197,6 +198,7 @@ impl RequestLimits {
         InFlight {
             _request: request,
             _bytes: bytes,
+            _counted: crate::metrics::global().in_flight(len),
         }
     }
 

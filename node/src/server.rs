@@ -148,6 +148,7 @@ where
             return Ok(());
         }
     };
+    let _counted = crate::metrics::global().connection();
     let served = connection::serve(stream, Some(peer), handles, max_frame, requests, login).await;
     drop(slot);
     served

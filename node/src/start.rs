@@ -104,6 +104,11 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         coordinator.clone(),
         auth.clone(),
         movement_handle.clone(),
+        crate::nodetool::LocalTools {
+            engine: engine.clone(),
+            view: coordinator.view.clone(),
+            schema: schema.clone(),
+        },
         info.clone(),
         (config.prepared_statements_cache_size_mb as usize) << 20,
     ));
@@ -156,6 +161,10 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         jobs.spawn("default superuser", |stop| {
             crate::auth::statements::default_superuser_task(auth, stop)
         });
+    }
+    let collector = crate::metrics::node::NodeCollector::new(queries.clone(), engine.clone(), schema.clone(), coordinator.view.clone());
+    if let Some(listener) = crate::metrics::endpoint::bind(&config).await? {
+        jobs.spawn("metrics endpoint", |stop| crate::metrics::endpoint::run(listener, collector, stop));
     }
     jobs.spawn("gossip", |stop| {
         crate::cluster::run(gossip_listener, cluster_services, cluster, stop)

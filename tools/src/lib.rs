@@ -1,12 +1,14 @@
 //! The client tools of the `rustica` command: the CQL shell, the stress load
 //! generator, status, the nodetool commands (decommission, removenode, cleanup,
-//! streams), a local cluster on loopback, certificates for a cluster, and the
-//! storage benchmark. Clients of a running cluster through the scylla driver;
+//! streams; info, ring, describecluster, gossipinfo, tablestats, tpstats,
+//! flush, compact, drain), a local cluster on loopback, certificates for a
+//! cluster, and the storage benchmark. Clients of a running cluster through the scylla driver;
 //! the database node itself is the `node` crate.
 
 pub mod bench;
 pub mod certs;
 pub mod client;
+pub mod inspect;
 pub mod local;
 pub mod nodetool;
 pub mod shell;

@@ -571,6 +571,7 @@ async fn supervise(args: LocalArgs) -> anyhow::Result<()> {
     println!("Connect with:");
     println!("  {} shell --host {first}        (or: cqlsh {first} {CQL_PORT})", exe.display());
     println!("  {} status --host {first}", exe.display());
+    println!("  curl http://{first}:9180/metrics     (Prometheus metrics of each node on its own address)");
     println!("Logs: {}/node<k>/system.log. Ctrl-C stops all nodes.", args.data_dir.display());
     let mut apps = if args.apps {
         match Apps::start(&exe, &args, &cluster.addresses()) {

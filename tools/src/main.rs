@@ -45,6 +45,24 @@ enum Command {
     Cleanup(tools::nodetool::NodeArgs),
     /// Show a node's streams: bootstrap, decommission, removenode.
     Streams(tools::nodetool::NodeArgs),
+    /// One node's facts: host id, load, uptime, memory, data centre, rack (like nodetool info).
+    Info(tools::nodetool::NodeArgs),
+    /// Every token of the ring with its node, in ring order (like nodetool ring).
+    Ring(tools::nodetool::NodeArgs),
+    /// Cluster name, partitioner, schema versions per node, keyspaces (like nodetool describecluster).
+    Describecluster(tools::nodetool::NodeArgs),
+    /// Each node's gossiped state, as one node knows it (like nodetool gossipinfo).
+    Gossipinfo(tools::nodetool::NodeArgs),
+    /// Disk space of each table on one node (like nodetool tablestats).
+    Tablestats(tools::inspect::TableStatsArgs),
+    /// One node's tasks as nodetool's thread pools: active and completed (like nodetool tpstats).
+    Tpstats(tools::nodetool::NodeArgs),
+    /// Write every memtable of a node to disk.
+    Flush(tools::nodetool::NodeArgs),
+    /// Major compaction of every table of a node.
+    Compact(tools::nodetool::NodeArgs),
+    /// Flush every memtable before a planned stop (then stop the process).
+    Drain(tools::nodetool::NodeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -169,5 +187,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Removenode(args) => tools::nodetool::removenode(args).await,
         Command::Cleanup(args) => tools::nodetool::cleanup(args).await,
         Command::Streams(args) => tools::nodetool::streams(args).await,
+        Command::Info(args) => tools::inspect::info(args).await,
+        Command::Ring(args) => tools::inspect::ring(args).await,
+        Command::Describecluster(args) => tools::inspect::describecluster(args).await,
+        Command::Gossipinfo(args) => tools::inspect::gossipinfo(args).await,
+        Command::Tablestats(args) => tools::inspect::tablestats(args).await,
+        Command::Tpstats(args) => tools::inspect::tpstats(args).await,
+        Command::Flush(args) => tools::inspect::disk_operation(args, "flush").await,
+        Command::Compact(args) => tools::inspect::disk_operation(args, "compact").await,
+        Command::Drain(args) => tools::inspect::disk_operation(args, "drain").await,
     }
 }

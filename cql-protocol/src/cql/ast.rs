@@ -56,6 +56,18 @@ pub enum NodeTool {
     RemoveNode(String),
     /// `NODETOOL CLEANUP`: drops the data of ranges this node no longer replicates.
     Cleanup,
+    /// `NODETOOL FLUSH`: writes every memtable to disk.
+    Flush,
+    /// `NODETOOL COMPACT`: a major compaction of every table.
+    Compact,
+    /// `NODETOOL DRAIN`: flushes every memtable before a planned stop.
+    Drain,
+    /// `NODETOOL INFO`: the node's own facts, as (name, value) rows.
+    Info,
+    /// `NODETOOL TABLESTATS [keyspace]`: each table's figures.
+    TableStats(Option<String>),
+    /// `NODETOOL TPSTATS`: the node's tasks, as nodetool's thread pools.
+    TpStats,
 }
 
 // ---------------------------------------------------------------- types

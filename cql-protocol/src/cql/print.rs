@@ -656,6 +656,16 @@ impl Display for Statement {
             Statement::NodeTool(NodeTool::Decommission { force: true }) => f.write_str("NODETOOL DECOMMISSION FORCE"),
             Statement::NodeTool(NodeTool::RemoveNode(host_id)) => write!(f, "NODETOOL REMOVENODE {host_id}"),
             Statement::NodeTool(NodeTool::Cleanup) => f.write_str("NODETOOL CLEANUP"),
+            Statement::NodeTool(NodeTool::Flush) => f.write_str("NODETOOL FLUSH"),
+            Statement::NodeTool(NodeTool::Compact) => f.write_str("NODETOOL COMPACT"),
+            Statement::NodeTool(NodeTool::Drain) => f.write_str("NODETOOL DRAIN"),
+            Statement::NodeTool(NodeTool::Info) => f.write_str("NODETOOL INFO"),
+            Statement::NodeTool(NodeTool::TableStats(None)) => f.write_str("NODETOOL TABLESTATS"),
+            Statement::NodeTool(NodeTool::TableStats(Some(keyspace))) => {
+                f.write_str("NODETOOL TABLESTATS ")?;
+                write_quoted(f, keyspace)
+            }
+            Statement::NodeTool(NodeTool::TpStats) => f.write_str("NODETOOL TPSTATS"),
         }
     }
 }

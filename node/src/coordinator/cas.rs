@@ -130,6 +130,7 @@ impl Round<'_> {
 
     /// A random pause before the next attempt, or the timeout when none is left.
     async fn back_off(&self, block_for: usize) -> Result<(), QueryError> {
+        crate::metrics::global().cas_contention.inc();
         let pause = Duration::from_millis(rand::thread_rng().gen_range(0..100));
         if Instant::now() + pause >= self.deadline {
             return Err(self.timed_out(block_for));

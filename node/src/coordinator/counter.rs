@@ -28,6 +28,7 @@ impl Coordinator {
     }
 
     async fn increment(&self, strategy: &Strategy, m: Mutation, cl: Consistency) -> Result<(), QueryError> {
+        crate::metrics::global().counter_increments.inc();
         let topology = self.view.topology();
         let local_dc = topology.local_dc();
         let replicas = self.replicas(&topology, strategy, m.position.token);

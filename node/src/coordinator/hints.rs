@@ -116,6 +116,7 @@ pub fn store(engine: &dyn StorageEngine, target: IpAddr, mutation: &Mutation) ->
     let mut m = Mutation::new(hints_table(), position(target));
     m.rows.push((clustering, row));
     engine.apply(m)?;
+    crate::metrics::global().hints_stored.inc();
     Ok(())
 }
 

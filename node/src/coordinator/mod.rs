@@ -399,6 +399,7 @@ impl Coordinator {
                 repairs.push((*replica, stale));
             }
         }
+        crate::metrics::global().read_repairs.inc_by(repairs.len() as u64);
         if repairs.is_empty() {
             return Ok(());
         }
@@ -443,6 +444,7 @@ impl Coordinator {
                         .await
                     {
                         Ok(Reply::Ack) => {
+                            crate::metrics::global().hints_replayed.inc();
                             let _ = hints::delete(self.engine.as_ref(), target, clustering);
                         }
                         // Refused (a dropped table, say): it will never be taken.

@@ -42,6 +42,7 @@ pub trait Handler: Send + Sync + 'static {
 /// Answers `verb` through `handler`: in line, or on the blocking pool when the
 /// handler says it may wait on the disk.
 pub async fn answer(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb) -> Reply {
+    crate::metrics::global().received(verb.name());
     if !handler.blocks(&verb) {
         return handler.handle(from, verb);
     }
@@ -61,6 +62,17 @@ pub enum MessagingError {
     Unreachable { to: IpAddr, reason: String },
     #[error("protocol error with {to}: {reason}")]
     Protocol { to: IpAddr, reason: String },
+}
+
+impl MessagingError {
+    /// A word for metrics: `timeout`, `unreachable`, `protocol`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            MessagingError::Timeout { .. } => "timeout",
+            MessagingError::Unreachable { .. } => "unreachable",
+            MessagingError::Protocol { .. } => "protocol",
+        }
+    }
 }
 
 /// The node's internode messaging service.
@@ -146,7 +158,9 @@ impl Messaging {
             let connection = self.pool.connection(to).await?;
             connection.request(&verb).await
         };
+        let timer = crate::metrics::global().internode(to, name);
         let outcome = tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(timed_out));
+        timer.finish(outcome.as_ref().err().map(MessagingError::reason));
         match &outcome {
             Ok(reply) => debug!(%to, verb = name, reply = reply.name(), "reply received"),
             Err(e) => debug!(%to, verb = name, error = %e, "request failed"),

@@ -36,6 +36,7 @@ pub fn run(services: &Services) -> Result<Vec<Cleaned>, String> {
     let removed: u64 = out.iter().map(|c| c.partitions).sum();
     if removed > 0 {
         services.engine.compact().map_err(|e| e.to_string())?;
+        crate::metrics::global().compactions.inc();
     }
     info!(
         partitions = removed,

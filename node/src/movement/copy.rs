@@ -69,6 +69,7 @@ impl Throttle {
 
     /// Counts `bytes` sent and waits as long as they put the stream ahead of its cap.
     pub async fn pass(&self, bytes: u64) {
+        crate::metrics::global().stream_bytes.with_label_values(&["out"]).inc_by(bytes);
         if self.bytes_per_second == 0 {
             return;
         }

@@ -150,6 +150,7 @@ impl QueryProcessor {
             if applied {
                 round.commit(&proposal, opts.consistency).await?;
             }
+            crate::metrics::global().cas(if applied { "applied" } else { "not_applied" });
             return result(&table, items, applied, &current, &rows);
         }
     }

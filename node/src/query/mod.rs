@@ -105,6 +105,8 @@ pub struct QueryProcessor {
     auth: Arc<Auth>,
     /// Ring operations (`NODETOOL DECOMMISSION`, `REMOVENODE`, `CLEANUP`).
     movement: movement::Handle,
+    /// This node's own `NODETOOL` statements (`FLUSH`, `INFO`, ...).
+    local: crate::nodetool::LocalTools,
     node: NodeInfo,
     prepared: prepared_cache::PreparedCache<Vec<u8>, PreparedStatement>,
     metrics: QueryMetrics,
@@ -202,13 +204,15 @@ struct QueryMetrics {
 impl QueryProcessor {
     /// The query processor over this node's services: statements read and
     /// write through `coordinator`, DDL goes to `schema`, role and permission
-    /// statements and checks to `auth`, ring operations to `movement`.
+    /// statements and checks to `auth`, ring operations to `movement`, this
+    /// node's own NODETOOL statements to `local`.
     /// Prepared statements are kept within `prepared_cache_bytes`.
     pub fn new(
         schema: Arc<SchemaService>,
         coordinator: Arc<Coordinator>,
         auth: Arc<Auth>,
         movement: movement::Handle,
+        local: crate::nodetool::LocalTools,
         node: NodeInfo,
         prepared_cache_bytes: usize,
     ) -> QueryProcessor {
@@ -217,6 +221,7 @@ impl QueryProcessor {
             coordinator,
             auth,
             movement,
+            local,
             node,
             prepared: prepared_cache::PreparedCache::new(prepared_cache_bytes),
             metrics: QueryMetrics::default(),
@@ -247,6 +252,7 @@ impl QueryProcessor {
                     rows,
                 )))
             }
+            other => crate::nodetool::run(&self.local, other).await,
         }
     }
 

@@ -1,10 +1,21 @@
-//! `NODETOOL DECOMMISSION [FORCE] | REMOVENODE <host id> | CLEANUP`: rustica's
+//! `NODETOOL DECOMMISSION [FORCE] | REMOVENODE <host id> | CLEANUP | FLUSH |
+//! COMPACT | DRAIN | INFO | TABLESTATS [keyspace] | TPSTATS`: rustica's
 //! cluster operations over CQL (see `ast::NodeTool`).
 
 use crate::cql::ast::NodeTool;
 use crate::cql::lexer::TokenKind;
 
-use super::input::{at_kw, kw, PResult, Tokens};
+use super::input::{at_kw, ident, kw, PResult, Tokens};
+
+/// The operations that are one word.
+const WORDS: [(&str, NodeTool); 6] = [
+    ("CLEANUP", NodeTool::Cleanup),
+    ("FLUSH", NodeTool::Flush),
+    ("COMPACT", NodeTool::Compact),
+    ("DRAIN", NodeTool::Drain),
+    ("INFO", NodeTool::Info),
+    ("TPSTATS", NodeTool::TpStats),
+];
 
 pub(crate) fn nodetool(i: Tokens<'_>) -> PResult<'_, NodeTool> {
     let (i, ()) = kw("NODETOOL")(i)?;
@@ -15,14 +26,26 @@ pub(crate) fn nodetool(i: Tokens<'_>) -> PResult<'_, NodeTool> {
         }
         return Ok((i, NodeTool::Decommission { force: false }));
     }
-    if at_kw(&i, "CLEANUP") {
-        return Ok((i.next(), NodeTool::Cleanup));
+    for (word, op) in &WORDS {
+        if at_kw(&i, word) {
+            return Ok((i.next(), op.clone()));
+        }
+    }
+    if at_kw(&i, "TABLESTATS") {
+        let i = i.next();
+        return match ident(i) {
+            Ok((i, keyspace)) => Ok((i, NodeTool::TableStats(Some(keyspace)))),
+            Err(_) => Ok((i, NodeTool::TableStats(None))),
+        };
     }
     let (i, ()) = match kw("REMOVENODE")(i) {
         Ok(ok) => ok,
         Err(e) => {
             i.expect_err("DECOMMISSION");
-            i.expect_err("CLEANUP");
+            for (word, _) in &WORDS {
+                i.expect_err(word);
+            }
+            i.expect_err("TABLESTATS");
             return Err(e);
         }
     };
