@@ -129,6 +129,35 @@ async fn metrics_move_with_load_and_every_nodetool_command_reads_a_three_node_cl
             .query_unpaged("CREATE TABLE ops.t (k int PRIMARY KEY, v text)", ())
             .await
             .unwrap();
+        // This node's own line in system.cluster_status follows its schema.
+        let own = tools::status::connect(&first.to_string(), common::CQL_PORT).await.unwrap();
+        let started = Instant::now();
+        loop {
+            let local = own
+                .query_unpaged("SELECT schema_version FROM system.local", ())
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+                .single_row::<(uuid::Uuid,)>()
+                .unwrap();
+            let listed = own
+                .query_unpaged("SELECT schema_version FROM system.cluster_status WHERE peer = ?", (first,))
+                .await
+                .unwrap()
+                .into_rows_result()
+                .unwrap()
+                .single_row::<(Option<uuid::Uuid>,)>()
+                .unwrap();
+            if listed.0 == Some(local.0) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "system.cluster_status kept {listed:?} for this node while system.local has {local:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let mut insert = session.prepare("INSERT INTO ops.t (k, v) VALUES (?, ?)").await.unwrap();
         insert.set_consistency(Consistency::Quorum);
         for k in 0..200 {

@@ -125,7 +125,8 @@ pub async fn run(listener: TcpListener, services: Services, config: ClusterConfi
                 let load = ticks.is_multiple_of(10).then(|| shared.services.engine.data_bytes());
                 ticks += 1;
                 let changes = own.changes(&view, load);
-                if !changes.is_empty() {
+                // This node's own line, also when only its schema changed.
+                if !changes.is_empty() || version != schema_version {
                     write_local_status(&shared.services);
                 }
                 let messages = {
