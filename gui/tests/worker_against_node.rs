@@ -350,7 +350,7 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
             let rows = db
                 .query_unpaged(
                     "SELECT status FROM aviation.flights_by_airport WHERE airport = ? AND day = ?",
-                    (airport, gui::store::cql_date(on)),
+                    (airport, aviation::flight::cql_date(on)),
                 )
                 .await
                 .expect("read the by-airport row")
