@@ -414,10 +414,17 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
 }
 
 #[test]
-fn the_shared_schema_has_the_four_flight_tables() {
+fn the_shared_schema_has_the_six_flight_tables() {
     let statements = schema_statements();
-    assert_eq!(statements.len(), 5, "{statements:#?}");
-    for table in ["airports", "flights", "flights_by_airport", "flight_positions"] {
+    assert_eq!(statements.len(), 7, "{statements:#?}");
+    for table in [
+        "airports",
+        "flights",
+        "flights_by_airport",
+        "flight_positions",
+        "departures",
+        "simulators",
+    ] {
         let create = format!("CREATE TABLE IF NOT EXISTS aviation.{table} (");
         assert!(statements.iter().any(|s| s.starts_with(&create)), "no {table}");
     }
