@@ -11,20 +11,7 @@ use crate::model::{Airport, Millis};
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A flight ready to be written: its `flights` row and both `flights_by_airport` rows
-/// follow from it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewFlight {
-    pub flight_id: String,
-    pub number: String,
-    pub airline: String,
-    pub origin: String,
-    pub destination: String,
-    pub scheduled_departure: Millis,
-    pub scheduled_arrival: Millis,
-    pub aircraft: String,
-    pub cruise_speed_kmh: f64,
-}
+pub use aviation::flight::{day_of, day_start, days_since_epoch, flight_id, NewFlight};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Field {
@@ -162,12 +149,6 @@ fn check(
     (Some(flight), errors)
 }
 
-/// `<number>-<YYYYMMDD>` of the scheduled departure's UTC day, as the simulator names
-/// flights.
-pub fn flight_id(number: &str, departure: Millis) -> String {
-    format!("{number}-{}", day_of(departure).format("%Y%m%d"))
-}
-
 /// `HH:MM` or `HH:MM+1` on `day` (UTC), in milliseconds since the epoch.
 pub fn parse_time_on(day: NaiveDate, text: &str) -> Option<Millis> {
     let text = text.trim();
@@ -178,23 +159,6 @@ pub fn parse_time_on(day: NaiveDate, text: &str) -> Option<Millis> {
     let time = NaiveTime::parse_from_str(time, "%H:%M").ok()?;
     let start = day_start(day);
     Some(start + i64::from(time.num_seconds_from_midnight()) * 1000 + if next_day { DAY_MS } else { 0 })
-}
-
-/// Midnight UTC at the start of `day`.
-pub fn day_start(day: NaiveDate) -> Millis {
-    days_since_epoch(day) * DAY_MS
-}
-
-pub fn days_since_epoch(day: NaiveDate) -> i64 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    (day - epoch).num_days()
-}
-
-/// The UTC day holding `t`.
-pub fn day_of(t: Millis) -> NaiveDate {
-    DateTime::from_timestamp_millis(t.div_euclid(DAY_MS) * DAY_MS)
-        .map(|d| d.date_naive())
-        .unwrap_or_default()
 }
 
 /// `HH:MM` of `t` (UTC), with `+N` / `-N` days when it is not on `day`.
@@ -219,14 +183,14 @@ pub fn format_datetime(t: Millis) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{parse_airports_csv, AIRPORTS_CSV};
+    use crate::model::builtin_airports;
 
     fn day() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
     }
 
     fn airports() -> BTreeMap<String, Airport> {
-        parse_airports_csv(AIRPORTS_CSV).into_iter().map(|a| (a.iata.clone(), a)).collect()
+        builtin_airports().into_iter().map(|a| (a.iata.clone(), a)).collect()
     }
 
     fn filled() -> FlightForm {

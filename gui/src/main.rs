@@ -39,15 +39,6 @@ struct Cli {
     ca_file: Option<PathBuf>,
 }
 
-fn contact_points(hosts: &[String], port: u16) -> Vec<String> {
-    hosts
-        .iter()
-        .map(|h| h.trim())
-        .filter(|h| !h.is_empty())
-        .map(|h| if h.contains(':') { h.to_string() } else { format!("{h}:{port}") })
-        .collect()
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -56,7 +47,7 @@ fn main() -> ExitCode {
     // walkers leaves the TLS crypto provider to the application.
     let _ = rustls::crypto::ring::default_provider().install_default();
 
-    let points = contact_points(&cli.hosts, cli.port);
+    let points = aviation::connection::contact_points(&cli.hosts, cli.port);
     if points.is_empty() {
         eprintln!("flight-map: --host needs at least one contact point");
         return ExitCode::FAILURE;
@@ -93,16 +84,5 @@ fn main() -> ExitCode {
             eprintln!("flight-map: cannot open the window: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn contact_points_get_the_default_port_unless_they_name_one() {
-        let hosts = vec!["127.0.0.1".to_string(), "node2:9043".to_string(), " ".to_string()];
-        assert_eq!(contact_points(&hosts, 9042), vec!["127.0.0.1:9042", "node2:9043"]);
     }
 }

@@ -4,143 +4,28 @@
 //! [`Model::apply`] from worker events; it does no I/O and draws nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 
 use chrono::NaiveDate;
 
 use crate::form::FlightForm;
 use crate::worker::Event;
 
-/// The airports CSV kept in the repository (shared with the simulator): the map shows
-/// these at once, before (or without) the cluster, and their order ranks them for
-/// declutter (busiest first).
-pub const AIRPORTS_CSV: &str = include_str!("../../simulator/data/airports.csv");
+pub use aviation::airports::Airport;
+pub use aviation::flight::{Direction, Flight, LivePosition, Millis};
+pub use aviation::statements::SimulatorClock;
+pub use aviation::status::Status;
 
-/// Milliseconds since the Unix epoch, the CQL `timestamp` unit.
-pub type Millis = i64;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Airport {
-    pub iata: String,
-    pub name: String,
-    pub city: String,
-    pub country: String,
-    pub latitude: f64,
-    pub longitude: f64,
+/// The airports compiled into the shared `aviation` crate, busiest first: the map
+/// shows these at once, before (or without) the cluster.
+pub fn builtin_airports() -> Vec<Airport> {
+    aviation::airports::Airports::builtin()
+        .map(|a| a.in_file_order().cloned().collect())
+        .unwrap_or_default()
 }
 
-/// Parses the shared airports CSV (`iata,icao,name,city,country,latitude,longitude`),
-/// skipping malformed lines rather than failing: it only seeds the map.
-pub fn parse_airports_csv(text: &str) -> Vec<Airport> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            let [iata, _icao, name, city, country, lat, lon] = fields.as_slice() else {
-                return None;
-            };
-            Some(Airport {
-                iata: iata.to_string(),
-                name: name.to_string(),
-                city: city.to_string(),
-                country: country.to_string(),
-                latitude: lat.parse().ok()?,
-                longitude: lon.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-/// A flight's status, spelled as the `flights.status` column stores it (the simulator
-/// obeys `delayed`, `on time` and `cancelled` written by anyone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Scheduled,
-    Boarding,
-    OnTime,
-    Delayed,
-    InFlight,
-    Landed,
-    Cancelled,
-}
-
-impl Status {
-    pub const ALL: [Status; 7] = [
-        Status::Scheduled,
-        Status::Boarding,
-        Status::OnTime,
-        Status::Delayed,
-        Status::InFlight,
-        Status::Landed,
-        Status::Cancelled,
-    ];
-
-    /// The statuses a person may set; the others are the simulator's to write.
-    pub const SETTABLE: [Status; 3] = [Status::OnTime, Status::Delayed, Status::Cancelled];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Scheduled => "scheduled",
-            Status::Boarding => "boarding",
-            Status::OnTime => "on time",
-            Status::Delayed => "delayed",
-            Status::InFlight => "in flight",
-            Status::Landed => "landed",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text.trim())
-    }
-
-    /// Landed and cancelled flights are over: nothing changes them any more.
-    pub fn is_final(self) -> bool {
-        matches!(self, Status::Landed | Status::Cancelled)
-    }
-
-    /// The statuses the flight panel offers for a flight now in `self`.
-    pub fn allowed_changes(self) -> Vec<Status> {
-        if self.is_final() {
-            return Vec::new();
-        }
-        Status::SETTABLE.into_iter().filter(|s| *s != self).collect()
-    }
-
-    /// Whether a person may move a flight from `self` to `to`.
-    pub fn can_change_to(self, to: Status) -> bool {
-        self.allowed_changes().contains(&to)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Direction {
-    Departure,
-    Arrival,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Departure => "departure",
-            Direction::Arrival => "arrival",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Direction> {
-        match text {
-            "departure" => Some(Direction::Departure),
-            "arrival" => Some(Direction::Arrival),
-            _ => None,
-        }
-    }
-}
+/// A live position older than this (wall clock) is not drawn even if the cluster
+/// still holds it: its simulator has stopped writing it.
+pub const STALE_POSITION_MS: Millis = 15_000;
 
 /// One row of an airport's day (`flights_by_airport`).
 #[derive(Debug, Clone, PartialEq)]
@@ -153,38 +38,6 @@ pub struct DayRow {
     pub airline: String,
     pub status: String,
     pub actual: Option<Millis>,
-}
-
-/// One `flights` row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Flight {
-    pub flight_id: String,
-    pub number: String,
-    pub airline: String,
-    pub origin: String,
-    pub destination: String,
-    pub scheduled_departure: Option<Millis>,
-    pub scheduled_arrival: Option<Millis>,
-    pub actual_departure: Option<Millis>,
-    pub actual_arrival: Option<Millis>,
-    pub aircraft: String,
-    pub status: String,
-}
-
-/// One `flight_positions` row: a plane in the air.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LivePosition {
-    pub flight_id: String,
-    pub number: String,
-    pub origin: String,
-    pub destination: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub altitude_m: f64,
-    pub ground_speed_kmh: f64,
-    pub heading_deg: f64,
-    pub fuel_kg: f64,
-    pub progress: f64,
 }
 
 /// What the worker last said about the cluster.
@@ -273,6 +126,8 @@ pub struct Model {
     pub day_rows_for: Option<(String, NaiveDate)>,
     pub live: Vec<LivePosition>,
     pub tracks: Tracks,
+    /// The simulators' published clocks, as last read.
+    pub simulators: Vec<SimulatorClock>,
     pub selected_flight: Option<String>,
     pub flight: Option<Flight>,
     pub connection: Connection,
@@ -291,13 +146,14 @@ impl Model {
             day_rows_for: None,
             live: Vec::new(),
             tracks: Tracks::default(),
+            simulators: Vec::new(),
             selected_flight: None,
             flight: None,
             connection: Connection::Connecting { contact_points },
             form: FlightForm::default(),
             notice: None,
         };
-        let seed = parse_airports_csv(AIRPORTS_CSV);
+        let seed = builtin_airports();
         for (i, a) in seed.iter().enumerate() {
             model.rank.insert(a.iata.clone(), i);
         }
@@ -337,6 +193,21 @@ impl Model {
         self.live.iter().find(|p| p.flight_id == flight_id)
     }
 
+    /// Whether a flight in the air has no fresh position: its simulator has not been
+    /// heard from within the positions' TTL.
+    pub fn signal_lost(&self, flight: &Flight) -> bool {
+        Status::parse(&flight.status) == Some(Status::InFlight) && self.live_position(&flight.flight_id).is_none()
+    }
+
+    /// The fastest simulator's clock now (wall clock `wall`), if any simulator is
+    /// publishing one.
+    pub fn simulated_now(&self, wall: Millis) -> Option<(Millis, f64)> {
+        self.simulators
+            .iter()
+            .max_by(|a, b| a.time_scale.total_cmp(&b.time_scale))
+            .map(|c| (c.at(wall), c.time_scale))
+    }
+
     pub fn is_connected(&self) -> bool {
         matches!(self.connection, Connection::Connected { .. })
     }
@@ -362,6 +233,7 @@ impl Model {
                 self.tracks.record(&positions);
                 self.live = positions;
             }
+            Event::Simulators(clocks) => self.simulators = clocks,
             Event::FlightCreated { flight_id } => {
                 self.form.reset_after_create();
                 self.notice = Some(Notice {
@@ -408,16 +280,37 @@ mod tests {
             heading_deg: 45.0,
             fuel_kg: 20_000.0,
             progress: 0.5,
+            ..LivePosition::default()
         }
     }
 
     #[test]
-    fn the_shared_airports_csv_parses_into_hundreds_of_airports_with_sane_coordinates() {
-        let airports = parse_airports_csv(AIRPORTS_CSV);
+    fn the_map_starts_with_the_shared_airports_busiest_first() {
+        let airports = builtin_airports();
         assert!(airports.len() > 300, "only {} airports", airports.len());
         let eze = airports.iter().find(|a| a.iata == "EZE").expect("EZE is in the CSV");
         assert!((eze.latitude - -34.8222).abs() < 1e-6);
-        assert!(airports.iter().all(|a| a.latitude.abs() <= 90.0 && a.longitude.abs() <= 180.0));
+        let model = Model::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), String::new());
+        assert_eq!(model.airport_rank(&airports[0].iata), 0);
+    }
+
+    #[test]
+    fn an_in_air_flight_without_a_fresh_position_has_lost_its_signal() {
+        let mut model = Model::new(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), String::new());
+        let flight = Flight {
+            flight_id: "A".into(),
+            status: "in flight".into(),
+            ..Flight::default()
+        };
+        assert!(model.signal_lost(&flight));
+        model.apply(Event::Positions(vec![position("A", 1.0, 1.0)]));
+        assert!(!model.signal_lost(&flight));
+        let landed = Flight {
+            status: "landed".into(),
+            ..flight.clone()
+        };
+        model.apply(Event::Positions(vec![]));
+        assert!(!model.signal_lost(&landed));
     }
 
     #[test]
@@ -448,29 +341,6 @@ mod tests {
         assert_eq!(tracks.len(), 1);
         assert!(tracks.get("A").is_empty());
         assert_eq!(tracks.get("B").len(), 2);
-    }
-
-    #[test]
-    fn only_on_time_delayed_and_cancelled_can_be_set_and_never_on_a_finished_flight() {
-        assert_eq!(
-            Status::Scheduled.allowed_changes(),
-            vec![Status::OnTime, Status::Delayed, Status::Cancelled]
-        );
-        assert_eq!(Status::Delayed.allowed_changes(), vec![Status::OnTime, Status::Cancelled]);
-        assert!(Status::InFlight.can_change_to(Status::Delayed));
-        assert!(!Status::InFlight.can_change_to(Status::Landed));
-        assert!(!Status::Boarding.can_change_to(Status::Scheduled));
-        assert!(Status::Landed.allowed_changes().is_empty());
-        assert!(Status::Cancelled.allowed_changes().is_empty());
-    }
-
-    #[test]
-    fn every_status_round_trips_through_its_stored_word() {
-        for s in Status::ALL {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(Status::parse("on time"), Some(Status::OnTime));
-        assert_eq!(Status::parse("bogus"), None);
     }
 
     #[test]

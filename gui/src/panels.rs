@@ -61,6 +61,19 @@ pub fn status_bar(ui: &mut Ui, model: &Model, tiles: &str) {
         ui.separator();
         ui.label(format!("{} planes in the air", model.live.len()));
         ui.separator();
+        // Only with a simulator publishing: the UI tests' snapshots have no clock.
+        if let Some((sim_now, scale)) = model.simulated_now(chrono::Utc::now().timestamp_millis()) {
+            ui.label(
+                RichText::new(format!(
+                    "{} simulator{} flying {scale:.0}× (sim clock {} UTC)",
+                    model.simulators.len(),
+                    if model.simulators.len() == 1 { "" } else { "s" },
+                    format_datetime(sim_now)
+                ))
+                .weak(),
+            );
+            ui.separator();
+        }
         ui.label(format!("map: {tiles}"));
         if let Some(notice) = &model.notice {
             ui.separator();
@@ -252,7 +265,16 @@ pub fn flight_panel(ui: &mut Ui, model: &Model) -> Vec<Action> {
         row("aircraft", flight.aircraft.clone());
         row("departure", times(flight.scheduled_departure, flight.actual_departure));
         row("arrival", times(flight.scheduled_arrival, flight.actual_arrival));
+        if model.signal_lost(flight) {
+            row("position", "signal lost: no fresh position from its simulator".to_string());
+        }
+        if let Some(by) = &flight.claimed_by {
+            row("flown by", by.clone());
+        }
         if let Some(p) = live {
+            if let Some(t) = p.sim_time {
+                row("simulated time", format_datetime(t));
+            }
             row("altitude", format!("{:.0} m", p.altitude_m));
             row("ground speed", format!("{:.0} km/h", p.ground_speed_kmh));
             row("heading", format!("{:.0}°", p.heading_deg));

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use tokio::sync::mpsc as async_mpsc;
 
 use crate::form::NewFlight;
-use crate::model::{Airport, Connection, DayRow, Flight, LivePosition, Status};
+use crate::model::{Airport, Connection, DayRow, Flight, LivePosition, SimulatorClock, Status};
 use crate::store::{self, Store, StoreError};
 
 /// What the UI asks for.
@@ -53,6 +53,8 @@ pub enum Event {
         flight: Option<Box<Flight>>,
     },
     Positions(Vec<LivePosition>),
+    /// The simulators' published clocks.
+    Simulators(Vec<SimulatorClock>),
     FlightCreated {
         flight_id: String,
     },
@@ -265,10 +267,14 @@ async fn run(config: WorkerConfig, mut commands: async_mpsc::UnboundedReceiver<C
             }
             _ = poll.tick(), if store.is_some() => {
                 let Some(s) = &store else { continue };
-                match s.positions().await {
+                match s.positions(aviation::statements::wall_now()).await {
                     Ok(positions) => {
                         last_poll_error = None;
                         out.send(Event::Positions(positions));
+                        // A keyspace made before the simulators table has none: no clock.
+                        if let Ok(clocks) = s.simulators().await {
+                            out.send(Event::Simulators(clocks));
+                        }
                     }
                     Err(e) => {
                         if !s.probe().await {

@@ -188,6 +188,7 @@ fn flight_ar1132(status: &str) -> Flight {
         actual_arrival: None,
         aircraft: "A332".into(),
         status: status.into(),
+        ..Flight::default()
     }
 }
 
@@ -387,6 +388,7 @@ fn plane(model: &Model, number: &str, from: &str, to: &str, progress: f64) -> (L
         heading_deg: heading.to_degrees().rem_euclid(360.0),
         fuel_kg: 42_000.0,
         progress,
+        ..LivePosition::default()
     };
     let track = path[..=here].iter().step_by(5).copied().collect();
     (position, track)

@@ -1,5 +1,5 @@
 //! The map's worker against a real `rustica node`: the schema is the simulator's
-//! shared DDL (`simulator/schema.cql`), commands go in over the channel, results come
+//! shared DDL (`aviation/schema.cql`), commands go in over the channel, results come
 //! back over the other, a status change round-trips through the database, and a
 //! killed node becomes a lost-connection event, not a panic. No display is needed.
 
@@ -17,10 +17,10 @@ use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
 
 use gui::form::FlightForm;
-use gui::model::{parse_airports_csv, Connection, Direction, Status, AIRPORTS_CSV};
+use gui::model::{builtin_airports, Connection, Direction, Status};
 use gui::worker::{Command, Event, Worker, WorkerConfig};
 
-const SHARED_SCHEMA: &str = include_str!("../../simulator/schema.cql");
+const SHARED_SCHEMA: &str = include_str!("../../aviation/schema.cql");
 const CQL_PORT: u16 = 9042;
 const TEST_LIMIT: Duration = Duration::from_secs(240);
 
@@ -241,10 +241,7 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
                 .await
                 .unwrap_or_else(|e| panic!("{statement}: {e}"));
         }
-        for a in parse_airports_csv(AIRPORTS_CSV)
-            .iter()
-            .filter(|a| a.iata == "EZE" || a.iata == "MAD")
-        {
+        for a in builtin_airports().iter().filter(|a| a.iata == "EZE" || a.iata == "MAD") {
             db.query_unpaged(
                 "INSERT INTO aviation.airports (iata, name, city, country, latitude, longitude) VALUES (?, ?, ?, ?, ?, ?)",
                 (&a.iata, &a.name, &a.city, &a.country, a.latitude, a.longitude),
@@ -279,7 +276,7 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
 
     // Create a flight, as the form would.
     let day = NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date");
-    let known = parse_airports_csv(AIRPORTS_CSV).into_iter().map(|a| (a.iata.clone(), a)).collect();
+    let known = builtin_airports().into_iter().map(|a| (a.iata.clone(), a)).collect();
     let mut form = FlightForm {
         number: "AR1132".into(),
         destination: "MAD".into(),
@@ -353,7 +350,7 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
             let rows = db
                 .query_unpaged(
                     "SELECT status FROM aviation.flights_by_airport WHERE airport = ? AND day = ?",
-                    (airport, gui::store::cql_date(on)),
+                    (airport, aviation::flight::cql_date(on)),
                 )
                 .await
                 .expect("read the by-airport row")
@@ -417,10 +414,17 @@ fn the_worker_creates_lists_and_changes_flights_and_reports_a_killed_node_as_los
 }
 
 #[test]
-fn the_shared_schema_has_the_four_flight_tables() {
+fn the_shared_schema_has_the_six_flight_tables() {
     let statements = schema_statements();
-    assert_eq!(statements.len(), 5, "{statements:#?}");
-    for table in ["airports", "flights", "flights_by_airport", "flight_positions"] {
+    assert_eq!(statements.len(), 7, "{statements:#?}");
+    for table in [
+        "airports",
+        "flights",
+        "flights_by_airport",
+        "flight_positions",
+        "departures",
+        "simulators",
+    ] {
         let create = format!("CREATE TABLE IF NOT EXISTS aviation.{table} (");
         assert!(statements.iter().any(|s| s.starts_with(&create)), "no {table}");
     }

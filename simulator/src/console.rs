@@ -1,11 +1,17 @@
 //! The interactive console: parsing a typed line into a command (pure, so bad input
 //! is tested without a cluster), running it against the simulator, and the prompt
-//! loop. A line that does not parse, or a flight the schedule refuses, gets a clear
-//! message and writes nothing.
+//! loop. `add` and `random` schedule flights with the shared statements (a dispatcher
+//! flies them at their time); `list` and `status` act on every flight in the
+//! database. A line that does not parse, or a flight the schedule refuses, gets a
+//! clear message and writes nothing.
 
 use std::io::{BufRead, Write};
 
-use crate::runner::{SimError, Simulator, Stage};
+use std::time::Duration;
+
+use aviation::statements::Scheduled;
+
+use crate::runner::{SimError, Simulator};
 use crate::schedule::{format_time, FlightRequest};
 use crate::status::{Status, ALL};
 
@@ -14,11 +20,12 @@ commands:
   add <number> <from> <to> <departure> <speed-kmh> [airline] [aircraft]
         departure: now | +30m | HH:MM (UTC) | YYYY-MM-DDTHH:MM (UTC)
         e.g.  add AR1132 EZE MAD +10m 850 AR A359
-  random <n>                 add n random flights between known airports
-  list                       flights with status and progress
-  status <flight> <status>   set a flight's status (scheduled, boarding, on time,
-                             delayed, in flight, cancelled); <flight> is an id or number
-  pause | resume             stop or restart simulated time
+        schedules the flight in the database; a dispatcher flies it at that time
+  random <n>                 schedule n random flights departing within 2 minutes
+  list                       every flight in the database, with status and claimant
+  status <flight> <status>   set a flight's status (on time, delayed, cancelled);
+                             <flight> is an id or a number scheduled once
+  pause | resume             stop or restart the motion of this simulator's flights
   help
   quit";
 
@@ -125,11 +132,14 @@ pub fn execute(sim: &Simulator, command: Command) -> Option<String> {
             }
         }
         Command::List => list(sim),
-        Command::Add(request) => match sim.add(&request) {
-            Ok(entry) => {
-                let p = &entry.plan;
+        Command::Add(request) => match sim.schedule(&request) {
+            Ok((p, outcome)) => {
+                let verb = match outcome {
+                    Scheduled::Created => "scheduled",
+                    _ => "already scheduled (the same flight)",
+                };
                 format!(
-                    "added {} {}-{} ({:.0} km, {} at {:.0} km/h), departs {}, arrives {}{}",
+                    "{verb} {} {}-{} ({:.0} km, {} at {:.0} km/h), departs {}, arrives {}",
                     p.flight_id,
                     p.origin.iata,
                     p.destination.iata,
@@ -138,81 +148,74 @@ pub fn execute(sim: &Simulator, command: Command) -> Option<String> {
                     p.model.cruise_speed_kmh(),
                     format_time(p.scheduled_departure),
                     format_time(p.scheduled_arrival),
-                    queued_note(&entry.view().stage),
                 )
             }
             Err(e) => error_line(&e),
         },
-        Command::Random(n) => match sim.add_random(n) {
-            Ok(added) => {
-                let queued = sim.summary().queued;
-                format!("added {} random flights ({queued} queued for a free worker)", added.len())
-            }
+        Command::Random(n) => match sim.schedule_random(n, Duration::from_secs(120)) {
+            Ok(added) => format!("scheduled {} random flights departing within 2 minutes", added.len()),
             Err(e) => error_line(&e),
         },
         Command::SetStatus { flight, status } => match sim.set_status(&flight, status) {
-            Ok(entry) => format!("{} is now {status}", entry.plan.flight_id),
+            Ok(f) => format!("{} is now {status}", f.flight_id),
             Err(e) => error_line(&e),
         },
     };
     Some(out)
 }
 
-fn queued_note(stage: &Stage) -> &'static str {
-    if *stage == Stage::Queued {
-        " (queued: every worker is busy)"
-    } else {
-        ""
-    }
-}
-
 fn error_line(e: &SimError) -> String {
     format!("error: {e}")
 }
 
+/// Most flights `list` shows.
+const LIST_LIMIT: usize = 500;
+
 fn list(sim: &Simulator) -> String {
-    let flights = sim.list();
+    let flights = match sim.all_flights(LIST_LIMIT) {
+        Ok(f) => f,
+        Err(e) => return error_line(&e),
+    };
     if flights.is_empty() {
-        return "no flights; try `random 5` or `add`".into();
+        return "no flights in the database; try `random 5` or `add`".into();
     }
+    let held: std::collections::HashMap<String, _> = sim.held().into_iter().map(|e| (e.plan.flight_id.clone(), e)).collect();
     let mut out = format!(
-        "{:<16} {:<7} {:<10} {:<10} {:>8} {:>8} {:>9}\n",
-        "flight", "route", "status", "stage", "progress", "alt m", "speed"
+        "{:<16} {:<7} {:<17} {:<10} {:<22} {:>8} {:>8}\n",
+        "flight", "route", "departs (UTC)", "status", "flown by", "progress", "alt m"
     );
-    for e in &flights {
-        let v = e.view();
-        let stage = match v.stage {
-            Stage::Queued => "queued",
-            Stage::Ground => "ground",
-            Stage::Airborne => "airborne",
-            Stage::Holding => "holding",
-            Stage::Landed => "landed",
-            Stage::Cancelled => "cancelled",
-            Stage::Stopped => "stopped",
+    for f in &flights {
+        let departs = f.scheduled_departure.map(format_time).unwrap_or_default();
+        let departs = departs.trim_end_matches(" UTC");
+        let by = match &f.claimed_by {
+            Some(id) if id == sim.id() => "this simulator".to_string(),
+            Some(id) => id.clone(),
+            None => "-".to_string(),
+        };
+        let (progress, altitude) = match held.get(&f.flight_id) {
+            Some(e) => {
+                let v = e.view();
+                (format!("{:.1}%", v.progress * 100.0), format!("{:.0}", v.altitude_m))
+            }
+            None => (String::new(), String::new()),
         };
         out.push_str(&format!(
-            "{:<16} {}-{} {:<10} {:<10} {:>7.1}% {:>8.0} {:>5.0} km/h\n",
-            e.plan.flight_id,
-            e.plan.origin.iata,
-            e.plan.destination.iata,
-            v.status.as_str(),
-            stage,
-            v.progress * 100.0,
-            v.altitude_m,
-            v.ground_speed_kmh
+            "{:<16} {}-{} {:<17} {:<10} {:<22} {:>8} {:>8}\n",
+            f.flight_id, f.origin, f.destination, departs, f.status, by, progress, altitude
         ));
     }
     let s = sim.summary();
     out.push_str(&format!(
-        "{} flights: {} airborne, {} on the ground, {} queued, {} landed, {} cancelled; simulated time {}{}",
+        "{} flights in the database; this simulator ({}) holds {} airborne, {} on the ground, {} queued; \
+         it landed {}, saw {} cancelled{}",
         flights.len(),
+        sim.id(),
         s.airborne,
         s.on_ground,
         s.queued,
         s.landed,
         s.cancelled,
-        format_time(sim.clock().now()),
-        if sim.clock().is_paused() { " (paused)" } else { "" }
+        if sim.clock().is_paused() { "; paused" } else { "" }
     ));
     out
 }

@@ -1,5 +1,6 @@
 //! The `flight-sim` binary: command-line parsing, connecting to the cluster, and the
-//! three commands (`setup`, `run`, `console`). The logic lives in the library.
+//! commands (`setup`, `schedule`, `run`, `console`, `schema`). The logic lives in the
+//! library.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -10,12 +11,15 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use aviation::connection::{self, ConnectError};
+use aviation::statements::Scheduled;
 use simulator::airports::Airports;
 use simulator::console;
 use simulator::runner::{Settings, Simulator, Summary};
-use simulator::schedule::{self, format_time};
+use simulator::schedule::{self, format_time, FlightRequest};
 use simulator::schema;
-use simulator::store::{self, Store, StoreError};
+use simulator::status::Status;
+use simulator::store::Store;
 
 #[derive(Parser)]
 #[command(
@@ -50,16 +54,39 @@ struct Cli {
 enum Command {
     /// Create the `aviation` keyspace and tables (idempotent) and load the airports.
     Setup {
-        /// Airports CSV to load instead of the built-in simulator/data/airports.csv.
+        /// Airports CSV to load instead of the built-in aviation/data/airports.csv.
         #[arg(long)]
         airports: Option<PathBuf>,
     },
-    /// Fly flights without a prompt, printing a live summary line; exits when every
-    /// flight is over or the duration ends.
+    /// Schedule one flight with the documented statements (docs/flight-data.md), as
+    /// the map does; a dispatcher (`run` or `console`) flies it at its departure.
+    Schedule {
+        /// Flight number, like AR1132.
+        number: String,
+        /// Origin airport (IATA code).
+        from: String,
+        /// Destination airport (IATA code).
+        to: String,
+        /// `now`, `+30m`, `HH:MM` (UTC, today) or `YYYY-MM-DDTHH:MM` (UTC).
+        departure: String,
+        /// Cruise speed in km/h (default: the aircraft's).
+        #[arg(long)]
+        speed: Option<String>,
+        /// Airline code (default: the number's first two characters).
+        #[arg(long)]
+        airline: Option<String>,
+        /// ICAO aircraft type, like A320 (default: the smallest that flies this far).
+        #[arg(long)]
+        aircraft: Option<String>,
+    },
+    /// Dispatch: claim the flights on the cluster's schedule (and those given here)
+    /// and fly each at its departure time, printing a live summary line. With
+    /// flights given here and no --refill it exits once they are all over.
     Run(RunArgs),
-    /// Interactive console: add flights, list them, change statuses, pause, quit.
+    /// Interactive console beside a dispatcher: schedule flights, list every flight,
+    /// change statuses, pause, quit.
     Console(FlyArgs),
-    /// Print the CQL of the keyspace and tables (simulator/schema.cql is its output
+    /// Print the CQL of the keyspace and tables (aviation/schema.cql is its output
     /// for RF 3); needs no cluster.
     Schema {
         #[arg(long, default_value_t = schema::DESIGN_REPLICATION_FACTOR)]
@@ -72,31 +99,51 @@ struct FlyArgs {
     /// Flights flying at once (pool workers); more wait in the queue.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     max_flights: u32,
-    /// Simulated seconds per wall-clock second.
+    /// How much faster than the wall clock a flight moves once airborne (departures
+    /// stay at their real scheduled time).
     #[arg(long, default_value_t = 60.0, value_parser = time_scale)]
     time_scale: f64,
     /// Wall-clock time between two position updates of a flight.
     #[arg(long, default_value = "1s", value_parser = tick)]
     tick: Duration,
-    /// Airports CSV instead of the built-in simulator/data/airports.csv.
+    /// Airports CSV instead of the built-in aviation/data/airports.csv.
     #[arg(long)]
     airports: Option<PathBuf>,
+    /// How long a claim on a flight holds unless renewed; a simulator that dies
+    /// leaves its flights to another after this.
+    #[arg(long, default_value = "15s", value_parser = lease)]
+    lease: Duration,
+}
+
+fn lease(text: &str) -> Result<Duration, String> {
+    let d = duration(text)?;
+    if d < Duration::from_secs(1) || d > Duration::from_secs(3600) {
+        return Err(format!("lease {text} must be between 1s and 1h"));
+    }
+    Ok(d)
 }
 
 #[derive(Args)]
 struct RunArgs {
     #[command(flatten)]
     fly: FlyArgs,
-    /// Number of random flights to add at start.
+    /// Number of random flights to schedule at start.
     #[arg(long, default_value_t = 0)]
     random: usize,
-    /// A flight to add at start: "NUMBER FROM TO DEPARTURE SPEED [AIRLINE] [AIRCRAFT]",
+    /// Random flights depart within this time from when they are scheduled.
+    #[arg(long, default_value = "2m", value_parser = duration)]
+    spread: Duration,
+    /// Schedule a new random flight whenever one of this run's lands or is
+    /// cancelled, so that --random flights keep flying (runs until --duration).
+    #[arg(long, requires = "random")]
+    refill: bool,
+    /// A flight to schedule at start: "NUMBER FROM TO DEPARTURE SPEED [AIRLINE] [AIRCRAFT]",
     /// e.g. "AR1132 EZE MAD +10m 850". Repeatable.
     #[arg(long = "flight")]
     flights: Vec<String>,
-    /// Wall-clock limit of the run.
-    #[arg(long, default_value = "10m", value_parser = duration)]
-    duration: Duration,
+    /// Wall-clock limit of the run (default: none; Ctrl-C stops it).
+    #[arg(long, value_parser = duration)]
+    duration: Option<Duration>,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -124,8 +171,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("flight-sim: {e:#}");
-            if e.downcast_ref::<StoreError>()
-                .is_some_and(|e| matches!(e, StoreError::Unreachable { .. }))
+            if e.downcast_ref::<ConnectError>()
+                .is_some_and(|e| matches!(e, ConnectError::Unreachable { .. }))
             {
                 ExitCode::from(2)
             } else {
@@ -146,11 +193,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let security = store::Security {
+    let security = connection::Security {
         credentials: cli.username.clone().map(|u| (u, cli.password.clone().unwrap_or_default())),
         ca_file: cli.ca_file.clone(),
     };
-    let session = runtime.block_on(store::connect(&cli.hosts, cli.port, cli.connect_timeout, &security))?;
+    let points = connection::contact_points(&cli.hosts, cli.port);
+    let session = runtime.block_on(connection::connect(&points, cli.connect_timeout, &security))?;
     match cli.command {
         Command::Setup { airports } => {
             let airports = load_airports(airports.as_ref())?;
@@ -171,18 +219,64 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("loaded {n} airports into {}.airports", schema::KEYSPACE);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Schedule {
+            number,
+            from,
+            to,
+            departure,
+            speed,
+            airline,
+            aircraft,
+        } => {
+            let request = FlightRequest {
+                number,
+                origin: from,
+                destination: to,
+                departure,
+                cruise_speed_kmh: speed.unwrap_or_default(),
+                airline,
+                aircraft,
+            };
+            let fly = FlyArgs {
+                max_flights: 1,
+                time_scale: 1.0,
+                tick: Duration::from_secs(1),
+                airports: None,
+                lease: Duration::from_secs(15),
+            };
+            let sim = simulator(&runtime, session, &fly)?;
+            let (plan, outcome) = sim.schedule(&request)?;
+            let verb = match outcome {
+                Scheduled::Created => "scheduled",
+                _ => "already scheduled (the same flight)",
+            };
+            println!(
+                "{verb} {} {}-{} {}, departs {}, arrives {}",
+                plan.flight_id,
+                plan.origin.iata,
+                plan.destination.iata,
+                plan.aircraft.code,
+                format_time(plan.scheduled_departure),
+                format_time(plan.scheduled_arrival)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Console(fly) => {
             let sim = simulator(&runtime, session, &fly)?;
+            sim.start().context("cannot start the dispatcher")?;
             println!(
-                "time scale {}x, tick {:?}, up to {} flights at once; simulated time {}",
+                "simulator {}: dispatching the schedule; flights move {}x faster than the wall clock, tick {:?}, up to {} at once",
+                sim.id(),
                 fly.time_scale,
                 fly.tick,
                 fly.max_flights,
-                format_time(sim.clock().now())
             );
             console::run(&sim, std::io::stdin().lock(), std::io::stdout())?;
             let s = sim.summary();
-            println!("stopping: {} flights still unfinished keep their last rows", s.unfinished());
+            println!(
+                "stopping: the claims of {} unfinished flights are released for another simulator",
+                s.unfinished()
+            );
             sim.shutdown();
             Ok(ExitCode::SUCCESS)
         }
@@ -201,11 +295,8 @@ fn load_airports(path: Option<&PathBuf>) -> anyhow::Result<Airports> {
 fn simulator(runtime: &tokio::runtime::Runtime, session: scylla::client::session::Session, fly: &FlyArgs) -> anyhow::Result<Simulator> {
     let airports = load_airports(fly.airports.as_ref())?;
     let store = runtime.block_on(Store::prepare(session))?;
-    let settings = Settings {
-        max_flights: fly.max_flights as usize,
-        tick: fly.tick,
-        time_scale: fly.time_scale,
-    };
+    let mut settings = Settings::new(fly.max_flights as usize, fly.tick, fly.time_scale);
+    settings.lease = fly.lease;
     Ok(Simulator::new(runtime.handle().clone(), Arc::new(store), airports, &settings))
 }
 
@@ -217,25 +308,26 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
         let console::Command::Add(request) = console::parse(&format!("add {text}")).with_context(|| format!("--flight \"{text}\""))? else {
             anyhow::bail!("--flight \"{text}\" is not a flight");
         };
-        schedule::plan(&request, sim.airports(), sim.clock().now()).with_context(|| format!("--flight \"{text}\""))?;
+        schedule::plan(&request, sim.airports(), aviation::statements::wall_now()).with_context(|| format!("--flight \"{text}\""))?;
         requests.push(request);
     }
-    if requests.is_empty() && args.random == 0 {
-        anyhow::bail!("nothing to fly: give --random N and/or --flight \"...\"");
-    }
+    let mut mine = Vec::new();
     for request in &requests {
-        let entry = sim.add(request)?;
-        println!("added {}", entry.plan.flight_id);
+        let (plan, _) = sim.schedule(request)?;
+        println!("scheduled {}", plan.flight_id);
+        mine.push(plan.flight_id);
     }
-    sim.add_random(args.random)?;
+    mine.extend(sim.schedule_random(args.random, args.spread)?.into_iter().map(|p| p.flight_id));
+    sim.start().context("cannot start the dispatcher")?;
     println!(
-        "flying {} flights, time scale {}x, tick {:?}, up to {} at once, for at most {:?}; simulated time {}",
-        requests.len() + args.random,
+        "simulator {}: {} flights scheduled by this run; dispatching the schedule; flights move {}x faster than the wall clock, \
+         tick {:?}, up to {} at once{}",
+        sim.id(),
+        mine.len(),
         args.fly.time_scale,
         args.fly.tick,
         args.fly.max_flights,
-        args.duration,
-        format_time(sim.clock().now())
+        args.duration.map(|d| format!(", for at most {d:?}")).unwrap_or_default(),
     );
     let started = Instant::now();
     let live = std::io::stdout().is_terminal();
@@ -243,21 +335,33 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
     let finished_all = loop {
         std::thread::sleep(Duration::from_millis(500));
         let s = sim.summary();
-        let rate = (s.position_updates - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-3);
         if last.0.elapsed() >= Duration::from_secs(1) {
+            let rate = (s.position_updates - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-3);
             last = (Instant::now(), s.position_updates);
-            let line = summary_line(&sim, &s, rate, started.elapsed());
+            let line = summary_line(&s, rate, started.elapsed());
             if live {
                 print!("\r{line:<120}");
                 let _ = std::io::stdout().flush();
             } else {
                 println!("{line}");
             }
+            if !mine.is_empty() {
+                let open = unfinished(runtime, &sim, &mine);
+                if args.refill {
+                    let gone = mine.len() - open.len();
+                    mine = open;
+                    if gone > 0 {
+                        match sim.schedule_random(gone, args.spread) {
+                            Ok(plans) => mine.extend(plans.into_iter().map(|p| p.flight_id)),
+                            Err(e) => eprintln!("cannot schedule more random flights: {e}"),
+                        }
+                    }
+                } else if open.is_empty() {
+                    break true;
+                }
+            }
         }
-        if s.unfinished() == 0 {
-            break true;
-        }
-        if started.elapsed() >= args.duration {
+        if args.duration.is_some_and(|d| started.elapsed() >= d) {
             break false;
         }
     };
@@ -265,16 +369,17 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
         println!();
     }
     if !finished_all {
-        println!("duration {:?} over; stopping the flights still flying", args.duration);
+        println!("duration over; stopping the flights still flying (their claims are released)");
     }
     sim.shutdown();
     let s = sim.summary();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "done: {} landed, {} cancelled, {} stopped; {} position updates in {secs:.1}s ({:.1}/s); {} errors",
+        "done: {} landed, {} cancelled, {} stopped, {} claimed; {} position updates in {secs:.1}s ({:.1}/s); {} errors",
         s.landed,
         s.cancelled,
         s.stopped,
+        s.claims,
         s.position_updates,
         s.position_updates as f64 / secs.max(1e-3),
         s.errors
@@ -282,11 +387,31 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
     Ok(ExitCode::SUCCESS)
 }
 
-fn summary_line(sim: &Simulator, s: &Summary, rate: f64, elapsed: Duration) -> String {
+/// The flights of `ids` not yet landed or cancelled in the database (an id that
+/// cannot be read counts as not over).
+fn unfinished(runtime: &tokio::runtime::Runtime, sim: &Simulator, ids: &[String]) -> Vec<String> {
+    let store = sim.store().shared();
+    runtime.block_on(async {
+        let mut open = Vec::new();
+        for id in ids {
+            let finished = matches!(
+                store.flight(id).await,
+                Ok(Some(f)) if Status::parse(&f.status).is_some_and(Status::is_final)
+            );
+            if !finished {
+                open.push(id.clone());
+            }
+        }
+        open
+    })
+}
+
+fn summary_line(s: &Summary, rate: f64, elapsed: Duration) -> String {
     format!(
-        "{:>5}s  sim {}  airborne {}  ground {}  queued {}  landed {}  cancelled {}  {:.0} updates/s  errors {}",
+        "{:>5}s  {}  claimed {}  airborne {}  ground {}  queued {}  landed {}  cancelled {}  {:.0} updates/s  errors {}",
         elapsed.as_secs(),
-        format_time(sim.clock().now()),
+        format_time(aviation::statements::wall_now()),
+        s.claims,
         s.airborne,
         s.on_ground,
         s.queued,

@@ -1,13 +1,16 @@
 //! Turning what a user types into a flight plan: flight number, airports, departure
 //! time, cruise speed, airline and aircraft are checked here, before anything is
-//! written, and a bad one becomes a clear `ScheduleError`. Also makes random flights
-//! between known airports, and parses durations (`90s`, `10m`, `1h30m`). Pure: time is
-//! passed in.
+//! written, and a bad one becomes a clear `ScheduleError`. Also turns a `flights` row
+//! read from the cluster back into a plan to fly, makes random flights between known
+//! airports, and parses durations (`90s`, `10m`, `1h30m`). Pure: time is passed in,
+//! and it is real UTC time (the one clock the schedule is written in).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use std::time::Duration;
+
+use aviation::flight::{Flight, NewFlight};
 
 use crate::airports::{Airport, Airports};
 use crate::clock::SimTime;
@@ -48,13 +51,13 @@ pub enum ScheduleError {
     BadFlightNumber { number: String },
     #[error("airline code `{airline}` is malformed: expected two or three letters or digits, like AR or ARG")]
     BadAirline { airline: String },
-    #[error("unknown airport `{code}` (use an IATA code from simulator/data/airports.csv, like EZE)")]
+    #[error("unknown airport `{code}` (use an IATA code from aviation/data/airports.csv, like EZE)")]
     UnknownAirport { code: String },
     #[error("origin and destination are both {code}")]
     SameAirport { code: String },
     #[error("departure `{text}` is malformed: use `now`, `+30m`, `HH:MM` (UTC, today) or `YYYY-MM-DDTHH:MM` (UTC)")]
     BadDeparture { text: String },
-    #[error("departure {departure} is in the past (simulated time is now {now})")]
+    #[error("departure {departure} is in the past (it is now {now})")]
     DepartureInPast { departure: String, now: String },
     #[error("cruise speed `{text}` is not a number of km/h")]
     BadSpeed { text: String },
@@ -99,14 +102,19 @@ pub fn plan(request: &FlightRequest, airports: &Airports, now: SimTime) -> Resul
         return Err(ScheduleError::SameAirport { code: origin.iata });
     }
     let departure = parse_departure(&request.departure, now)?;
-    let text = request.cruise_speed_kmh.trim();
-    let speed: f64 = text.parse().map_err(|_| ScheduleError::BadSpeed { text: text.to_string() })?;
     let aircraft = match &request.aircraft {
         Some(code) => aircraft(code.trim()).ok_or_else(|| ScheduleError::UnknownAircraft {
             code: code.trim().to_string(),
             known: AIRCRAFT.iter().map(|a| a.code).collect::<Vec<_>>().join(", "),
         })?,
         None => default_aircraft(distance_km(origin.location(), destination.location())),
+    };
+    // No speed given: the aircraft's usual cruise speed.
+    let text = request.cruise_speed_kmh.trim();
+    let speed: f64 = if text.is_empty() {
+        aircraft.cruise_speed_kmh
+    } else {
+        text.parse().map_err(|_| ScheduleError::BadSpeed { text: text.to_string() })?
     };
     build(number, airline, origin, destination, departure, speed, aircraft)
 }
@@ -142,10 +150,61 @@ fn build(
     })
 }
 
-/// `AR1132-20261122`: the number and the UTC date of the scheduled departure.
-pub fn flight_id(number: &str, departure: SimTime) -> String {
-    let date = utc(departure).format("%Y%m%d");
-    format!("{number}-{date}")
+pub use aviation::flight::flight_id;
+
+impl FlightPlan {
+    /// The rows scheduling this flight writes.
+    pub fn to_new_flight(&self) -> NewFlight {
+        NewFlight {
+            flight_id: self.flight_id.clone(),
+            number: self.number.clone(),
+            airline: self.airline.clone(),
+            origin: self.origin.iata.clone(),
+            destination: self.destination.iata.clone(),
+            scheduled_departure: self.scheduled_departure,
+            scheduled_arrival: self.scheduled_arrival,
+            aircraft: self.aircraft.code.to_string(),
+            cruise_speed_kmh: self.model.cruise_speed_kmh(),
+        }
+    }
+
+    /// The plan of a flight scheduled by any client, from its `flights` row. Its
+    /// scheduled times stay as written (the airport rows are keyed by them) even where
+    /// the model would fly it in another time; a missing or unknown aircraft or speed
+    /// falls back to the route's usual airliner.
+    pub fn from_flight(flight: &Flight, airports: &Airports) -> Result<FlightPlan, ScheduleError> {
+        let airport = |code: &str| {
+            airports
+                .get(code)
+                .cloned()
+                .ok_or_else(|| ScheduleError::UnknownAirport { code: code.to_string() })
+        };
+        let origin = airport(&flight.origin)?;
+        let destination = airport(&flight.destination)?;
+        let departure = flight.scheduled_departure.ok_or_else(|| ScheduleError::BadDeparture {
+            text: format!("{} has no scheduled departure", flight.flight_id),
+        })?;
+        let distance = distance_km(origin.location(), destination.location());
+        let aircraft = aircraft(&flight.aircraft).unwrap_or_else(|| default_aircraft(distance));
+        let speed = flight
+            .cruise_speed_kmh
+            .filter(|s| (MIN_CRUISE_SPEED_KMH..=MAX_CRUISE_SPEED_KMH).contains(s))
+            .unwrap_or(aircraft.cruise_speed_kmh);
+        let mut plan = build(
+            flight.number.clone(),
+            flight.airline.clone(),
+            origin,
+            destination,
+            departure,
+            speed,
+            aircraft,
+        )?;
+        plan.flight_id = flight.flight_id.clone();
+        if let Some(arrival) = flight.scheduled_arrival {
+            plan.scheduled_arrival = arrival;
+        }
+        Ok(plan)
+    }
 }
 
 /// Two letters or digits (not both digits), 1-4 digits, and an optional letter suffix.
@@ -248,8 +307,14 @@ const RANDOM_AIRLINES: &[&str] = &[
 const MAX_RANDOM_ROUTE_KM: f64 = 15_000.0;
 
 /// A random flight between two known airports 150 to 15,000 km apart, departing within
-/// the next 20 simulated minutes, with a flight id for which `taken` is false.
-pub fn random_plan<R: Rng>(rng: &mut R, airports: &Airports, now: SimTime, taken: &dyn Fn(&str) -> bool) -> Option<FlightPlan> {
+/// `spread_ms` of `now`, with a flight id for which `taken` is false.
+pub fn random_plan<R: Rng>(
+    rng: &mut R,
+    airports: &Airports,
+    now: SimTime,
+    spread_ms: i64,
+    taken: &dyn Fn(&str) -> bool,
+) -> Option<FlightPlan> {
     let all: Vec<&Airport> = airports.iter().collect();
     if all.len() < 2 {
         return None;
@@ -262,7 +327,7 @@ pub fn random_plan<R: Rng>(rng: &mut R, airports: &Airports, now: SimTime, taken
         }
         let airline = *RANDOM_AIRLINES.choose(rng)?;
         let number = format!("{airline}{}", rng.gen_range(100..10_000));
-        let departure = now + rng.gen_range(0..=20 * 60_000);
+        let departure = now + rng.gen_range(0..=spread_ms.max(0));
         if taken(&flight_id(&number, departure)) {
             continue;
         }
@@ -409,7 +474,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut ids = std::collections::HashSet::new();
         for _ in 0..200 {
-            let plan = random_plan(&mut rng, &a, NOW, &|id| ids.contains(id)).expect("a random flight");
+            let plan = random_plan(&mut rng, &a, NOW, 20 * 60_000, &|id| ids.contains(id)).expect("a random flight");
             assert_ne!(plan.origin.iata, plan.destination.iata);
             assert!(plan.model.distance_km() >= 150.0);
             assert!(

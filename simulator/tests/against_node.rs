@@ -118,6 +118,8 @@ async fn twenty_random_flights_all_land_moving_monotonically_toward_their_destin
                 "run",
                 "--random",
                 "20",
+                "--spread",
+                "5s",
                 "--time-scale",
                 "5000",
                 "--tick",
@@ -205,7 +207,7 @@ async fn status_changes_by_another_client_are_obeyed() {
         );
         assert!(flights(&session).await?.is_empty(), "a refused run must write nothing");
 
-        // ZZ100 flies at once; ZZ200 departs two simulated hours later (12 s of wall time).
+        // ZZ100 flies at once; ZZ200 departs 12 s later (real time: the one clock).
         let started = Instant::now();
         let mut run = node
             .flight_sim(&[
@@ -213,7 +215,7 @@ async fn status_changes_by_another_client_are_obeyed() {
                 "--flight",
                 "ZZ100 EZE MAD now 850",
                 "--flight",
-                "ZZ200 JFK LHR +2h 850",
+                "ZZ200 JFK LHR +12s 850",
                 "--time-scale",
                 "600",
                 "--tick",
@@ -312,13 +314,16 @@ async fn an_unreachable_cluster_is_a_clear_message_and_a_nonzero_exit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flight_scheduled_elsewhere_is_never_overwritten() {
+    use aviation::statements::{Scheduled, Statements};
     use simulator::schedule::{self, FlightRequest};
-    use simulator::status::Status;
-    use simulator::store::Store;
     let node = TestNode::start("never_overwritten");
     within_timeout(async {
         setup(&node).await?;
-        let store = Store::prepare(node.session().await).await?;
+        let session = node.session().await;
+        let shared = Statements {
+            session: &session,
+            timeout: Duration::from_secs(5),
+        };
         let airports = Airports::builtin()?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64;
         let request = |destination: &str| FlightRequest {
@@ -331,15 +336,19 @@ async fn a_flight_scheduled_elsewhere_is_never_overwritten() {
             aircraft: None,
         };
         let plan = schedule::plan(&request("MAD"), &airports, now)?;
-        store.insert_flight(&plan, Status::Scheduled).await?;
+        assert_eq!(shared.schedule_flight(&plan.to_new_flight()).await?, Scheduled::Created);
         // The same flight again (a retried write, or the same schedule made elsewhere) is taken as it is.
-        store.insert_flight(&plan, Status::Scheduled).await?;
+        let again = shared.schedule_flight(&plan.to_new_flight()).await?;
+        assert!(matches!(again, Scheduled::AlreadyScheduled(_)), "{again:?}");
         // Another route under the same id is refused, and the first schedule stays.
         let other = schedule::plan(&request("COR"), &airports, now)?;
         assert_eq!(other.flight_id, plan.flight_id);
-        let refusal = store.insert_flight(&other, Status::Scheduled).await.unwrap_err().to_string();
-        assert!(refusal.contains("already exists with another schedule"), "{refusal}");
-        let rows = flights(&node.session().await).await?;
+        let refusal = shared.schedule_flight(&other.to_new_flight()).await?;
+        let Scheduled::Conflict(existing) = refusal else {
+            panic!("another schedule under the id was not refused: {refusal:?}");
+        };
+        assert_eq!(existing.destination, "MAD");
+        let rows = flights(&session).await?;
         assert_eq!(
             rows,
             vec![(

@@ -45,11 +45,12 @@ pub struct LocalArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Once the cluster is up, also run the flight apps found next to the node
-    /// binary: `flight-sim setup`, `flight-sim run --random <flights>`, and
-    /// `flight-map` when a display is available.
+    /// binary: `flight-sim setup`, `flight-sim run --random <flights> --refill` (a
+    /// dispatcher of the cluster's schedule that keeps that many random flights on
+    /// it), and `flight-map` when a display is available.
     #[arg(long)]
     pub apps: bool,
-    /// How many random flights the simulator keeps in the air with `--apps`.
+    /// How many random flights the simulator keeps on the schedule with `--apps`.
     #[arg(long, default_value_t = 12)]
     pub flights: u32,
 }
@@ -332,16 +333,20 @@ impl Apps {
         if !status.success() {
             bail!("flight-sim setup failed ({status}); see {}", setup_log.display());
         }
+        // The simulator schedules random flights departing within three minutes (the
+        // same statements the map uses), keeps as many on the schedule as they land,
+        // and dispatches the whole schedule: these and any made on the map.
         let sim_args = vec![
             "--host".to_string(),
             hosts.clone(),
             "run".into(),
             "--random".into(),
             args.flights.to_string(),
+            "--refill".into(),
+            "--spread".into(),
+            "3m".into(),
             "--time-scale".into(),
             "120".into(),
-            "--duration".into(),
-            "24h".into(),
         ];
         let mut apps = Apps {
             sim,
@@ -388,12 +393,17 @@ impl Apps {
             .process_group(0)
             .spawn()
             .with_context(|| format!("cannot start {}", self.sim.display()))?;
-        println!("flying random flights with flight-sim (pid {}, log {})", child.id(), log.display());
+        println!(
+            "dispatching the flight schedule with flight-sim (pid {}, log {}): random flights depart within 3 minutes, \
+             flights made on the map at their time",
+            child.id(),
+            log.display()
+        );
         self.simulator = Some(child);
         Ok(())
     }
 
-    /// Starts a new simulator run when the last one is over (all its flights landed).
+    /// Starts the simulator again if it has stopped (it runs until Ctrl-C).
     fn keep_flying(&mut self) {
         let over = matches!(self.simulator.as_mut().map(Child::try_wait), Some(Ok(Some(_))));
         if over {

@@ -231,3 +231,208 @@ fn derive_address(name: &str, pid: u32, attempt: u32) -> Ipv4Addr {
     let h = hasher.finish();
     Ipv4Addr::new(127, 0, 16 + (h % 240) as u8, 1 + ((h >> 16) % 254) as u8)
 }
+
+/// `n` rustica nodes on `127.0.<a>.1..n` (nodes 1 and 2 the seeds), each a child
+/// process with its own data directory, killed on drop. Every address is claimed
+/// with the same lock files as single nodes.
+pub struct TestCluster {
+    pub addresses: Vec<Ipv4Addr>,
+    nodes: Vec<Option<Child>>,
+    watchdogs: Vec<Child>,
+    work_dir: Option<tempfile::TempDir>,
+    _claims: Vec<AddressClaim>,
+}
+
+const CLUSTER_SECRET: &str = "flight-sim test cluster secret";
+
+impl TestCluster {
+    /// Starts the nodes and waits until node 1 lists every one UN.
+    pub fn start(name: &str, n: u8) -> TestCluster {
+        let bin = rustica_bin();
+        assert!(
+            bin.exists(),
+            "the node binary {} does not exist: `cargo build -p tools`",
+            bin.display()
+        );
+        let claims = AddressClaim::for_cluster(name, n);
+        let addresses: Vec<Ipv4Addr> = claims.iter().map(|c| c.address).collect();
+        let work_dir = tempfile::Builder::new()
+            .prefix("flight-sim-cluster-")
+            .tempdir()
+            .expect("a temporary directory");
+        let seeds: Vec<String> = addresses.iter().take(2).map(Ipv4Addr::to_string).collect();
+        let mut cluster = TestCluster {
+            addresses: addresses.clone(),
+            nodes: Vec::new(),
+            watchdogs: Vec::new(),
+            work_dir: Some(work_dir),
+            _claims: claims,
+        };
+        for (k, address) in addresses.iter().enumerate() {
+            let dir = cluster.dir().join(format!("node{}", k + 1));
+            fs::create_dir_all(&dir).expect("create a node directory");
+            let log = File::create(dir.join("console.log")).expect("create the node log");
+            let child = Command::new(&bin)
+                .args(["node", "--address", &address.to_string(), "--data-dir"])
+                .arg(&dir)
+                .args(["--seeds", &seeds.join(",")])
+                .env("RUSTICA_CLUSTER_SECRET", CLUSTER_SECRET)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone the log handle"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            if let Some(w) = spawn_watchdog(child.id()) {
+                cluster.watchdogs.push(w);
+            }
+            cluster.nodes.push(Some(child));
+            // Seeds first, then the others one at a time, as `rustica local` does.
+            cluster.wait_for_cql(k);
+        }
+        cluster.wait_all_up(Duration::from_secs(60));
+        cluster
+    }
+
+    fn dir(&self) -> &Path {
+        self.work_dir.as_ref().map(|d| d.path()).unwrap_or(Path::new("/nonexistent"))
+    }
+
+    fn wait_for_cql(&mut self, k: usize) {
+        let address = SocketAddr::new(IpAddr::V4(self.addresses[k]), CQL_PORT);
+        let deadline = Instant::now() + START_TIMEOUT;
+        while TcpStream::connect_timeout(&address, Duration::from_millis(500)).is_err() {
+            if let Some(Some(child)) = self.nodes.get_mut(k) {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("node {address} exited during start with {status}:\n{}", self.log_tail(k, 40));
+                }
+            }
+            assert!(Instant::now() < deadline, "node {address} did not open CQL in {START_TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Waits until node 1 lists every node UN (`rustica status`).
+    pub fn wait_all_up(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let up = self.up_count(0);
+            if up == self.addresses.len() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {up} of {} nodes UN after {limit:?}",
+                self.addresses.len()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// How many nodes node `k` lists as UN.
+    pub fn up_count(&self, k: usize) -> usize {
+        let out = Command::new(rustica_bin())
+            .args(["status", "--host", &self.addresses[k].to_string()])
+            .stdin(Stdio::null())
+            .output();
+        match out {
+            Ok(out) => String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.starts_with("UN "))
+                .count(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Kills node `k` (0-based) at once, as a crash would.
+    pub fn kill(&mut self, k: usize) {
+        if let Some(mut child) = self.nodes[k].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn hosts(&self) -> String {
+        self.addresses.iter().map(Ipv4Addr::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    pub async fn session(&self) -> Session {
+        SessionBuilder::new()
+            .known_nodes(self.addresses.iter().map(|a| format!("{a}:{CQL_PORT}")))
+            .connection_timeout(Duration::from_secs(10))
+            .build()
+            .await
+            .expect("a driver session to the test cluster")
+    }
+
+    /// `flight-sim --host <node k> <args>`, ready to run.
+    pub fn flight_sim(&self, k: usize, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_flight-sim"));
+        cmd.arg("--host")
+            .arg(self.addresses[k].to_string())
+            .args(args)
+            .kill_on_drop(true)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn log_tail(&self, k: usize, lines: usize) -> String {
+        let path = self.dir().join(format!("node{}", k + 1)).join("console.log");
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(lines)..].join("\n")
+            }
+            Err(e) => format!("(cannot read {}: {e})", path.display()),
+        }
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for k in 0..self.nodes.len() {
+            self.kill(k);
+        }
+        for w in &mut self.watchdogs {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
+        if std::thread::panicking() {
+            for k in 0..self.addresses.len() {
+                eprintln!("===== node {} (last 30 lines) =====\n{}", self.addresses[k], self.log_tail(k, 30));
+            }
+            if let Some(dir) = self.work_dir.take() {
+                eprintln!("cluster directory kept at {}", dir.keep().display());
+            }
+        }
+    }
+}
+
+impl AddressClaim {
+    /// Claims `127.0.<a>.1..n` for one `a`, all or none.
+    fn for_cluster(name: &str, n: u8) -> Vec<AddressClaim> {
+        let dir = std::env::temp_dir().join("rustica-address-claims");
+        fs::create_dir_all(&dir).expect("create the address lock directory");
+        for attempt in 0u32..1000 {
+            let base = derive_address(name, std::process::id(), attempt).octets()[2];
+            let mut claims = Vec::new();
+            for k in 1..=n {
+                let address = Ipv4Addr::new(127, 0, base, k);
+                let lock_path = dir.join(address.to_string());
+                let Ok(mut file) = OpenOptions::new().write(true).create_new(true).open(&lock_path) else {
+                    break;
+                };
+                let _ = writeln!(file, "{}", std::process::id());
+                let claim = AddressClaim { address, lock_path };
+                if TcpStream::connect_timeout(&SocketAddr::new(IpAddr::V4(address), CQL_PORT), Duration::from_millis(100)).is_ok() {
+                    break;
+                }
+                claims.push(claim);
+            }
+            if claims.len() == n as usize {
+                return claims;
+            }
+        }
+        panic!("no free loopback range for test cluster {name}");
+    }
+}

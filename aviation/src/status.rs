@@ -1,5 +1,6 @@
 //! A flight's status, as the `flights.status` column spells it. The map writes these
-//! words and the simulator obeys them, so their spelling is part of the data model.
+//! words and the simulator obeys them, so their spelling is part of the data model;
+//! also which of them a person may set by hand.
 
 use std::fmt;
 
@@ -14,17 +15,23 @@ pub enum Status {
     Cancelled,
 }
 
-pub const ALL: [Status; 7] = [
-    Status::Scheduled,
-    Status::Boarding,
-    Status::OnTime,
-    Status::Delayed,
-    Status::InFlight,
-    Status::Landed,
-    Status::Cancelled,
-];
+pub const ALL: [Status; 7] = Status::ALL;
 
 impl Status {
+    pub const ALL: [Status; 7] = [
+        Status::Scheduled,
+        Status::Boarding,
+        Status::OnTime,
+        Status::Delayed,
+        Status::InFlight,
+        Status::Landed,
+        Status::Cancelled,
+    ];
+
+    /// The statuses a person may set (on the map, the console, cqlsh); the others are
+    /// the simulator's to write.
+    pub const SETTABLE: [Status; 3] = [Status::OnTime, Status::Delayed, Status::Cancelled];
+
     /// The word stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -58,6 +65,19 @@ impl Status {
     pub fn is_final(self) -> bool {
         matches!(self, Status::Landed | Status::Cancelled)
     }
+
+    /// The statuses a person may move a flight now in `self` to.
+    pub fn allowed_changes(self) -> Vec<Status> {
+        if self.is_final() {
+            return Vec::new();
+        }
+        Status::SETTABLE.into_iter().filter(|s| *s != self).collect()
+    }
+
+    /// Whether a person may move a flight from `self` to `to`.
+    pub fn can_change_to(self, to: Status) -> bool {
+        self.allowed_changes().contains(&to)
+    }
 }
 
 impl fmt::Display for Status {
@@ -84,5 +104,18 @@ mod tests {
         assert_eq!(Status::parse("  canceled "), Some(Status::Cancelled));
         assert_eq!(Status::parse("boarded"), None);
         assert_eq!(Status::parse(""), None);
+    }
+
+    #[test]
+    fn only_on_time_delayed_and_cancelled_can_be_set_and_never_on_a_finished_flight() {
+        assert_eq!(
+            Status::Scheduled.allowed_changes(),
+            vec![Status::OnTime, Status::Delayed, Status::Cancelled]
+        );
+        assert_eq!(Status::Delayed.allowed_changes(), vec![Status::OnTime, Status::Cancelled]);
+        assert!(Status::InFlight.can_change_to(Status::Delayed));
+        assert!(!Status::InFlight.can_change_to(Status::Landed));
+        assert!(Status::Landed.allowed_changes().is_empty());
+        assert!(Status::Cancelled.allowed_changes().is_empty());
     }
 }

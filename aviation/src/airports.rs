@@ -1,5 +1,5 @@
 //! The airports data set: parsing the CSV of real airports kept in the repository
-//! (`simulator/data/airports.csv`: IATA, ICAO, name, city, country, latitude, longitude) and
+//! (`aviation/data/airports.csv`: IATA, ICAO, name, city, country, latitude, longitude) and
 //! looking airports up by code. It does not write them to the database (`store.rs`).
 
 use std::collections::BTreeMap;
@@ -7,7 +7,9 @@ use std::path::Path;
 
 use crate::geo::LatLon;
 
-/// The CSV compiled into the binary, so `flight-sim setup` works from any directory.
+/// The CSV compiled into the binary, so `flight-sim setup` works from any directory and
+/// the map shows airports before (or without) the cluster. Its order ranks airports
+/// (busiest first), which the map uses to declutter.
 pub const BUILTIN_CSV: &str = include_str!("../data/airports.csv");
 
 const HEADER: [&str; 7] = ["iata", "icao", "name", "city", "country", "latitude", "longitude"];
@@ -47,6 +49,8 @@ pub enum AirportsError {
 #[derive(Debug, Clone, Default)]
 pub struct Airports {
     by_iata: BTreeMap<String, Airport>,
+    /// IATA codes in the order of the file (busiest first).
+    order: Vec<String>,
 }
 
 impl Airports {
@@ -67,6 +71,7 @@ impl Airports {
     /// with `"` (and `""` inside quotes is a quote); blank lines and `#` lines are skipped.
     pub fn parse(text: &str) -> Result<Airports, AirportsError> {
         let mut by_iata = BTreeMap::new();
+        let mut order = Vec::new();
         let mut saw_header = false;
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
@@ -87,12 +92,13 @@ impl Airports {
             if by_iata.contains_key(&airport.iata) {
                 return Err(AirportsError::Duplicate { line, iata: airport.iata });
             }
+            order.push(airport.iata.clone());
             by_iata.insert(airport.iata.clone(), airport);
         }
         if !saw_header {
             return Err(AirportsError::BadHeader { line: 1 });
         }
-        Ok(Airports { by_iata })
+        Ok(Airports { by_iata, order })
     }
 
     /// The airport with this IATA code (case-insensitive).
@@ -111,6 +117,11 @@ impl Airports {
     /// Airports in IATA order.
     pub fn iter(&self) -> impl Iterator<Item = &Airport> {
         self.by_iata.values()
+    }
+
+    /// Airports in the order of the file: the busiest first.
+    pub fn in_file_order(&self) -> impl Iterator<Item = &Airport> {
+        self.order.iter().filter_map(|code| self.by_iata.get(code))
     }
 }
 

@@ -1,8 +1,8 @@
-//! The flight keyspace's DDL, in one place: keyspace `aviation` and its four tables,
-//! as `../shared/DESIGN.md` describes them, every statement idempotent (`IF NOT
-//! EXISTS`). `simulator/schema.cql` is this text for a three-node cluster, kept equal
-//! by a test so the map can read it. Creating it against a session is the one async
-//! function here; the statement text is pure.
+//! The flight keyspace's DDL, in one place: keyspace `aviation` and its tables, as
+//! `docs/flight-data.md` describes them, every statement idempotent (`IF NOT
+//! EXISTS`). `aviation/schema.cql` is this text for a three-node cluster, kept equal
+//! by a test. Creating it against a session (and adding the columns a keyspace made
+//! by an older version lacks) is the one async function here; the text is pure.
 
 use scylla::client::session::Session;
 
@@ -49,6 +49,28 @@ pub const CREATE_FLIGHTS: &str = "CREATE TABLE IF NOT EXISTS aviation.flights (
     aircraft text,
     status text,
     cruise_speed_kmh double,
+    updated_at timestamp,
+    claimed_by text,
+    lease_until timestamp
+)";
+
+/// The schedule by day of departure, which dispatchers watch: one partition per UTC
+/// day, clustered by scheduled departure, so "flights due in the next minutes" is one
+/// slice of one or two partitions, never a scan.
+pub const CREATE_DEPARTURES: &str = "CREATE TABLE IF NOT EXISTS aviation.departures (
+    day date,
+    scheduled_departure timestamp,
+    flight_id text,
+    PRIMARY KEY ((day), scheduled_departure, flight_id)
+)";
+
+/// Each running simulator's clock and load, rewritten every few seconds with a TTL:
+/// the map shows the simulated time and speed-up it computes positions with.
+pub const CREATE_SIMULATORS: &str = "CREATE TABLE IF NOT EXISTS aviation.simulators (
+    simulator text PRIMARY KEY,
+    time_scale double,
+    sim_now timestamp,
+    flying int,
     updated_at timestamp
 )";
 
@@ -83,10 +105,26 @@ pub const CREATE_FLIGHT_POSITIONS: &str = "CREATE TABLE IF NOT EXISTS aviation.f
     heading_deg double,
     fuel_kg double,
     progress double,
-    updated_at timestamp
+    updated_at timestamp,
+    sim_time timestamp
 )";
 
-pub const TABLES: [&str; 4] = [CREATE_AIRPORTS, CREATE_FLIGHTS, CREATE_FLIGHTS_BY_AIRPORT, CREATE_FLIGHT_POSITIONS];
+pub const TABLES: [&str; 6] = [
+    CREATE_AIRPORTS,
+    CREATE_FLIGHTS,
+    CREATE_FLIGHTS_BY_AIRPORT,
+    CREATE_FLIGHT_POSITIONS,
+    CREATE_DEPARTURES,
+    CREATE_SIMULATORS,
+];
+
+/// Columns added after the first version of the keyspace: `create` adds them to a
+/// table made before them (an "already exists" answer means it has them).
+pub const ADDED_COLUMNS: [&str; 3] = [
+    "ALTER TABLE aviation.flights ADD claimed_by text",
+    "ALTER TABLE aviation.flights ADD lease_until timestamp",
+    "ALTER TABLE aviation.flight_positions ADD sim_time timestamp",
+];
 
 /// Every statement, keyspace first, for a cluster with this replication factor.
 pub fn statements(replication_factor: usize) -> Vec<String> {
@@ -95,11 +133,11 @@ pub fn statements(replication_factor: usize) -> Vec<String> {
     all
 }
 
-/// The text of `simulator/schema.cql`.
+/// The text of `aviation/schema.cql`.
 pub fn schema_cql(replication_factor: usize) -> String {
     let mut out = String::from(
         "-- The flight keyspace, shared by flight-sim and the desktop map.\n\
-         -- Generated from simulator/src/schema.rs (a test keeps them equal); `flight-sim setup`\n\
+         -- Generated from aviation/src/schema.rs (a test keeps them equal); `flight-sim setup`\n\
          -- creates it with replication_factor = min(3, nodes in the cluster).\n\n",
     );
     for statement in statements(replication_factor) {
@@ -116,6 +154,13 @@ pub async fn create(session: &Session) -> Result<(usize, usize), scylla::errors:
     let rf = replication_factor(nodes);
     for statement in statements(rf) {
         session.query_unpaged(statement, ()).await?;
+    }
+    for statement in ADDED_COLUMNS {
+        if let Err(e) = session.query_unpaged(statement, ()).await {
+            if !e.to_string().contains("already exist") {
+                return Err(e);
+            }
+        }
     }
     Ok((rf, nodes))
 }
@@ -144,11 +189,11 @@ mod tests {
     #[test]
     fn schema_cql_file_matches_the_ddl_in_code() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.cql");
-        let on_disk = std::fs::read_to_string(path).expect("simulator/schema.cql exists");
+        let on_disk = std::fs::read_to_string(path).expect("aviation/schema.cql exists");
         assert_eq!(
             on_disk,
             schema_cql(DESIGN_REPLICATION_FACTOR),
-            "regenerate simulator/schema.cql from schema::schema_cql(3)"
+            "regenerate aviation/schema.cql with `flight-sim schema > aviation/schema.cql`"
         );
     }
 }
