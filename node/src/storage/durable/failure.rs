@@ -4,6 +4,7 @@
 //! why in every refusal; reads go on. Restarting the node (once the disk is
 //! fixed) clears it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use serde::Deserialize;
@@ -28,6 +29,8 @@ pub enum CommitFailurePolicy {
 #[derive(Debug, Default)]
 pub struct CommitHealth {
     policy: CommitFailurePolicy,
+    /// Set once `stopped` holds a reason: what every write checks, lock-free.
+    failed: AtomicBool,
     stopped: Mutex<Option<String>>,
 }
 
@@ -35,6 +38,7 @@ impl CommitHealth {
     pub fn new(policy: CommitFailurePolicy) -> CommitHealth {
         CommitHealth {
             policy,
+            failed: AtomicBool::new(false),
             stopped: Mutex::new(None),
         }
     }
@@ -55,6 +59,7 @@ impl CommitHealth {
                 if stopped.is_none() {
                     tracing::error!(%reason, "commit log failure: this node refuses writes until it is restarted (commit_failure_policy)");
                     *stopped = Some(reason);
+                    self.failed.store(true, Ordering::Release);
                 }
             }
         }
@@ -62,6 +67,9 @@ impl CommitHealth {
 
     /// Refuses a write once the commit log failed (under a stopping policy).
     pub fn check(&self) -> Result<(), StorageError> {
+        if !self.failed.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &*self.stopped.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(reason) => Err(StorageError::CommitStopped { reason: reason.clone() }),
             None => Ok(()),
