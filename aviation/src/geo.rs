@@ -24,7 +24,7 @@ pub fn distance_km(a: LatLon, b: LatLon) -> f64 {
 }
 
 /// Angle between two points seen from the Earth's centre, in radians.
-fn central_angle(a: LatLon, b: LatLon) -> f64 {
+pub fn central_angle(a: LatLon, b: LatLon) -> f64 {
     let (phi1, phi2) = (a.lat.to_radians(), b.lat.to_radians());
     let dphi = phi2 - phi1;
     let dlambda = (b.lon - a.lon).to_radians();

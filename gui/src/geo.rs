@@ -4,8 +4,7 @@
 //! are `(latitude, longitude)` in degrees; screen points are `(x, y)` pixels. It knows
 //! nothing of egui or the map widget.
 
-/// Mean Earth radius, as the simulator uses it.
-pub const EARTH_RADIUS_KM: f64 = 6371.0;
+pub use aviation::geo::EARTH_RADIUS_KM;
 
 pub type LatLon = (f64, f64);
 
@@ -20,13 +19,9 @@ fn from_vector([x, y, z]: [f64; 3]) -> LatLon {
     (lat, lon)
 }
 
-/// Central angle between two points, in radians (haversine, stable for short hops).
+/// Central angle between two points, in radians (the shared haversine of `aviation::geo`).
 pub fn central_angle(a: LatLon, b: LatLon) -> f64 {
-    let (lat1, lat2) = (a.0.to_radians(), b.0.to_radians());
-    let dlat = lat2 - lat1;
-    let dlon = (b.1 - a.1).to_radians();
-    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
-    2.0 * h.sqrt().min(1.0).asin()
+    aviation::geo::central_angle(aviation::geo::LatLon::new(a.0, a.1), aviation::geo::LatLon::new(b.0, b.1))
 }
 
 pub fn distance_km(a: LatLon, b: LatLon) -> f64 {

@@ -4,7 +4,6 @@
 //! sees the same roles.
 
 use std::collections::{BTreeSet, HashMap};
-use std::ops::Bound;
 use std::sync::Arc;
 
 use cql_protocol::cql::ast::Permission;
@@ -23,7 +22,7 @@ use crate::query::restrictions::partition_position;
 use crate::schema::Table;
 use crate::schema_service::SchemaService;
 use crate::storage::key::{decode_clustering, encode_clustering};
-use crate::storage::{LiveRow, Mutation, PartitionSelection, ReadCommand, Row, Visit};
+use crate::storage::{LiveRow, Mutation, ReadCommand, Row, Visit};
 use crate::system::AUTH_KEYSPACE;
 
 const ROLES: &str = "roles";
@@ -144,16 +143,7 @@ impl RoleStore {
 
     pub async fn all_roles(&self) -> Result<Vec<Role>, QueryError> {
         let (table, strategy) = self.table(ROLES)?;
-        let command = ReadCommand {
-            table: table.id,
-            partitions: PartitionSelection::Tokens {
-                start: Bound::Unbounded,
-                end: Bound::Unbounded,
-            },
-            slices: Vec::new(),
-            reversed: false,
-            resume: None,
-        };
+        let command = ReadCommand::all(table.id);
         let mut roles = Vec::new();
         for (key, _, row) in self.read(&strategy, Consistency::One, &command).await? {
             let name = String::from_utf8(key).map_err(|_| server_error("a role name in system_auth.roles is not UTF-8"))?;

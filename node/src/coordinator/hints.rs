@@ -7,7 +7,6 @@
 //! `HINT_TTL_SECONDS`, and the hints for a node that left the ring are dropped.
 
 use std::net::IpAddr;
-use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -167,18 +166,8 @@ pub fn delete(engine: &dyn StorageEngine, target: IpAddr, clustering: Vec<u8>) -
 
 /// Every node this one holds hints for.
 pub fn targets(engine: &dyn StorageEngine) -> Result<Vec<IpAddr>, QueryError> {
-    let command = ReadCommand {
-        table: hints_table(),
-        partitions: PartitionSelection::Tokens {
-            start: Bound::Unbounded,
-            end: Bound::Unbounded,
-        },
-        slices: Vec::new(),
-        reversed: false,
-        resume: None,
-    };
     let mut out = Vec::new();
-    engine.read(&command, chrono::Utc::now().timestamp(), &mut |pv, _| {
+    engine.read(&ReadCommand::all(hints_table()), chrono::Utc::now().timestamp(), &mut |pv, _| {
         if let Ok(Value::Inet(target)) = Value::deserialize(&cql_protocol::types::ColumnType::Inet, &pv.position.key) {
             out.push(target);
         }

@@ -126,6 +126,20 @@ pub struct ReadCommand {
 }
 
 impl ReadCommand {
+    /// Every partition of `table`, whole, in ring order.
+    pub fn all(table: Uuid) -> ReadCommand {
+        ReadCommand {
+            table,
+            partitions: PartitionSelection::Tokens {
+                start: Bound::Unbounded,
+                end: Bound::Unbounded,
+            },
+            slices: Vec::new(),
+            reversed: false,
+            resume: None,
+        }
+    }
+
     /// The rows with exactly these full clustering keys in one partition (and
     /// its static row); no keys: the whole partition.
     pub fn rows(table: Uuid, position: PartitionPosition, clusterings: impl IntoIterator<Item = Vec<u8>>) -> ReadCommand {
