@@ -18,21 +18,13 @@ use aviation::geo::distance_km;
 use aviation::statements::{wall_now, Scheduled, Statements};
 use scylla::client::session::Session;
 
-use harness::TestCluster;
+use harness::{text, TestCluster};
 use simulator::airports::Airports;
 
 const TEST_TIMEOUT: Duration = Duration::from_secs(110);
 
 async fn within_timeout(body: impl Future<Output = anyhow::Result<()>>) {
-    match tokio::time::timeout(TEST_TIMEOUT, body).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => panic!("test failed: {e:?}"),
-        Err(_) => panic!("test did not finish within {TEST_TIMEOUT:?}"),
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    harness::within(TEST_TIMEOUT, body).await
 }
 
 /// A flight as the map's form makes it: the user's departure and arrival, and the

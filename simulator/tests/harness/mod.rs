@@ -20,6 +20,20 @@ use scylla::client::session_builder::SessionBuilder;
 pub const CQL_PORT: u16 = 9042;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Runs a test body, failing it with its error, or when it takes over `limit`.
+pub async fn within(limit: std::time::Duration, body: impl std::future::Future<Output = anyhow::Result<()>>) {
+    match tokio::time::timeout(limit, body).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("test failed: {e:?}"),
+        Err(_) => panic!("test did not finish within {limit:?}"),
+    }
+}
+
+/// A command's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// The node binary: `$RUSTICA_BIN`, or `target/debug/rustica` next to this crate.
 pub fn rustica_bin() -> PathBuf {
     if let Some(path) = std::env::var_os("RUSTICA_BIN") {
