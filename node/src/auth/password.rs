@@ -34,7 +34,6 @@ pub fn dummy_hash(cost: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     #[test]
     fn a_hash_verifies_its_password_only_and_is_salted() {
@@ -50,27 +49,14 @@ mod tests {
     #[test]
     fn the_dummy_hash_is_checked_as_slowly_as_a_real_one_and_matches_nothing() {
         let cost = 8;
-        let real = hash("secret", cost).unwrap();
+        let real: bcrypt::HashParts = hash("secret", cost).unwrap().parse().unwrap();
         let dummy = dummy_hash(cost);
-        // Parsed and run (Ok), not refused as malformed at once (Err).
+        // Parsed and run (Ok), not refused as malformed at once (Err): bcrypt's
+        // work is set by the cost alone, so the same cost takes the same time
+        // (no wall clock here: tests never assert on it).
         assert_eq!(bcrypt::verify("secret", &dummy).ok(), Some(false), "{dummy}");
+        let parsed: bcrypt::HashParts = dummy.parse().unwrap();
+        assert_eq!(parsed.get_cost(), real.get_cost());
         assert!(!verify("", &dummy));
-        // The fastest of a few interleaved runs: other work on the machine only
-        // ever slows a run down.
-        let once = |h: &str| {
-            let start = Instant::now();
-            verify("wrong", h);
-            start.elapsed()
-        };
-        let (mut real_time, mut dummy_time) = (Duration::MAX, Duration::MAX);
-        for _ in 0..3 {
-            real_time = real_time.min(once(&real));
-            dummy_time = dummy_time.min(once(&dummy));
-        }
-        let ratio = dummy_time.as_secs_f64() / real_time.as_secs_f64().max(1e-9);
-        assert!(
-            (0.5..2.0).contains(&ratio) && dummy_time > Duration::from_millis(1),
-            "a real check took {real_time:?}, the dummy one {dummy_time:?}"
-        );
     }
 }

@@ -25,7 +25,7 @@ use super::consistency::{Requirement, Tally};
 use super::replicas::Strategy;
 use super::Coordinator;
 use crate::error::QueryError;
-use crate::internode::{Reply, Verb};
+use crate::internode::{Outbound, Reply, Verb};
 use crate::paxos::{Ballot, Promise, Proposal, Summary};
 use crate::storage::PartitionPosition;
 
@@ -154,11 +154,12 @@ impl Round<'_> {
         let topology = c.view.topology();
         let timeout = c.timeouts.write;
         let transport = c.transport();
+        let request = Outbound::new(verb);
         let mut pending: FuturesUnordered<_> = to
             .iter()
             .map(|r| {
-                let (r, verb, transport) = (*r, verb.clone(), transport.clone());
-                tokio::spawn(async move { (r, transport.send(r, verb, timeout).await) })
+                let (r, request, transport) = (*r, request.clone(), transport.clone());
+                tokio::spawn(async move { (r, transport.send_outbound(r, &request, timeout).await) })
             })
             .collect();
         let mut tally = Tally::new(requirement);

@@ -28,7 +28,7 @@ use self::consistency::{Requirement, Tally};
 use self::replicas::{Strategy, Topology};
 use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
-use crate::internode::{Messaging, Reply, Verb};
+use crate::internode::{Messaging, Outbound, Reply, Verb};
 use crate::storage::memory::MemoryEngine;
 use crate::storage::{Mutation, PartitionSelection, ReadCommand, StorageEngine, Visit, Visitor};
 
@@ -92,6 +92,14 @@ impl Transport {
             Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
             None if to == self.local => Ok(crate::replica::local_reply(self.engine.as_ref(), verb)),
             None => Err(format!("no messaging service to reach {to}")),
+        }
+    }
+
+    /// `send` of a request that goes to several replicas (encoded once).
+    async fn send_outbound(&self, to: IpAddr, request: &Outbound, timeout: Duration) -> Result<Reply, String> {
+        match &self.messaging {
+            Some(m) => m.send_outbound(to, request, timeout).await.map_err(|e| e.to_string()),
+            None => self.send(to, request.verb().clone(), timeout).await,
         }
     }
 }

@@ -14,7 +14,7 @@ use super::consistency::{Requirement, Tally};
 use super::replicas::Strategy;
 use super::{Coordinator, Transport};
 use crate::error::QueryError;
-use crate::internode::{Reply, Verb};
+use crate::internode::{Outbound, Reply, Verb};
 use crate::storage::Mutation;
 
 /// What became of one replica write.
@@ -102,25 +102,30 @@ impl<'a> WriteProgress<'a> {
     }
 }
 
-/// Sends one mutation to one replica; on failure or timeout stores a hint for
-/// it. Reports the outcome to whoever still listens.
+/// Sends one write (a `Verb::Mutate`) to one replica; on failure or timeout
+/// stores a hint for it. Reports the outcome to whoever still listens.
 async fn deliver(
     transport: Transport,
     replica: IpAddr,
-    mutation: Mutation,
+    request: Outbound,
     outcome: Outcome,
     timeout: std::time::Duration,
     report: mpsc::Sender<Outcome>,
 ) {
-    let verb = Verb::Mutate {
-        mutations: vec![mutation.clone()],
-    };
-    let acked = matches!(transport.send(replica, verb, timeout).await, Ok(Reply::Ack));
+    let acked = matches!(transport.send_outbound(replica, &request, timeout).await, Ok(Reply::Ack));
     let hinted = !acked && {
         tracing::debug!(%replica, "replica write failed or timed out; storing a hint");
-        transport.hints.hint(replica, &mutation)
+        mutations(&request).iter().all(|m| transport.hints.hint(replica, m))
     };
     let _ = report.try_send(Outcome { acked, hinted, ..outcome });
+}
+
+/// The mutations of a write request.
+fn mutations(request: &Outbound) -> &[Mutation] {
+    match request.verb() {
+        Verb::Mutate { mutations } => mutations,
+        _ => &[],
+    }
 }
 
 impl Coordinator {
@@ -185,6 +190,8 @@ impl Coordinator {
         for (i, (m, alive, down)) in plans.into_iter().enumerate() {
             hinted.push(down.iter().filter(|d| self.hints.hint(**d, &m)).count());
             sends.push(alive.len());
+            // One request for every replica: encoded once, at the first remote send.
+            let request = Outbound::new(Verb::Mutate { mutations: vec![m] });
             for replica in alive {
                 if Some(replica) == applied {
                     already.push(Outcome {
@@ -202,10 +209,17 @@ impl Coordinator {
                     hinted: false,
                 };
                 if replica == self.local && !self.engine.waits_for_sync() {
-                    local_share.push((m.clone(), outcome));
+                    local_share.push((request.clone(), outcome));
                     continue;
                 }
-                tokio::spawn(deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone()));
+                tokio::spawn(deliver(
+                    transport.clone(),
+                    replica,
+                    request.clone(),
+                    outcome,
+                    timeout,
+                    report.clone(),
+                ));
             }
         }
         drop(report);
@@ -216,8 +230,11 @@ impl Coordinator {
         // This node's own share, once the other replicas' sends are on their way:
         // applied here, with no task and no hop (and no hint when it fails: hints
         // are replayed to other nodes only).
-        for (m, outcome) in local_share {
-            let acked = self.engine.apply(m).is_ok();
+        for (request, outcome) in local_share {
+            let acked = match request.into_verb() {
+                Verb::Mutate { mutations } => self.engine.apply_all(mutations).is_ok(),
+                _ => false,
+            };
             progress.record(&Outcome { acked, ..outcome });
         }
         while !progress.is_settled() {

@@ -360,10 +360,15 @@ impl Outgoing {
         self.pending.is_closed() || self.queue.is_closed()
     }
 
-    /// Sends one request and waits for its response (the caller bounds the wait).
-    pub(crate) async fn request(&self, verb: &Verb) -> Result<Reply, MessagingError> {
+    /// Sends one request (an encoded verb, see `Outbound`) and waits for its
+    /// response (the caller bounds the wait).
+    pub(crate) async fn request(&self, payload: &[u8]) -> Result<Reply, MessagingError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let frame = message::encode(id, Kind::Request, verb).map_err(|e| MessagingError::Protocol {
+        let frame = Frame::encode_with(id, Kind::Request, |mut out| {
+            out.extend_from_slice(payload);
+            Ok::<_, std::convert::Infallible>(out)
+        })
+        .map_err(|e| MessagingError::Protocol {
             to: self.to,
             reason: e.to_string(),
         })?;

@@ -10,6 +10,7 @@
 mod connection;
 pub mod frame;
 pub mod message;
+mod outbound;
 mod pool;
 
 use std::net::{IpAddr, SocketAddr};
@@ -23,6 +24,7 @@ use tracing::{debug, warn, Instrument};
 
 pub use self::frame::{INTERNODE_VERSION, MAX_FRAME};
 pub use self::message::{Reply, Verb};
+pub use self::outbound::Outbound;
 use self::pool::Pool;
 use crate::peer_auth::PeerAuth;
 
@@ -146,17 +148,28 @@ impl Messaging {
     /// (connecting first when needed, within the same timeout). To this node's
     /// own address, the handler answers without a socket.
     pub async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, MessagingError> {
-        let timed_out = MessagingError::Timeout { to, after: timeout };
         if to == self.local {
-            return tokio::time::timeout(timeout, answer(&self.handler, self.local, verb))
-                .await
-                .map_err(|_| timed_out);
+            return self.answer_locally(verb, timeout).await;
         }
-        let name = verb.name();
+        self.send_outbound(to, &Outbound::new(verb), timeout).await
+    }
+
+    /// `send` of a request that may go to several peers: its bytes are encoded
+    /// once, by whichever send needs them first.
+    pub async fn send_outbound(&self, to: IpAddr, request: &Outbound, timeout: Duration) -> Result<Reply, MessagingError> {
+        if to == self.local {
+            return self.answer_locally(request.verb().clone(), timeout).await;
+        }
+        let timed_out = MessagingError::Timeout { to, after: timeout };
+        let name = request.verb().name();
         debug!(%to, verb = name, "sending a request");
         let exchange = async {
+            let payload = request.payload().map_err(|reason| MessagingError::Protocol {
+                to,
+                reason: reason.to_string(),
+            })?;
             let connection = self.pool.connection(to).await?;
-            connection.request(&verb).await
+            connection.request(payload).await
         };
         let timer = crate::metrics::global().internode(to, name);
         let outcome = tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(timed_out));
@@ -166,6 +179,15 @@ impl Messaging {
             Err(e) => debug!(%to, verb = name, error = %e, "request failed"),
         }
         outcome
+    }
+
+    async fn answer_locally(&self, verb: Verb, timeout: Duration) -> Result<Reply, MessagingError> {
+        tokio::time::timeout(timeout, answer(&self.handler, self.local, verb))
+            .await
+            .map_err(|_| MessagingError::Timeout {
+                to: self.local,
+                after: timeout,
+            })
     }
 
     /// How many connections peers have opened to this node (for metrics and tests).
