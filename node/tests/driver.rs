@@ -734,6 +734,34 @@ async fn executing_a_prepared_statement_parses_nothing() {
         let parsed = counted(&after, "statements_parsed") - counted(&before, "statements_parsed");
         // The driver may send a few statements of its own (metadata refreshes).
         assert!(parsed <= 10, "400 EXECUTEs parsed {parsed} statements");
+        let compiled = counted(&after, "selects_compiled") - counted(&before, "selects_compiled");
+        assert!(compiled <= 10, "200 EXECUTEs of a SELECT compiled {compiled} selections");
+        Ok(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_prepared_select_star_sees_a_column_added_after_it_was_prepared() {
+    let node = TestNode::start().await;
+    within_timeout(async {
+        let session = node.session().await?;
+        create_keyspace(&session, "ks").await?;
+        ddl(&session, "CREATE TABLE ks.t (pk int PRIMARY KEY, v int)").await?;
+        session.query_unpaged("INSERT INTO ks.t (pk, v) VALUES (1, 10)", ()).await?;
+        let select = session.prepare("SELECT * FROM ks.t WHERE pk = ?").await?;
+        let columns = |rows: &scylla::response::query_result::QueryRowsResult| {
+            rows.column_specs().iter().map(|c| c.name().to_owned()).collect::<Vec<_>>()
+        };
+        let rows = session.execute_unpaged(&select, (1,)).await?.into_rows_result()?;
+        assert_eq!(columns(&rows), ["pk", "v"]);
+        ddl(&session, "ALTER TABLE ks.t ADD w text").await?;
+        session.query_unpaged("UPDATE ks.t SET w = 'new' WHERE pk = 1", ()).await?;
+        // The plan compiled at PREPARE is for the old table: the new one is used.
+        let rows = session.execute_unpaged(&select, (1,)).await?.into_rows_result()?;
+        assert_eq!(columns(&rows), ["pk", "v", "w"]);
+        let (pk, v, w): (i32, i32, String) = rows.single_row()?;
+        assert_eq!((pk, v, w.as_str()), (1, 10, "new"));
         Ok(())
     })
     .await;

@@ -97,6 +97,10 @@ pub struct PreparedStatement {
     pub bind_specs: Vec<ColumnSpec>,
     pub pk_indexes: Vec<u16>,
     pub result_columns: Vec<ColumnSpec>,
+    /// A SELECT's selection compiled against its table when prepared: each
+    /// EXECUTE reuses it while the table is the same one (an ALTER makes a new
+    /// `Table`, and the statement is compiled again).
+    pub plan: Option<select::CompiledSelect>,
 }
 
 pub struct QueryProcessor {
@@ -179,7 +183,8 @@ type StatementMarkers = (Vec<ColumnSpec>, Vec<u16>, Option<Arc<Table>>);
 /// budget: its syntax tree (taken as eight bytes per byte of its text) and its
 /// column specs.
 fn weight(text: &str, prepared: &PreparedStatement) -> usize {
-    512 + text.len() * 8 + (prepared.bind_specs.len() + prepared.result_columns.len()) * 128
+    // A SELECT keeps its result columns twice: as metadata and in its plan.
+    512 + text.len() * 8 + (prepared.bind_specs.len() + 2 * prepared.result_columns.len()) * 128
 }
 
 fn statement_id(keyspace: Option<&str>, query: &str) -> Vec<u8> {
@@ -193,11 +198,13 @@ fn statement_id(keyspace: Option<&str>, query: &str) -> Vec<u8> {
 }
 
 /// Counts of the query layer's work, for `system.coordinator_metrics`: a
-/// prepared statement's EXECUTE parses nothing, so `statements_parsed` stays
-/// still while `prepared_executed` climbs.
+/// prepared statement's EXECUTE parses nothing and a prepared SELECT compiles
+/// nothing, so `statements_parsed` and `selects_compiled` stay still while
+/// `prepared_executed` climbs.
 #[derive(Debug, Default)]
 struct QueryMetrics {
     parsed: AtomicI64,
+    selects_compiled: AtomicI64,
     prepared_executed: AtomicI64,
 }
 
@@ -267,7 +274,7 @@ impl QueryProcessor {
         let schema = self.schema.snapshot();
         let (specs, _, _) = self.markers(&schema, session.keyspace.as_deref(), &statement)?;
         let binds = bind(values, &specs)?;
-        self.execute(session, &statement, &binds, opts).await
+        self.execute(session, &statement, None, &binds, opts).await
     }
 
     pub fn prepare(&self, session: &Session, text: &str) -> Result<Prepared, QueryError> {
@@ -275,10 +282,14 @@ impl QueryProcessor {
         let schema = self.schema.snapshot();
         let keyspace = session.keyspace.clone();
         let (bind_specs, pk_indexes, table) = self.markers(&schema, keyspace.as_deref(), &statement)?;
-        let result_columns = match (&statement, &table) {
-            (Statement::Select(sel), Some(t)) => select::compile(t.clone(), sel)?.columns,
-            _ => Vec::new(),
+        let plan = match (&statement, &table) {
+            (Statement::Select(sel), Some(t)) => {
+                self.metrics.selects_compiled.fetch_add(1, Ordering::Relaxed);
+                Some(select::compile(t.clone(), sel)?)
+            }
+            _ => None,
         };
+        let result_columns = plan.as_ref().map(|p| p.columns.clone()).unwrap_or_default();
         let id = statement_id(keyspace.as_deref(), text);
         let prepared = Arc::new(PreparedStatement {
             id: id.clone(),
@@ -287,6 +298,7 @@ impl QueryProcessor {
             bind_specs,
             pk_indexes,
             result_columns,
+            plan,
         });
         let response = Prepared {
             id: id.clone(),
@@ -322,7 +334,8 @@ impl QueryProcessor {
             user: session.user.clone(),
             client: session.client,
         };
-        let result = self.execute(&mut scoped, &prepared.statement, &binds, opts).await;
+        let plan = prepared.plan.as_ref();
+        let result = self.execute(&mut scoped, &prepared.statement, plan, &binds, opts).await;
         if let Statement::Use(_) = prepared.statement {
             session.keyspace = scoped.keyspace;
         }
@@ -339,6 +352,7 @@ impl QueryProcessor {
     pub fn metrics(&self) -> Vec<(&'static str, i64)> {
         let mut all = self.coordinator.metrics();
         all.push(("statements_parsed", self.metrics.parsed.load(Ordering::Relaxed)));
+        all.push(("selects_compiled", self.metrics.selects_compiled.load(Ordering::Relaxed)));
         all.push(("prepared_executed", self.metrics.prepared_executed.load(Ordering::Relaxed)));
         all
     }
@@ -557,10 +571,12 @@ impl QueryProcessor {
         Ok(t)
     }
 
-    pub async fn execute(
+    /// Runs one statement; `plan` is a prepared SELECT's compiled selection.
+    async fn execute(
         &self,
         session: &mut Session,
         statement: &Statement,
+        plan: Option<&select::CompiledSelect>,
         binds: &Binds,
         opts: &QueryOptions,
     ) -> Result<ResultBody, QueryError> {
@@ -586,14 +602,22 @@ impl QueryProcessor {
             }
             Statement::Select(sel) => {
                 let table = self.table(&schema, ks, &sel.table)?;
-                let compiled = select::compile(table, sel)?;
+                let fresh;
+                let compiled = match plan {
+                    Some(plan) if Arc::ptr_eq(&plan.table, &table) => plan,
+                    _ => {
+                        self.metrics.selects_compiled.fetch_add(1, Ordering::Relaxed);
+                        fresh = select::compile(table, sel)?;
+                        &fresh
+                    }
+                };
                 let read = select::ReadOptions {
                     page_size: opts.page_size,
                     paging_state: opts.paging_state.clone(),
                     now: now_seconds(),
                 };
                 let strategy = self.strategy(&schema, &compiled.table);
-                let (command, mut collector) = select::Collector::plan(&compiled, sel, binds, &read)?;
+                let (command, mut collector) = select::Collector::plan(compiled, sel, binds, &read)?;
                 let mut cl = opts.consistency;
                 if matches!(cl, Consistency::Serial | Consistency::LocalSerial) {
                     let position = match &command.partitions {
