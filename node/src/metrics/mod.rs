@@ -12,12 +12,14 @@
 //! instead of threading a handle through every service.
 
 pub mod endpoint;
+mod handles;
 pub mod node;
 
 use std::net::IpAddr;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Instant;
 
+use self::handles::Handles;
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::wire::Consistency;
@@ -60,6 +62,9 @@ pub struct Metrics {
     internode_failed: IntCounterVec,
     internode_latency: HistogramVec,
     internode_received: IntCounterVec,
+    /// (sent, latency) handles per (peer, verb), and received ones per verb.
+    peer_handles: Handles<(IpAddr, &'static str), (IntCounter, Histogram)>,
+    received_handles: Handles<&'static str, IntCounter>,
     pub hints_stored: IntCounter,
     pub hints_replayed: IntCounter,
     pub read_repairs: IntCounter,
@@ -169,6 +174,8 @@ impl Metrics {
                 "Internode requests this node answered as a replica, by verb",
                 &["verb"],
             ),
+            peer_handles: Handles::new(),
+            received_handles: Handles::new(),
             hints_stored: counter(
                 &r,
                 "hints_stored_total",
@@ -263,7 +270,9 @@ impl Metrics {
 
     /// A verb this node answered as a replica.
     pub fn received(&self, verb: &'static str) {
-        self.internode_received.with_label_values(&[verb]).inc();
+        self.received_handles
+            .get(verb, |verb| self.internode_received.with_label_values(&[verb]))
+            .inc();
     }
 
     /// Time since the metrics began, at the node's start.
@@ -333,15 +342,18 @@ pub struct InternodeTimer {
 impl InternodeTimer {
     /// Records the round trip, or the failure (`reason`: timeout, unreachable, protocol).
     pub fn finish(self, failure: Option<&'static str>) {
-        let peer = self.peer.to_string();
-        self.metrics.internode_sent.with_label_values(&[&peer, self.verb]).inc();
+        let m = self.metrics;
+        let (sent, latency) = m.peer_handles.get((self.peer, self.verb), |(peer, verb)| {
+            let peer = peer.to_string();
+            (
+                m.internode_sent.with_label_values(&[&peer, verb]),
+                m.internode_latency.with_label_values(&[&peer]),
+            )
+        });
+        sent.inc();
         match failure {
-            None => self
-                .metrics
-                .internode_latency
-                .with_label_values(&[&peer])
-                .observe(self.started.elapsed().as_secs_f64()),
-            Some(reason) => self.metrics.internode_failed.with_label_values(&[&peer, reason]).inc(),
+            None => latency.observe(self.started.elapsed().as_secs_f64()),
+            Some(reason) => m.internode_failed.with_label_values(&[&self.peer.to_string(), reason]).inc(),
         }
     }
 }
