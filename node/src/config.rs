@@ -99,6 +99,9 @@ pub struct NodeConfig {
     /// Memory for prepared statements, in MiB: past it the least recently
     /// used ones are evicted (their clients get UNPREPARED and prepare again).
     pub prepared_statements_cache_size_mb: u64,
+    /// A batch over several partitions whose data is larger than this is
+    /// refused ("Batch too large"), as Cassandra's batch_size_fail_threshold.
+    pub batch_size_fail_threshold_in_kb: u64,
     /// A write that misses a replica leaves a hint for it (hinted handoff).
     pub hinted_handoff_enabled: bool,
     /// No hints are written for a node down longer than this.
@@ -177,6 +180,7 @@ impl Default for NodeConfig {
             cas_contention_timeout_ms: 1_000,
             counter_write_request_timeout_ms: 5_000,
             prepared_statements_cache_size_mb: 10,
+            batch_size_fail_threshold_in_kb: 50,
             hinted_handoff_enabled: true,
             max_hint_window_ms: 3 * 3600 * 1000,
             auto_bootstrap: true,

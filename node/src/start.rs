@@ -110,7 +110,10 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
             schema: schema.clone(),
         },
         info.clone(),
-        (config.prepared_statements_cache_size_mb as usize) << 20,
+        crate::query::QueryLimits {
+            prepared_cache_bytes: (config.prepared_statements_cache_size_mb as usize) << 20,
+            batch_size_fail_bytes: (config.batch_size_fail_threshold_in_kb as usize) << 10,
+        },
     ));
     let join = should_join(&config, bootstrapped.as_deref(), join)?;
     if join {

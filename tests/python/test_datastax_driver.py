@@ -334,6 +334,45 @@ def test_per_partition_limit_holds_across_page_boundaries(session):
         "SELECT k, c FROM per_partition PER PARTITION LIMIT 2 LIMIT 5", fetch_size=None)).current_rows) == 5
 
 
+def test_blob_conversions_and_clock_functions_in_selections_and_values(session):
+    session.execute("CREATE TABLE fns (k int PRIMARY KEY, b blob, u timeuuid, v text)")
+    session.execute("INSERT INTO fns (k, b, u, v) VALUES (1, intAsBlob(258), now(), blobAsText(0x6869))")
+    row = session.execute("SELECT intAsBlob(k), blobAsInt(b), b, v, bigintAsBlob(5), "
+                          "toDate(u), dateOf(u), unixTimestampOf(u), now(), uuid(), currentDate(), "
+                          "currentTimestamp() FROM fns WHERE k = 1").one()
+    assert row[0] == b"\x00\x00\x00\x01" and row[1] == 258 and row[2] == b"\x00\x00\x01\x02"
+    assert row[3] == "hi" and row[4] == b"\x00" * 7 + b"\x05"
+    assert row[7] == int(row[6].timestamp() * 1000) and row[8].version == 1 and row[9].version == 4
+    assert str(row[5]) == str(row[10]), "written now, read today"
+    assert [c for c in session.execute("SELECT intAsBlob(k) FROM fns").column_names] == ["system.intasblob(k)"]
+    with pytest.raises(InvalidRequest, match="Type error: v cannot be passed as argument 0 of function system.intasblob of type int"):
+        session.execute("SELECT intAsBlob(v) FROM fns")
+    with pytest.raises(InvalidRequest, match="In call to function system.blobasint, value 0x6869 is not a valid binary representation for type int"):
+        session.execute("SELECT blobAsInt(textAsBlob(v)) FROM fns")
+
+
+def test_cassandras_guards_on_timestamps_data_centres_and_batch_size(session):
+    session.execute("CREATE TABLE guards (k int PRIMARY KEY, v text)")
+    with pytest.raises(InvalidRequest, match=r"Out of bound timestamp, must be in \[-9223372036854775807, 9223372036854775807\]"):
+        session.execute("INSERT INTO guards (k, v) VALUES (2, 'x') USING TIMESTAMP -9223372036854775808")
+    from cassandra.protocol import ConfigurationException
+    with pytest.raises(ConfigurationException, match="Unrecognized strategy option {nodc} passed to NetworkTopologyStrategy for keyspace nts"):
+        session.execute("CREATE KEYSPACE nts WITH replication = {'class': 'NetworkTopologyStrategy', 'nodc': 3}")
+    session.execute("CREATE KEYSPACE IF NOT EXISTS nts WITH replication = {'class': 'NetworkTopologyStrategy', 'datacenter1': 1}")
+    # 60 KiB over two partitions: past batch_size_fail_threshold_in_kb (50); one partition is let through.
+    big = "x" * 30_000
+    for keys, refused in (((10, 11), True), ((12, 12), False)):
+        batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+        for k in keys:
+            batch.add(SimpleStatement("INSERT INTO guards (k, v) VALUES (%s, %s)"), (k, big))
+        if refused:
+            with pytest.raises(InvalidRequest, match="Batch too large"):
+                session.execute(batch)
+            assert session.execute("SELECT k FROM guards WHERE k = 10").one() is None
+        else:
+            session.execute(batch)
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

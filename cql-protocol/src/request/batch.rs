@@ -7,6 +7,7 @@
 //! decoded with agrees with its own flags.
 
 use crate::error::{Context, DecodeError};
+use crate::request::query::default_timestamp;
 use crate::request::BoundValues;
 use crate::wire::{write_byte, write_consistency, write_count, write_long, write_long_string, write_short_bytes, Consistency, Reader};
 
@@ -132,7 +133,7 @@ impl Batch {
             None
         };
         let default_timestamp = if flags & FLAG_DEFAULT_TIMESTAMP != 0 {
-            Some(r.read_long().context("default timestamp")?)
+            Some(default_timestamp(r.read_long().context("default timestamp")?)?)
         } else {
             None
         };

@@ -169,7 +169,7 @@ impl QueryParameters {
             None
         };
         let default_timestamp = if flags & FLAG_DEFAULT_TIMESTAMP != 0 {
-            Some(r.read_long().context("default timestamp")?)
+            Some(default_timestamp(r.read_long().context("default timestamp")?)?)
         } else {
             None
         };
@@ -243,6 +243,17 @@ impl Query {
         write_long_string(out, &self.query);
         self.params.encode(out);
     }
+}
+
+/// A client's default timestamp: any long but the smallest, which Cassandra
+/// keeps to mean "no timestamp" (it answers a protocol error, as here).
+pub(crate) fn default_timestamp(ts: i64) -> Result<i64, DecodeError> {
+    if ts == i64::MIN {
+        return Err(DecodeError::Invalid {
+            message: format!("Out of bound timestamp, must be in [{}, {}] (got {ts})", i64::MIN + 1, i64::MAX),
+        });
+    }
+    Ok(ts)
 }
 
 #[cfg(test)]

@@ -120,6 +120,26 @@ fn replication(properties: &[Property]) -> Result<Option<BTreeMap<String, String
     Ok(Some(map))
 }
 
+/// A NetworkTopologyStrategy option must name a data centre of the cluster
+/// (`known`), as Cassandra checks (`replication_factor` stands for all of them).
+pub fn check_data_centres(keyspace: &str, properties: &[Property], known: &[&str]) -> Result<(), QueryError> {
+    let Some(map) = replication(properties)? else {
+        return Ok(());
+    };
+    if map.get("class").map(String::as_str) != Some("org.apache.cassandra.locator.NetworkTopologyStrategy") {
+        return Ok(());
+    }
+    match map
+        .keys()
+        .find(|k| *k != "class" && *k != "replication_factor" && !known.contains(&k.as_str()))
+    {
+        Some(unknown) => Err(QueryError::Config {
+            message: format!("Unrecognized strategy option {{{unknown}}} passed to NetworkTopologyStrategy for keyspace {keyspace}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 fn durable_writes(properties: &[Property]) -> Result<Option<bool>, QueryError> {
     match properties.iter().find(|p| p.name == "durable_writes") {
         None => Ok(None),

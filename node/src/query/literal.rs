@@ -13,6 +13,7 @@ use cql_protocol::value::Value;
 use num_bigint::BigInt;
 use uuid::Uuid;
 
+use super::functions::{BlobConversion, Current};
 use crate::error::QueryError;
 
 /// A term's value: a value, a null, or "unset" (a bound value the client left out).
@@ -498,7 +499,7 @@ fn iso_duration(s: &str) -> Option<(i64, i64, i64)> {
     num.is_empty().then_some((months, days, nanos))
 }
 
-fn new_timeuuid() -> Uuid {
+pub(super) fn new_timeuuid() -> Uuid {
     let node: [u8; 6] = rand::random();
     Uuid::now_v1(&node)
 }
@@ -511,7 +512,6 @@ pub fn timeuuid_millis(u: &Uuid) -> Option<i64> {
 }
 
 fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what: &str) -> Result<Evaluated, QueryError> {
-    let now_ms = || chrono::Utc::now().timestamp_millis();
     let arg = |i: usize, t: &ColumnType| -> Result<Option<Value>, QueryError> {
         match args.get(i) {
             Some(term) => Ok(evaluate(term, t, binds, what)?.into_value()),
@@ -520,12 +520,16 @@ fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what
             ))),
         }
     };
+    if let Some(f) = Current::of(name).filter(|f| f.ty() == *ty) {
+        return Ok(Evaluated::Value(f.value()));
+    }
+    if let Some(conversion) = BlobConversion::of(name).filter(|c| c.types().1 == *ty) {
+        return Ok(match arg(0, &conversion.types().0)? {
+            Some(v) => Evaluated::Value(conversion.apply(v)?),
+            None => Evaluated::Null,
+        });
+    }
     let value = match (name, ty) {
-        ("now" | "currenttimeuuid", ColumnType::Timeuuid) => Value::Timeuuid(new_timeuuid()),
-        ("uuid", ColumnType::Uuid) => Value::Uuid(Uuid::new_v4()),
-        ("currenttimestamp", ColumnType::Timestamp) => Value::Timestamp(now_ms()),
-        ("currentdate", ColumnType::Date) => Value::Date(date_from_millis(now_ms())),
-        ("currenttime", ColumnType::Time) => Value::Time((now_ms().rem_euclid(86_400_000)) * 1_000_000),
         ("totimestamp", ColumnType::Timestamp) => match arg(0, &ColumnType::Timeuuid) {
             Ok(Some(Value::Timeuuid(u))) => Value::Timestamp(timeuuid_millis(&u).unwrap_or(0)),
             _ => match arg(0, &ColumnType::Date)? {
@@ -548,16 +552,6 @@ fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what
             Some(Value::Timestamp(ms)) => Value::Timeuuid(bound_timeuuid(ms, name == "maxtimeuuid")),
             _ => return Ok(Evaluated::Null),
         },
-        (n, ColumnType::Blob) if n.ends_with("asblob") => match args.first() {
-            Some(Term::String(s)) => Value::Blob(s.as_bytes().to_vec()),
-            Some(Term::Integer(i)) => Value::Blob(i.parse::<i64>().map(|v| v.to_be_bytes().to_vec()).unwrap_or_default()),
-            Some(Term::Bind { .. }) => return evaluate(args.first().unwrap_or(&Term::Null), ty, binds, what),
-            _ => return Ok(Evaluated::Null),
-        },
-        (n, t) if n.starts_with("blobas") => match arg(0, &ColumnType::Blob)? {
-            Some(Value::Blob(b)) => Value::deserialize(t, &b).map_err(|e| QueryError::invalid(e.to_string()))?,
-            _ => return Ok(Evaluated::Null),
-        },
         _ => {
             return Err(QueryError::invalid(format!(
                 "Unknown function {name} or it cannot produce a {} for \"{what}\"",
@@ -568,7 +562,7 @@ fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what
     Ok(Evaluated::Value(value))
 }
 
-fn date_from_millis(ms: i64) -> u32 {
+pub(super) fn date_from_millis(ms: i64) -> u32 {
     u32::try_from(ms.div_euclid(86_400_000) + (1i64 << 31)).unwrap_or(0)
 }
 

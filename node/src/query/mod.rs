@@ -9,6 +9,7 @@ pub mod cells;
 pub mod current;
 pub mod ddl;
 pub mod describe;
+mod functions;
 pub mod json;
 pub mod literal;
 mod lwt;
@@ -22,7 +23,9 @@ use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use cql_protocol::cql::ast::{BatchKind, BatchStatement, Delete, Insert, NodeTool, QualifiedName, Statement, Update};
+use cql_protocol::cql::ast::{
+    AlterKeyspace, BatchKind, BatchStatement, CreateKeyspace, Delete, Insert, NodeTool, QualifiedName, Statement, Update,
+};
 use cql_protocol::cql::parse_statement;
 use cql_protocol::request::{self, BatchTarget, BoundValues};
 use cql_protocol::response::{ColumnSpec, Prepared, PreparedMetadata, ResultBody, RowsMetadata};
@@ -113,7 +116,18 @@ pub struct QueryProcessor {
     local: crate::nodetool::LocalTools,
     node: NodeInfo,
     prepared: prepared_cache::PreparedCache<Vec<u8>, PreparedStatement>,
+    limits: QueryLimits,
     metrics: QueryMetrics,
+}
+
+/// The query processor's bounds, from the node's configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    /// Memory for prepared statements (`prepared_statements_cache_size_mb`).
+    pub prepared_cache_bytes: usize,
+    /// A batch over several partitions with more data is refused
+    /// (`batch_size_fail_threshold_in_kb`).
+    pub batch_size_fail_bytes: usize,
 }
 
 /// An INSERT, UPDATE or DELETE, borrowed from a statement or a batch: what the
@@ -213,7 +227,7 @@ impl QueryProcessor {
     /// write through `coordinator`, DDL goes to `schema`, role and permission
     /// statements and checks to `auth`, ring operations to `movement`, this
     /// node's own NODETOOL statements to `local`.
-    /// Prepared statements are kept within `prepared_cache_bytes`.
+    /// Prepared statements and batches are kept within `limits`.
     pub fn new(
         schema: Arc<SchemaService>,
         coordinator: Arc<Coordinator>,
@@ -221,7 +235,7 @@ impl QueryProcessor {
         movement: movement::Handle,
         local: crate::nodetool::LocalTools,
         node: NodeInfo,
-        prepared_cache_bytes: usize,
+        limits: QueryLimits,
     ) -> QueryProcessor {
         QueryProcessor {
             schema,
@@ -230,9 +244,29 @@ impl QueryProcessor {
             movement,
             local,
             node,
-            prepared: prepared_cache::PreparedCache::new(prepared_cache_bytes),
+            prepared: prepared_cache::PreparedCache::new(limits.prepared_cache_bytes),
+            limits,
             metrics: QueryMetrics::default(),
         }
+    }
+
+    /// A batch over several partitions may carry at most
+    /// `batch_size_fail_threshold_in_kb` of data, as in Cassandra.
+    fn check_batch_size(&self, writes: &[Mutation]) -> Result<(), QueryError> {
+        let first = writes.first().map(|m| (m.table, &m.position));
+        if writes.iter().all(|m| Some((m.table, &m.position)) == first) {
+            return Ok(());
+        }
+        let size: usize = writes.iter().map(Mutation::data_size).sum();
+        if size > self.limits.batch_size_fail_bytes {
+            tracing::error!(
+                size,
+                threshold = self.limits.batch_size_fail_bytes,
+                "a batch exceeded batch_size_fail_threshold_in_kb and was refused"
+            );
+            return Err(QueryError::invalid("Batch too large"));
+        }
+        Ok(())
     }
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
@@ -467,6 +501,7 @@ impl QueryProcessor {
                 writes.extend(mutations);
             }
         }
+        self.check_batch_size(&writes)?;
         self.write(schema, writes, opts.consistency, "BATCH").await?;
         self.increment(schema, increments, opts.consistency).await?;
         Ok(ResultBody::Void)
@@ -665,6 +700,16 @@ impl QueryProcessor {
                 Ok(ResultBody::Void)
             }
             Statement::NodeTool(op) => self.node_tool(op).await,
+            Statement::CreateKeyspace(CreateKeyspace { name, properties, .. })
+            | Statement::AlterKeyspace(AlterKeyspace { name, properties, .. }) => {
+                let topology = self.coordinator.view.topology();
+                let local = topology.local_dc();
+                let members = topology.members();
+                let mut known: Vec<&str> = members.iter().map(|m| topology.data_center(m)).collect();
+                known.push(&local);
+                ddl::check_data_centres(name, properties, &known)?;
+                self.schema.apply(ks, statement)
+            }
             _ => self.schema.apply(ks, statement),
         }
     }

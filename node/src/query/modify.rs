@@ -48,6 +48,14 @@ pub fn write_context(
         },
         None => client_timestamp.unwrap_or_else(server_timestamp),
     };
+    // The smallest long means "no timestamp" to Cassandra, which refuses it.
+    if timestamp == i64::MIN {
+        return Err(QueryError::invalid(format!(
+            "Out of bound timestamp, must be in [{}, {}]",
+            i64::MIN + 1,
+            i64::MAX
+        )));
+    }
     let ttl = match &using.ttl {
         Some(t) => match evaluate(t, &ColumnType::Int, binds, "[ttl]")? {
             Evaluated::Value(Value::Int(ttl)) => ttl,

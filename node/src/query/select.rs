@@ -11,6 +11,7 @@ use cql_protocol::value::Value;
 use num_bigint::BigInt;
 
 use super::cells::{live_meta, live_value};
+use super::functions;
 use super::json::to_json;
 use super::literal::{evaluate, Binds, Evaluated};
 use super::paging::PagingState;
@@ -33,6 +34,10 @@ enum Projection {
     Cast(Box<Projection>, ColumnType),
     Field(Box<Projection>, usize),
     Literal(Option<Value>),
+    /// `intAsBlob(x)`, `blobAsInt(b)`, ...
+    Blob(super::functions::BlobConversion, Box<Projection>),
+    /// `now()`, `uuid()`, `currentTimestamp()`, ...: evaluated for each row.
+    Current(super::functions::Current),
     /// `SELECT JSON`: one object of the named selections.
     JsonObject(Vec<(String, Projection)>),
 }
@@ -158,15 +163,43 @@ fn compile_expr(table: &Table, expr: &SelectorExpr) -> Result<(Projection, Strin
                     (Projection::Aggregate(kind, Box::new(p.clone())), display, ty.clone())
                 }
                 ("tojson", [(p, _, _)]) => (Projection::ToJson(Box::new(p.clone())), display, ColumnType::Varchar),
-                ("totimestamp" | "tounixtimestamp" | "todate" | "blobastext" | "textasblob", [(p, _, _)]) => {
+                ("totimestamp" | "tounixtimestamp" | "todate", [(p, _, _)]) => {
                     let ty = match name.as_str() {
                         "totimestamp" => ColumnType::Timestamp,
                         "tounixtimestamp" => ColumnType::Bigint,
-                        "todate" => ColumnType::Date,
-                        "blobastext" => ColumnType::Varchar,
-                        _ => ColumnType::Blob,
+                        _ => ColumnType::Date,
                     };
                     (Projection::Cast(Box::new(p.clone()), ty.clone()), display, ty)
+                }
+                ("dateof" | "unixtimestampof", [(p, arg, ty)]) => {
+                    if *ty != ColumnType::Timeuuid {
+                        return Err(functions::type_error(arg, 0, name, &ColumnType::Timeuuid));
+                    }
+                    let to = if name == "dateof" {
+                        ColumnType::Timestamp
+                    } else {
+                        ColumnType::Bigint
+                    };
+                    (Projection::Cast(Box::new(p.clone()), to.clone()), display, to)
+                }
+                (_, []) if functions::Current::of(name).is_some() => {
+                    let f = functions::Current::of(name).unwrap_or(functions::Current::Uuid);
+                    (Projection::Current(f), display, f.ty())
+                }
+                (_, [(p, arg, ty)]) if functions::BlobConversion::of(name).is_some() => {
+                    let Some(conversion) = functions::BlobConversion::of(name) else {
+                        return Err(QueryError::invalid(format!("Unknown function '{name}'")));
+                    };
+                    let (wanted, result) = conversion.types();
+                    let p = match args.first() {
+                        // A literal takes the argument's type: bigintAsBlob(5).
+                        Some(SelectorExpr::Term(term)) => {
+                            Projection::Literal(evaluate(term, &wanted, &Binds::default(), "selector")?.into_value())
+                        }
+                        _ if !functions::accepts(&wanted, ty) => return Err(functions::type_error(arg, 0, name, &wanted)),
+                        _ => p.clone(),
+                    };
+                    (Projection::Blob(conversion, Box::new(p)), display, result)
                 }
                 _ => return Err(QueryError::invalid(format!("Unknown function '{name}'"))),
             }
@@ -292,6 +325,11 @@ impl RowView<'_> {
                 _ => None,
             },
             Projection::Literal(v) => v.clone(),
+            Projection::Blob(conversion, inner) => match self.project(inner)? {
+                Some(v) => Some(conversion.apply(v)?),
+                None => None,
+            },
+            Projection::Current(f) => Some(f.value()),
             Projection::JsonObject(fields) => {
                 let mut out = String::from("{");
                 for (i, (name, p)) in fields.iter().enumerate() {

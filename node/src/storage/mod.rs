@@ -83,6 +83,30 @@ pub struct Mutation {
 }
 
 impl Mutation {
+    /// The size of its data as Cassandra counts a batch's (`dataSize`): each
+    /// cell's value and path with 16 bytes of timestamp, TTL and deletion
+    /// time, each clustering, and 12 bytes per row marker or deletion.
+    pub fn data_size(&self) -> usize {
+        let cell = |c: &Cell| 16 + c.value.as_ref().map_or(0, Vec::len);
+        let row = |clustering: &[u8], r: &Row| {
+            let cells: usize = r
+                .columns
+                .values()
+                .map(|d| match d {
+                    ColumnData::Simple(c) => cell(c),
+                    ColumnData::Complex { cells, deletion } => {
+                        cells.iter().map(|(path, c)| path.len() + cell(c)).sum::<usize>() + deletion.as_ref().map_or(0, |_| 12)
+                    }
+                })
+                .sum();
+            clustering.len() + cells + r.marker.as_ref().map_or(0, |_| 12) + r.deletion.as_ref().map_or(0, |_| 12)
+        };
+        self.partition_deletion.as_ref().map_or(0, |_| 12)
+            + self.range_tombstones.len() * 12
+            + self.static_row.as_ref().map_or(0, |r| row(&[], r))
+            + self.rows.iter().map(|(c, r)| row(c, r)).sum::<usize>()
+    }
+
     pub fn new(table: Uuid, position: PartitionPosition) -> Mutation {
         Mutation {
             table,

@@ -15,6 +15,8 @@ mod select;
 pub(crate) mod term;
 pub(crate) mod types;
 
+pub use types::native_type;
+
 use crate::cql::ast::Statement;
 use crate::cql::error::ParseError;
 use crate::cql::lexer::{tokenize, Token, TokenKind};

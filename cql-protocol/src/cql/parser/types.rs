@@ -9,7 +9,7 @@ use crate::cql::lexer::TokenKind;
 use super::input::{at_sym, ident, is_sym, nested, sym, PResult, Tokens};
 
 /// The native type a lower-case name stands for.
-pub(crate) fn native_type(name: &str) -> Option<NativeType> {
+pub fn native_type(name: &str) -> Option<NativeType> {
     Some(match name {
         "ascii" => NativeType::Ascii,
         "bigint" => NativeType::Bigint,
