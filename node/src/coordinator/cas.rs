@@ -158,7 +158,11 @@ impl Round<'_> {
             .iter()
             .map(|r| {
                 let (r, verb, transport) = (*r, verb.clone(), transport.clone());
-                tokio::spawn(async move { (r, transport.send(r, verb, timeout).await) })
+                let send = async move { (r, transport.send(r, verb, timeout).await) };
+                match crate::trace::current() {
+                    None => tokio::spawn(send),
+                    Some(state) => tokio::spawn(crate::trace::within(state, send)),
+                }
             })
             .collect();
         let mut tally = Tally::new(requirement);

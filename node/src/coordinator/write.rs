@@ -147,6 +147,7 @@ impl Coordinator {
         applied: Option<IpAddr>,
         timeout: std::time::Duration,
     ) -> Result<(), QueryError> {
+        crate::trace::event("Determining replicas for mutation");
         let topology = self.view.topology();
         let level = Requirement::for_level(cl, strategy, &topology.local_dc());
         let any = cl == Consistency::Any;
@@ -205,7 +206,12 @@ impl Coordinator {
                     local_share.push((m.clone(), outcome));
                     continue;
                 }
-                tokio::spawn(deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone()));
+                let delivery = deliver(transport.clone(), replica, m.clone(), outcome, timeout, report.clone());
+                // A traced write's sends stay in its trace.
+                match crate::trace::current() {
+                    None => tokio::spawn(delivery),
+                    Some(state) => tokio::spawn(crate::trace::within(state, delivery)),
+                };
             }
         }
         drop(report);
