@@ -5,8 +5,8 @@
 //! `rustica` binary (info, ring, describecluster, gossipinfo, tablestats,
 //! tpstats, flush, compact, drain, settraceprobability, gettraceprobability)
 //! runs against the cluster and prints nodetool's layout with the cluster's
-//! facts. (Query tracing itself is shown through cqlsh and the DataStax
-//! driver in tests/python/test_tracing.py.)
+//! facts. A traced EXECUTE comes back with its trace, read by the scylla
+//! driver (cqlsh and the DataStax driver: tests/python/test_tracing.py).
 
 mod common;
 
@@ -277,6 +277,27 @@ async fn metrics_move_with_load_and_every_nodetool_command_reads_a_three_node_cl
         assert!(completed("Native-Transport-Requests") > 0, "{pools}");
         assert!(completed("MutationStage") > 0, "{pools}");
         assert!(completed("CompactionExecutor") >= 1, "{pools}");
+
+        // A traced EXECUTE through the scylla driver: the response carries the
+        // session id and the driver reads the trace back, events from all three.
+        let mut traced = session.prepare("INSERT INTO ops.t (k, v) VALUES (?, ?)").await.unwrap();
+        traced.set_consistency(Consistency::All);
+        traced.set_tracing(true);
+        let result = session.execute_unpaged(&traced, (1000, "traced")).await.unwrap();
+        let id = result.tracing_id().expect("a traced request's response carries its session id");
+        let info = session.get_tracing_info(&id).await.unwrap();
+        assert_eq!(info.request.as_deref(), Some("Execute CQL3 prepared query"));
+        assert!(info.duration.is_some_and(|d| d > 0), "{info:?}");
+        let mut nodes = info.nodes();
+        nodes.sort();
+        assert_eq!(nodes, cluster.addresses(), "every replica records its own events: {info:?}");
+        assert!(
+            info.events.iter().any(|e| e
+                .activity
+                .as_deref()
+                .is_some_and(|a| a.starts_with("MUTATION message received from /"))),
+            "{info:?}"
+        );
 
         // Trace probability: set and read on every node, refused outside 0..1.
         for (address, p) in cluster.addresses().into_iter().zip(["0.25", "1", "0"]) {
