@@ -160,6 +160,9 @@ def test_the_drivers_query_trace_has_the_session_and_every_replicas_events(three
         # The coordinator applies its own replica's share without a message.
         assert {str(e.source) for e in received} == set(ADDRESSES) - {ADDRESSES[1]}, \
             [(e.source, e.description) for e in trace.events]
+        assert {e.thread_name for e in received} == {"MutationStage"}
+        parsing = [e for e in trace.events if e.description.startswith("Parsing INSERT")]
+        assert [e.thread_name for e in parsing] == ["Native-Transport-Requests"]
         appended = [e for e in trace.events if e.description == "Appending to commitlog"]
         assert {str(e.source) for e in appended} == set(ADDRESSES)
         assert all(e.source_elapsed is not None for e in trace.events)

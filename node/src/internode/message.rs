@@ -136,6 +136,18 @@ impl Verb {
         }
     }
 
+    /// The stage that answers the verb on a replica, as `rustica tpstats`
+    /// names it (a traced verb's events' `thread`).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Verb::Mutate { .. } | Verb::Truncate { .. } | Verb::CounterLead { .. } => "MutationStage",
+            Verb::Read { .. } | Verb::ReadDigest { .. } => "ReadStage",
+            Verb::StreamRead { .. } | Verb::StreamPush { .. } => "StreamStage",
+            Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } => "PaxosStage",
+            Verb::Ping | Verb::Traced { .. } => "RequestResponseStage",
+        }
+    }
+
     /// This verb, carrying the trace session `session`.
     pub fn traced(self, session: Uuid) -> Result<Verb, postcard::Error> {
         Ok(Verb::Traced {

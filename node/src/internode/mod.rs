@@ -80,7 +80,7 @@ async fn answer_traced(handler: &Arc<dyn Handler>, from: IpAddr, session: uuid::
         return Box::pin(answer(handler, from, verb)).await;
     };
     crate::metrics::global().received(verb.name());
-    let state = tracing.replica(session);
+    let state = tracing.replica(session, verb.stage());
     state.record(format!("{} message received from /{from}", verb.trace_name()));
     let reply = if !handler.blocks(&verb) {
         crate::trace::within_sync(&state, || handler.handle(from, verb))

@@ -34,6 +34,9 @@ pub const TRACE_TTL_SECONDS: i32 = 24 * 60 * 60;
 /// without bound (the rest are dropped, as a slow trace queue drops them).
 pub const MAX_EVENTS_PER_STATE: usize = 1024;
 
+/// The `thread` of a coordinator's events.
+pub const COORDINATOR_STAGE: &str = "Native-Transport-Requests";
+
 /// One thing a node did for a traced request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
@@ -42,7 +45,9 @@ pub struct Event {
     pub activity: String,
     /// Microseconds since this node began its part of the trace.
     pub elapsed_micros: i32,
-    /// The thread that did it.
+    /// The stage that did it, named as `rustica tpstats` names its pools
+    /// (`Native-Transport-Requests`, `MutationStage`, `ReadStage`, ...): the
+    /// node's tasks run on tokio's workers, whose thread names say nothing.
     pub thread: String,
 }
 
@@ -52,15 +57,18 @@ pub struct TraceState {
     pub session: Uuid,
     /// This node (the events' `source`).
     pub source: IpAddr,
+    /// The events' `thread`.
+    stage: &'static str,
     started: Instant,
     events: Mutex<Vec<Event>>,
 }
 
 impl TraceState {
-    pub fn new(session: Uuid, source: IpAddr) -> TraceState {
+    pub fn new(session: Uuid, source: IpAddr, stage: &'static str) -> TraceState {
         TraceState {
             session,
             source,
+            stage,
             started: Instant::now(),
             events: Mutex::new(Vec::new()),
         }
@@ -69,7 +77,7 @@ impl TraceState {
     /// Records one event now.
     pub fn record(&self, activity: String) {
         let elapsed_micros = i32::try_from(self.started.elapsed().as_micros()).unwrap_or(i32::MAX);
-        let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+        let thread = self.stage.to_string();
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if events.len() < MAX_EVENTS_PER_STATE {
             events.push(Event {
@@ -225,7 +233,7 @@ impl Tracing {
         if !asked && !picked(self.probability()) {
             return None;
         }
-        let state = Arc::new(TraceState::new(timeuuid(), self.local));
+        let state = Arc::new(TraceState::new(timeuuid(), self.local, COORDINATOR_STAGE));
         Some(Session {
             state,
             info: info(),
@@ -248,9 +256,10 @@ impl Tracing {
         });
     }
 
-    /// A replica's state for the coordinator's session `session`.
-    pub fn replica(&self, session: Uuid) -> Arc<TraceState> {
-        Arc::new(TraceState::new(session, self.local))
+    /// A replica's state for the coordinator's session `session`, whose
+    /// events are done by `stage`.
+    pub fn replica(&self, session: Uuid, stage: &'static str) -> Arc<TraceState> {
+        Arc::new(TraceState::new(session, self.local, stage))
     }
 
     /// Writes a replica's events and waits (a bounded while) until they are
@@ -289,7 +298,7 @@ mod tests {
     use super::*;
 
     fn state() -> Arc<TraceState> {
-        Arc::new(TraceState::new(timeuuid(), "127.0.0.1".parse().unwrap()))
+        Arc::new(TraceState::new(timeuuid(), "127.0.0.1".parse().unwrap(), "ReadStage"))
     }
 
     #[test]
@@ -316,6 +325,7 @@ mod tests {
         let activities: Vec<&str> = events.iter().map(|e| e.activity.as_str()).collect();
         assert_eq!(activities, ["Appending to commitlog", "Read 2 live rows and 0 tombstone cells"]);
         assert!(events[0].id.get_timestamp().is_some(), "event ids are timeuuids");
+        assert_eq!(events[0].thread, "ReadStage");
         assert!(events[0].elapsed_micros <= events[1].elapsed_micros);
     }
 
