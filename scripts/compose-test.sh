@@ -3,7 +3,8 @@
 # certificates (scripts/compose-certs.sh), starts the five nodes of
 # docker-compose.yml (TLS on every port, passwords), waits until all are healthy,
 # writes rows at QUORUM through the DataStax Python driver from this machine (TLS
-# and the default superuser, 127.0.20.1:9042), adds
+# and the default superuser, 127.0.20.1:9042), checks that every node's
+# Prometheus endpoint answers (curl to 127.0.20.k:9180/metrics), adds
 # node6 with its profile (it bootstraps: streams its ranges, then UN), checks
 # `rustica status` on node1 shows six UN and every row reads back, decommissions
 # node6 (back to five UN, every row still there), then tears it all down (volumes
@@ -116,6 +117,20 @@ print("compose-test: wrote 1000 rows at QUORUM over TLS, logged in")
 cluster.shutdown()
 PY
 )"
+
+# Each node's Prometheus endpoint answers from this machine (plain HTTP on
+# 127.0.20.k:9180), and node1's request counter saw the writes just made.
+for k in 1 2 3 4 5; do
+    metrics=$(curl -sf --max-time 10 "http://127.0.20.$k:9180/metrics") \
+        || { echo "compose-test: node$k's /metrics does not answer on 127.0.20.$k:9180" >&2; exit 1; }
+    grep -q '^# TYPE rustica_cql_requests_total counter' <<<"$metrics" \
+        || { echo "compose-test: node$k's /metrics has no rustica_cql_requests_total" >&2; exit 1; }
+done
+executes=$(curl -sf --max-time 10 "http://127.0.20.1:9180/metrics" \
+    | awk '/^rustica_cql_requests_total\{.*opcode="EXECUTE"/ { sum += $NF } END { print sum + 0 }')
+(( ${executes%.*} >= 1000 )) \
+    || { echo "compose-test: node1 counted $executes EXECUTEs after 1000 writes" >&2; exit 1; }
+echo "compose-test: every node's /metrics answers; node1 counted $executes EXECUTEs"
 
 # A stranger inside the cluster's network: signed by the cluster's authority, but
 # with a client's certificate, and a guessed secret.

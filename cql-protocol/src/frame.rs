@@ -342,6 +342,16 @@ pub fn encode_response_frame(stream: i16, response: &Response, warnings: &[Strin
     })
 }
 
+/// A complete v4 response frame that carries the id of the trace session the
+/// client asked for (the TRACING flag; the id precedes the body).
+pub fn encode_traced_response_frame(stream: i16, response: &Response, tracing_id: Uuid) -> Vec<u8> {
+    let version = PROTOCOL_VERSION | RESPONSE_BIT;
+    encode_frame(version, FLAG_TRACING, stream, response.opcode(), |out| {
+        write_uuid(out, tracing_id);
+        response.encode(out);
+    })
+}
+
 fn encode_frame(version: u8, flags: u8, stream: i16, opcode: Opcode, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::with_capacity(64);
     let mut header = FrameHeader {
@@ -455,6 +465,16 @@ mod tests {
                 request
             }
         );
+    }
+
+    #[test]
+    fn a_traced_response_carries_its_session_id_before_the_body() {
+        let id = Uuid::from_u128(0x1234);
+        let bytes = encode_traced_response_frame(3, &Response::Ready, id);
+        let header = FrameHeader::decode(&bytes[..HEADER_LEN]).unwrap();
+        assert_eq!(header.flags, FLAG_TRACING);
+        let frame = decode_response(&header, &bytes[HEADER_LEN..]).unwrap();
+        assert_eq!((frame.tracing_id, frame.response), (Some(id), Response::Ready));
     }
 
     #[test]

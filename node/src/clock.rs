@@ -21,6 +21,11 @@ pub fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Milliseconds since the epoch (a CQL timestamp).
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,13 +9,14 @@
 //! `MAX_FRAME_BEFORE_LOGIN` bytes and a deadline, past which it is closed.
 //! Counting connections is `limits`'s; accepting them and TLS are `server`'s.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cql_protocol::compression::{compress_frame, Compression};
-use cql_protocol::frame::{decode_request, encode_response_frame, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
+use cql_protocol::frame::{decode_request, encode_response_frame, encode_traced_response_frame, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
@@ -24,6 +25,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::{debug, warn, Instrument};
+use uuid::Uuid;
 
 use crate::auth::gate::{Gate, RequestKind};
 use crate::auth::Auth;
@@ -32,6 +34,7 @@ use crate::error::QueryError;
 use crate::limits::{InFlight, RequestLimits, Slot, MAX_FRAME_BEFORE_LOGIN};
 use crate::query::{QueryOptions, QueryProcessor, Session};
 use crate::system::CQL_VERSION;
+use crate::trace::{Session as TraceSession, SessionInfo, Tracing};
 
 const EVENT_STREAM: i16 = -1;
 
@@ -107,6 +110,8 @@ pub struct Handles {
     pub queries: Arc<QueryProcessor>,
     pub auth: Arc<Auth>,
     pub events: tokio::sync::broadcast::Sender<Event>,
+    /// Traces requests the client asks to (or the trace probability picks).
+    pub tracing: Arc<Tracing>,
 }
 
 /// Serves one client over `stream` (a TCP socket, or TLS over one) until it closes.
@@ -252,6 +257,18 @@ where
             let _ = tx.send((framing.encode(stream, &protocol_error(message)), Some(permit))).await;
             continue;
         }
+        // Requests answered on this task are counted here; the others by `handle`.
+        let counted_here = match &frame.request {
+            Request::Startup(_) | Request::Register(_) => true,
+            Request::AuthResponse(_) => gate.login_required(),
+            _ => false,
+        };
+        let timer = counted_here.then(|| crate::metrics::global().request(&frame.request));
+        let finish = |response: Response| match timer {
+            Some(timer) => timer.finish(response),
+            None => response,
+        };
+        let trace = begin_trace(&handles.tracing, frame.tracing, peer, &frame.request);
         match frame.request {
             // The login runs in order on this task: nothing else is admitted meanwhile.
             Request::Startup(s) => {
@@ -264,6 +281,7 @@ where
                     // Logged in: no deadline, and the unauthenticated slot goes back.
                     login = None;
                 }
+                let response = finish(response);
                 let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             Request::AuthResponse(a) if gate.login_required() => {
@@ -285,19 +303,22 @@ where
                         Response::Error(e.to_error_body())
                     }
                 };
+                let response = finish(response);
                 let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
             }
             Request::Register(r) => {
-                let _ = tx.send((framing.encode(stream, &Response::Ready), Some(permit))).await;
+                let response = finish(Response::Ready);
+                let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
                 pushers.push(spawn_event_pusher(&handles.events, r.events, tx.clone(), framing));
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
-                let response = handle(&handles.queries, &session, frame.request).await;
-                let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
+                let (response, trace_id) = handle_traced(&handles.queries, &session, frame.request, &handles.tracing, trace).await;
+                let _ = tx.send((framing.encode_traced(stream, &response, trace_id), Some(permit))).await;
             }
             request => {
                 let queries = handles.queries.clone();
+                let tracer = handles.tracing.clone();
                 let session = session.clone();
                 let tx = tx.clone();
                 let span = tracing::debug_span!("request", stream, opcode = header.opcode);
@@ -305,22 +326,21 @@ where
                     async move {
                         // A bug that panics fails its request with a server
                         // error instead of leaving the client waiting.
-                        let response = match std::panic::AssertUnwindSafe(handle(&queries, &session, request))
-                            .catch_unwind()
-                            .await
-                        {
-                            Ok(response) => response,
-                            Err(_) => {
-                                tracing::error!(stream, "a request panicked; answered with a server error");
-                                Response::Error(
-                                    crate::error::QueryError::Server {
+                        let (response, trace_id) =
+                            match std::panic::AssertUnwindSafe(handle_traced(&queries, &session, request, &tracer, trace))
+                                .catch_unwind()
+                                .await
+                            {
+                                Ok(answered) => answered,
+                                Err(_) => {
+                                    tracing::error!(stream, "a request panicked; answered with a server error");
+                                    let error = crate::error::QueryError::Server {
                                         message: "the node failed on this request (see its log)".into(),
-                                    }
-                                    .to_error_body(),
-                                )
-                            }
-                        };
-                        let _ = tx.send((framing.encode(stream, &response), Some(permit))).await;
+                                    };
+                                    (Response::Error(error.to_error_body()), None)
+                                }
+                            };
+                        let _ = tx.send((framing.encode_traced(stream, &response, trace_id), Some(permit))).await;
                     }
                     .instrument(span),
                 );
@@ -372,7 +392,15 @@ const MIN_COMPRESSED: usize = 64;
 
 impl Framing {
     fn encode(self, stream: i16, response: &Response) -> Vec<u8> {
-        let frame = encode_response_frame(stream, response, &[]);
+        self.encode_traced(stream, response, None)
+    }
+
+    /// With the id of the trace session the client asked for, when it did.
+    fn encode_traced(self, stream: i16, response: &Response, trace_id: Option<Uuid>) -> Vec<u8> {
+        let frame = match trace_id {
+            None => encode_response_frame(stream, response, &[]),
+            Some(id) => encode_traced_response_frame(stream, response, id),
+        };
         match self.compression {
             Some(c) if frame.len() >= HEADER_LEN + MIN_COMPRESSED => compress_frame(&frame, c),
             _ => frame,
@@ -410,6 +438,62 @@ fn spawn_event_pusher(
             }
         }
     })
+}
+
+/// The trace session of a statement (QUERY, PREPARE, EXECUTE, BATCH) the
+/// client asked to trace, or the node's trace probability picked.
+fn begin_trace(tracing: &Tracing, asked: bool, peer: Option<SocketAddr>, request: &Request) -> Option<TraceSession> {
+    let (request_name, consistency, query) = match request {
+        Request::Query(q) => ("Execute CQL3 query", Some(&q.params), Some(q.query.as_str())),
+        Request::Execute(e) => ("Execute CQL3 prepared query", Some(&e.params), None),
+        Request::Prepare(p) => ("Preparing CQL3 query", None, Some(p.query.as_str())),
+        Request::Batch(_) => ("Execute batch of CQL3 queries", None, None),
+        _ => return None,
+    };
+    tracing.begin(asked, || {
+        let mut parameters = BTreeMap::new();
+        if let Some(query) = query {
+            parameters.insert("query".to_string(), query.to_string());
+        }
+        let batch_consistency = match request {
+            Request::Batch(b) => Some((b.consistency, b.serial_consistency)),
+            _ => None,
+        };
+        let levels = consistency.map(|p| (p.consistency, p.serial_consistency)).or(batch_consistency);
+        if let Some((cl, serial)) = levels {
+            parameters.insert("consistency_level".to_string(), cl.name().to_string());
+            if let Some(serial) = serial {
+                parameters.insert("serial_consistency_level".to_string(), serial.name().to_string());
+            }
+        }
+        if let Some(page_size) = consistency.and_then(|p| p.page_size) {
+            parameters.insert("page_size".to_string(), page_size.to_string());
+        }
+        SessionInfo {
+            client: peer.map(|p| p.ip()),
+            request: request_name,
+            parameters,
+            started_at: crate::clock::now_millis(),
+        }
+    })
+}
+
+/// `handle`, inside the request's trace when it has one; the trace session's
+/// id comes back when the client asked for it.
+async fn handle_traced(
+    queries: &QueryProcessor,
+    session: &Mutex<Session>,
+    request: Request,
+    tracing: &Tracing,
+    trace: Option<TraceSession>,
+) -> (Response, Option<Uuid>) {
+    let Some(trace) = trace else {
+        return (handle(queries, session, request).await, None);
+    };
+    let response = crate::trace::within(trace.state.clone(), handle(queries, session, request)).await;
+    let id = trace.asked.then_some(trace.state.session);
+    tracing.finish(trace);
+    (response, id)
 }
 
 /// Answers one request, counted and timed in the node's metrics.

@@ -31,3 +31,4 @@ pub mod storage;
 pub mod system;
 pub mod tls;
 pub mod token;
+pub mod trace;

@@ -1,6 +1,8 @@
 //! The everyday `NODETOOL` statements that read or tend this node alone:
 //! `INFO`, `TABLESTATS`, `TPSTATS` (rows for `rustica info|tablestats|tpstats`
-//! to lay out as nodetool does) and `FLUSH`, `COMPACT`, `DRAIN`. The ring
+//! to lay out as nodetool does), `FLUSH`, `COMPACT`, `DRAIN`, and
+//! `SETTRACEPROBABILITY` / `GETTRACEPROBABILITY` (this node's share of
+//! requests traced unasked, `crate::trace`). The ring
 //! operations (decommission, removenode, cleanup) are the movement service's;
 //! the cluster-wide reports (`ring`, `describecluster`, `gossipinfo`) are read
 //! by the tools from the system tables. Disk work runs on the blocking pool.
@@ -19,12 +21,13 @@ use crate::schema_service::SchemaService;
 use crate::storage::StorageEngine;
 
 /// What the local statements read and tend: this node's storage, its view of
-/// the ring and its schema.
+/// the ring, its schema and its tracing.
 #[derive(Clone)]
 pub struct LocalTools {
     pub engine: Arc<dyn StorageEngine>,
     pub view: Arc<ClusterView>,
     pub schema: Arc<SchemaService>,
+    pub tracing: Arc<crate::trace::Tracing>,
 }
 
 /// Runs one of this module's statements.
@@ -55,6 +58,17 @@ pub async fn run(tools: &LocalTools, op: &NodeTool) -> Result<ResultBody, QueryE
         NodeTool::TpStats => Ok(ResultBody::Rows(rows(
             &["pool", "active", "pending", "completed", "blocked"],
             tp_stats(),
+        ))),
+        NodeTool::SetTraceProbability(text) => {
+            tools
+                .tracing
+                .set_probability(text)
+                .map_err(|message| QueryError::Invalid { message })?;
+            Ok(ResultBody::Void)
+        }
+        NodeTool::GetTraceProbability => Ok(ResultBody::Rows(rows(
+            &["probability"],
+            vec![vec![tools.tracing.probability().to_string()]],
         ))),
         NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) | NodeTool::Cleanup => Err(QueryError::Server {
             message: format!("{op:?} is a ring operation, run by the movement service"),

@@ -77,7 +77,8 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let internode_listener = tokio::net::TcpListener::bind(internode_addr)
         .await
         .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
-    let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id));
+    let (tracing, trace_batches) = crate::trace::Tracing::new(config.address);
+    let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id).with_tracing(tracing.clone()));
     let messaging =
         crate::internode::Messaging::start_with_tls(internode_listener, config.address, peer_auth.clone(), handler, peer_tls.clone()).await;
     // The services, each built from the handles it needs, in order.
@@ -108,6 +109,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
             engine: engine.clone(),
             view: coordinator.view.clone(),
             schema: schema.clone(),
+            tracing: tracing.clone(),
         },
         info.clone(),
         crate::query::QueryLimits {
@@ -154,6 +156,10 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     jobs.spawn("hint replay", {
         let coordinator = coordinator.clone();
         |stop| coordinator.replay_hints(stop)
+    });
+    jobs.spawn("trace writer", {
+        let (coordinator, schema, port) = (coordinator.clone(), schema.clone(), config.internode_port);
+        move |stop| crate::trace::writer::run(trace_batches, coordinator, schema, port, stop)
     });
     jobs.spawn("metrics", {
         let (queries, schema, engine) = (queries.clone(), schema.clone(), engine.clone());
@@ -206,7 +212,12 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     } else {
         None
     };
-    let handles = crate::connection::Handles { queries, auth, events };
+    let handles = crate::connection::Handles {
+        queries,
+        auth,
+        events,
+        tracing,
+    };
     crate::server::run(
         listener,
         handles,

@@ -103,7 +103,13 @@ pub fn initial_schema() -> Result<Schema, QueryError> {
                 ("class".to_string(), "org.apache.cassandra.locator.SimpleStrategy".to_string()),
                 (
                     "replication_factor".to_string(),
-                    if ks == "system_auth" { "1" } else { "3" }.to_string(),
+                    // Cassandra's: auth 1, traces 2, distributed 3.
+                    match ks {
+                        "system_auth" => "1",
+                        "system_traces" => "2",
+                        _ => "3",
+                    }
+                    .to_string(),
                 ),
             ]
             .into(),
@@ -147,7 +153,7 @@ pub fn create_storage(engine: &dyn StorageEngine, schema: &Schema) -> Result<(),
 }
 
 /// A row of a system table from column values (absent columns stay unset).
-fn row_mutation(table: &Table, values: Vec<(&str, Value)>, ctx: &WriteContext) -> Result<Mutation, QueryError> {
+pub(crate) fn row_mutation(table: &Table, values: Vec<(&str, Value)>, ctx: &WriteContext) -> Result<Mutation, QueryError> {
     let mut pk = Vec::new();
     let mut ck = Vec::new();
     let mut row = Row {

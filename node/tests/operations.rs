@@ -3,8 +3,10 @@
 //! text format on port 9180 of its own address and its counters move with
 //! load sent through the scylla driver; then every nodetool command of the
 //! `rustica` binary (info, ring, describecluster, gossipinfo, tablestats,
-//! tpstats, flush, compact, drain) runs against the cluster and prints
-//! nodetool's layout with the cluster's facts.
+//! tpstats, flush, compact, drain, settraceprobability, gettraceprobability)
+//! runs against the cluster and prints nodetool's layout with the cluster's
+//! facts. A traced EXECUTE comes back with its trace, read by the scylla
+//! driver (cqlsh and the DataStax driver: tests/python/test_tracing.py).
 
 mod common;
 
@@ -184,6 +186,15 @@ async fn metrics_move_with_load_and_every_nodetool_command_reads_a_three_node_cl
             );
         }
         assert!(executes >= 250.0, "250 EXECUTEs across the nodes, counted {executes}");
+        let (_, logins) = http_get(first, "/metrics").unwrap();
+        assert!(
+            sum_of(&logins, "rustica_cql_requests_total", "opcode=\"STARTUP\"") >= 1.0,
+            "the driver's STARTUPs are counted: {logins}"
+        );
+        assert!(
+            sum_of(&logins, "rustica_cql_requests_total", "opcode=\"REGISTER\"") >= 1.0,
+            "the driver's control connection REGISTERs: {logins}"
+        );
         assert!(sent >= 400.0, "each QUORUM write goes to two other replicas: {sent}");
         let (_, after) = http_get(first, "/metrics").unwrap();
         let quorum = "rustica_cql_request_latency_seconds_count{consistency=\"QUORUM\",opcode=\"EXECUTE\"}";
@@ -266,6 +277,42 @@ async fn metrics_move_with_load_and_every_nodetool_command_reads_a_three_node_cl
         assert!(completed("Native-Transport-Requests") > 0, "{pools}");
         assert!(completed("MutationStage") > 0, "{pools}");
         assert!(completed("CompactionExecutor") >= 1, "{pools}");
+
+        // A traced EXECUTE through the scylla driver: the response carries the
+        // session id and the driver reads the trace back, events from all three.
+        let mut traced = session.prepare("INSERT INTO ops.t (k, v) VALUES (?, ?)").await.unwrap();
+        traced.set_consistency(Consistency::All);
+        traced.set_tracing(true);
+        let result = session.execute_unpaged(&traced, (1000, "traced")).await.unwrap();
+        let id = result.tracing_id().expect("a traced request's response carries its session id");
+        let info = session.get_tracing_info(&id).await.unwrap();
+        assert_eq!(info.request.as_deref(), Some("Execute CQL3 prepared query"));
+        assert!(info.duration.is_some_and(|d| d > 0), "{info:?}");
+        let mut nodes = info.nodes();
+        nodes.sort();
+        assert_eq!(nodes, cluster.addresses(), "every replica records its own events: {info:?}");
+        assert!(
+            info.events.iter().any(|e| e
+                .activity
+                .as_deref()
+                .is_some_and(|a| a.starts_with("MUTATION message received from /"))),
+            "{info:?}"
+        );
+
+        // Trace probability: set and read on every node, refused outside 0..1.
+        for (address, p) in cluster.addresses().into_iter().zip(["0.25", "1", "0"]) {
+            rustica(address, &["settraceprobability", p]).unwrap();
+            let shown = rustica(address, &["gettraceprobability"]).unwrap();
+            assert_eq!(shown, format!("Current trace probability: {p}\n"));
+        }
+        let second = cluster.address(2);
+        for address in [first, second] {
+            rustica(address, &["settraceprobability", "0"]).unwrap();
+        }
+        let refused = rustica(second, &["settraceprobability", "2"]).unwrap_err();
+        assert!(refused.to_string().contains("between 0 and 1"), "{refused}");
+        let refused = session.query_unpaged("NODETOOL SETTRACEPROBABILITY 1.5", ()).await.unwrap_err();
+        assert!(refused.to_string().contains("between 0 and 1"), "the node checks it too: {refused}");
 
         rustica(first, &["drain"]).unwrap();
         let (_, last) = http_get(first, "/metrics").unwrap();

@@ -1,6 +1,7 @@
-//! `rustica info | ring | describecluster | gossipinfo | tablestats | tpstats`
-//! and `flush | compact | drain`: nodetool's everyday commands. The node's own
-//! figures come from `NODETOOL INFO | TABLESTATS | TPSTATS` statements; what a
+//! `rustica info | ring | describecluster | gossipinfo | tablestats | tpstats`,
+//! `flush | compact | drain` and `settraceprobability | gettraceprobability`:
+//! nodetool's everyday commands. The node's own figures come from
+//! `NODETOOL INFO | TABLESTATS | TPSTATS | GETTRACEPROBABILITY` statements; what a
 //! node knows of the cluster comes from the system tables gossip keeps
 //! (`system.local`, `system.peers`, `system.cluster_status`), as `rustica
 //! status` reads them. The layouts are nodetool's, as pure functions of the
@@ -23,6 +24,14 @@ use crate::status::{cluster_status, connect_with, format_load, ownership, ring_t
 pub struct TableStatsArgs {
     /// Only this keyspace's tables.
     pub keyspace: Option<String>,
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TraceProbabilityArgs {
+    /// The share of requests the node traces unasked: 0 (none, the default) to 1 (all).
+    pub probability: f64,
     #[command(flatten)]
     pub node: NodeArgs,
 }
@@ -67,6 +76,31 @@ pub async fn disk_operation(args: NodeArgs, op: &str) -> anyhow::Result<()> {
     nodetool_rows(&session, &format!("NODETOOL {}", op.to_uppercase()))
         .await
         .with_context(|| format!("{op} failed on {}", args.host))?;
+    Ok(())
+}
+
+/// `nodetool settraceprobability`: the node traces this share of requests
+/// into `system_traces`, as if their clients had asked.
+pub async fn settraceprobability(args: TraceProbabilityArgs) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&args.probability) {
+        anyhow::bail!("Trace probability must be between 0 and 1, got {}", args.probability);
+    }
+    let session = session(&args.node).await?;
+    nodetool_rows(&session, &format!("NODETOOL SETTRACEPROBABILITY {}", args.probability))
+        .await
+        .with_context(|| format!("settraceprobability failed on {}", args.node.host))?;
+    Ok(())
+}
+
+/// `nodetool gettraceprobability`: `Current trace probability: 0.1`.
+pub async fn gettraceprobability(args: NodeArgs) -> anyhow::Result<()> {
+    let session = session(&args).await?;
+    let rows = nodetool_rows(&session, "NODETOOL GETTRACEPROBABILITY").await?;
+    let probability = rows
+        .first()
+        .and_then(|r| r.first())
+        .context("the node did not say its trace probability")?;
+    println!("Current trace probability: {probability}");
     Ok(())
 }
 

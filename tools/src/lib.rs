@@ -1,7 +1,7 @@
 //! The client tools of the `rustica` command: the CQL shell, the stress load
 //! generator, status, the nodetool commands (decommission, removenode, cleanup,
 //! streams; info, ring, describecluster, gossipinfo, tablestats, tpstats,
-//! flush, compact, drain), a local cluster on loopback, certificates for a
+//! flush, compact, drain, settraceprobability, gettraceprobability), a local cluster on loopback, certificates for a
 //! cluster, and the storage benchmark. Clients of a running cluster through the scylla driver;
 //! the database node itself is the `node` crate.
 

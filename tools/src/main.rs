@@ -63,6 +63,10 @@ enum Command {
     Compact(tools::nodetool::NodeArgs),
     /// Flush every memtable before a planned stop (then stop the process).
     Drain(tools::nodetool::NodeArgs),
+    /// Trace this share (0 to 1) of a node's requests into system_traces, unasked (like nodetool settraceprobability).
+    Settraceprobability(tools::inspect::TraceProbabilityArgs),
+    /// The share of a node's requests it traces unasked (like nodetool gettraceprobability).
+    Gettraceprobability(tools::nodetool::NodeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -196,5 +200,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Flush(args) => tools::inspect::disk_operation(args, "flush").await,
         Command::Compact(args) => tools::inspect::disk_operation(args, "compact").await,
         Command::Drain(args) => tools::inspect::disk_operation(args, "drain").await,
+        Command::Settraceprobability(args) => tools::inspect::settraceprobability(args).await,
+        Command::Gettraceprobability(args) => tools::inspect::gettraceprobability(args).await,
     }
 }

@@ -68,6 +68,11 @@ pub enum NodeTool {
     TableStats(Option<String>),
     /// `NODETOOL TPSTATS`: the node's tasks, as nodetool's thread pools.
     TpStats,
+    /// `NODETOOL SETTRACEPROBABILITY <number>`: the share of requests this
+    /// node traces unasked, as written (the node checks it lies in 0..1).
+    SetTraceProbability(String),
+    /// `NODETOOL GETTRACEPROBABILITY`: that share, as one row.
+    GetTraceProbability,
 }
 
 // ---------------------------------------------------------------- types

@@ -666,6 +666,8 @@ impl Display for Statement {
                 write_quoted(f, keyspace)
             }
             Statement::NodeTool(NodeTool::TpStats) => f.write_str("NODETOOL TPSTATS"),
+            Statement::NodeTool(NodeTool::SetTraceProbability(p)) => write!(f, "NODETOOL SETTRACEPROBABILITY {p}"),
+            Statement::NodeTool(NodeTool::GetTraceProbability) => f.write_str("NODETOOL GETTRACEPROBABILITY"),
         }
     }
 }

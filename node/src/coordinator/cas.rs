@@ -159,7 +159,11 @@ impl Round<'_> {
             .iter()
             .map(|r| {
                 let (r, request, transport) = (*r, request.clone(), transport.clone());
-                tokio::spawn(async move { (r, transport.send_outbound(r, &request, timeout).await) })
+                let send = async move { (r, transport.send_outbound(r, &request, timeout).await) };
+                match crate::trace::current() {
+                    None => tokio::spawn(send),
+                    Some(state) => tokio::spawn(crate::trace::within(state, send)),
+                }
             })
             .collect();
         let mut tally = Tally::new(requirement);

@@ -88,6 +88,16 @@ struct Transport {
 impl Transport {
     /// Sends one verb to a replica; the local node is served without a socket.
     async fn send(&self, to: IpAddr, verb: Verb, timeout: Duration) -> Result<Reply, String> {
+        // A traced request's verbs carry its session, so the replica records
+        // its own events under it.
+        let verb = match crate::trace::current() {
+            None => verb,
+            Some(state) => {
+                state.record(format!("Sending {} message to /{to}", verb.trace_name()));
+                let untraced = verb.clone();
+                verb.traced(state.session).unwrap_or(untraced)
+            }
+        };
         match &self.messaging {
             Some(m) => m.send(to, verb, timeout).await.map_err(|e| e.to_string()),
             None if to == self.local => Ok(crate::replica::local_reply(self.engine.as_ref(), verb)),
@@ -95,11 +105,12 @@ impl Transport {
         }
     }
 
-    /// `send` of a request that goes to several replicas (encoded once).
+    /// `send` of a request that goes to several replicas (encoded once). A
+    /// traced request is wrapped in its session for each replica, by `send`.
     async fn send_outbound(&self, to: IpAddr, request: &Outbound, timeout: Duration) -> Result<Reply, String> {
-        match &self.messaging {
-            Some(m) => m.send_outbound(to, request, timeout).await.map_err(|e| e.to_string()),
-            None => self.send(to, request.verb().clone(), timeout).await,
+        match (&self.messaging, crate::trace::current()) {
+            (Some(m), None) => m.send_outbound(to, request, timeout).await.map_err(|e| e.to_string()),
+            _ => self.send(to, request.verb().clone(), timeout).await,
         }
     }
 }
@@ -303,6 +314,9 @@ impl Coordinator {
         let mut candidates: Vec<(IpAddr, &str)> = alive.iter().map(|r| (*r, topology.data_center(r))).collect();
         candidates.sort_by_key(|(r, dc)| (*r != self.local, *dc != local_dc));
         if Tally::new(&requirement).pick(&candidates) == [self.local] {
+            if crate::trace::is_on() {
+                self.trace_local_read(command);
+            }
             return Ok(Fetched::Local);
         }
         if let Some(agreed) = self.digest_read(&requirement, &topology, &candidates, command, timeout).await {
@@ -321,6 +335,9 @@ impl Coordinator {
                 });
             }
             candidates.retain(|(r, _)| !batch.contains(r));
+            for r in &batch {
+                crate::trace::event_with(|| format!("reading data from /{r}"));
+            }
             let replies = join_all(batch.iter().map(|r| {
                 let verb = Verb::Read {
                     command: command.clone(),
@@ -343,6 +360,20 @@ impl Coordinator {
         Ok(Fetched::Merged(merged))
     }
 
+    /// A traced read this node's replica answers alone: what it reads, as a
+    /// replica would record it (the extra raw read happens only when traced).
+    fn trace_local_read(&self, command: &ReadCommand) {
+        crate::trace::event_with(|| format!("reading data from /{} (this node)", self.local));
+        crate::trace::event(match command.partitions {
+            PartitionSelection::Keys(_) => "Executing single-partition query",
+            PartitionSelection::Tokens { .. } => "Executing range scan",
+        });
+        if let Ok(raw) = self.engine.read_raw(command, None) {
+            let (live, tombstones) = crate::replica::row_and_tombstone_counts(&raw);
+            crate::trace::event_with(|| format!("Read {live} live rows and {tombstones} tombstone cells"));
+        }
+    }
+
     /// The fast path of a read that needs several replicas: data from the first,
     /// digests from the others. `None` when they disagree or any did not answer;
     /// the caller then reads full data from each and repairs.
@@ -359,6 +390,10 @@ impl Coordinator {
         let (data_replica, digest_replicas) = batch.split_first()?;
         if digest_replicas.is_empty() {
             return None;
+        }
+        crate::trace::event_with(|| format!("reading data from /{data_replica}"));
+        for r in digest_replicas {
+            crate::trace::event_with(|| format!("reading digest from /{r}"));
         }
         let data = async {
             let verb = Verb::Read {
@@ -381,6 +416,7 @@ impl Coordinator {
                 Ok(Reply::Digest { digest }) if digest == expected => tally.answer(topology.data_center(&r)),
                 _ => {
                     self.metrics.digest_mismatches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    crate::trace::event_with(|| format!("Digest mismatch or no digest from /{r}: reading data from every replica"));
                     return None;
                 }
             }
@@ -414,6 +450,7 @@ impl Coordinator {
         let timeout = self.timeouts().write;
         let results = join_all(repairs.into_iter().map(|(r, mutations)| async move {
             tracing::debug!(replica = %r, partitions = mutations.len(), "read repair");
+            crate::trace::event_with(|| format!("Sending read-repair-mutation to /{r} ({} partitions)", mutations.len()));
             matches!(self.send(r, Verb::Mutate { mutations }, timeout).await, Ok(Reply::Ack))
         }))
         .await;

@@ -152,6 +152,7 @@ impl Coordinator {
         applied: Option<IpAddr>,
         timeout: std::time::Duration,
     ) -> Result<(), QueryError> {
+        crate::trace::event("Determining replicas for mutation");
         let topology = self.view.topology();
         let level = Requirement::for_level(cl, strategy, &topology.local_dc());
         let any = cl == Consistency::Any;
@@ -212,14 +213,12 @@ impl Coordinator {
                     local_share.push((request.clone(), outcome));
                     continue;
                 }
-                tokio::spawn(deliver(
-                    transport.clone(),
-                    replica,
-                    request.clone(),
-                    outcome,
-                    timeout,
-                    report.clone(),
-                ));
+                let delivery = deliver(transport.clone(), replica, request.clone(), outcome, timeout, report.clone());
+                // A traced write's sends stay in its trace.
+                match crate::trace::current() {
+                    None => tokio::spawn(delivery),
+                    Some(state) => tokio::spawn(crate::trace::within(state, delivery)),
+                };
             }
         }
         drop(report);

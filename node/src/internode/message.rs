@@ -60,6 +60,12 @@ pub enum Verb {
     /// with the mutations that carry its new shards, for the other replicas.
     /// New in version 5.
     CounterLead { mutations: Vec<Mutation> },
+    /// A verb the coordinator traces: the replica records what it does under
+    /// the trace session `session` (`crate::trace`). `verb` is the postcard
+    /// encoding of the verb itself, decoded by `Verb::untraced`, which refuses
+    /// a `Traced` inside (so decoding never recurses). The verb's own reply
+    /// answers it. New in version 7.
+    Traced { session: Uuid, verb: Vec<u8> },
 }
 
 /// A replica's answer to one verb.
@@ -109,6 +115,52 @@ impl Verb {
             Verb::PaxosPropose { .. } => "paxos_propose",
             Verb::PaxosCommit { .. } => "paxos_commit",
             Verb::CounterLead { .. } => "counter_lead",
+            Verb::Traced { .. } => "traced",
+        }
+    }
+
+    /// The verb's name in trace events, as Cassandra writes it
+    /// (`Sending MUTATION message to /10.0.0.2`).
+    pub fn trace_name(&self) -> &'static str {
+        match self {
+            Verb::Mutate { .. } => "MUTATION",
+            Verb::Read { .. } | Verb::ReadDigest { .. } => "READ",
+            Verb::Ping => "ECHO",
+            Verb::Truncate { .. } => "TRUNCATE",
+            Verb::StreamRead { .. } | Verb::StreamPush { .. } => "STREAM",
+            Verb::PaxosPrepare { .. } => "PAXOS_PREPARE",
+            Verb::PaxosPropose { .. } => "PAXOS_PROPOSE",
+            Verb::PaxosCommit { .. } => "PAXOS_COMMIT",
+            Verb::CounterLead { .. } => "COUNTER_MUTATION",
+            Verb::Traced { .. } => "TRACED",
+        }
+    }
+
+    /// The stage that answers the verb on a replica, as `rustica tpstats`
+    /// names it (a traced verb's events' `thread`).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Verb::Mutate { .. } | Verb::Truncate { .. } | Verb::CounterLead { .. } => "MutationStage",
+            Verb::Read { .. } | Verb::ReadDigest { .. } => "ReadStage",
+            Verb::StreamRead { .. } | Verb::StreamPush { .. } => "StreamStage",
+            Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } => "PaxosStage",
+            Verb::Ping | Verb::Traced { .. } => "RequestResponseStage",
+        }
+    }
+
+    /// This verb, carrying the trace session `session`.
+    pub fn traced(self, session: Uuid) -> Result<Verb, postcard::Error> {
+        Ok(Verb::Traced {
+            session,
+            verb: postcard::to_allocvec(&self)?,
+        })
+    }
+
+    /// The verb inside a `Traced`'s bytes; another `Traced` is refused.
+    pub fn untraced(bytes: &[u8]) -> Result<Verb, DecodeError> {
+        match decode::<Verb>(bytes)? {
+            Verb::Traced { .. } => Err(DecodeError::NestedTrace),
+            verb => Ok(verb),
         }
     }
 }
@@ -138,6 +190,8 @@ pub enum DecodeError {
     },
     #[error("{extra} bytes left over after the message")]
     TrailingBytes { extra: usize },
+    #[error("a traced verb inside a traced verb")]
+    NestedTrace,
 }
 
 /// A whole frame (header and postcard payload) for one message.
@@ -335,11 +389,38 @@ mod tests {
         assert!(matches!(decode::<Reply>(&[]), Err(DecodeError::Postcard { .. })));
     }
 
+    #[test]
+    fn a_traced_verb_carries_its_session_and_the_verb_it_wraps() {
+        let session = Uuid::from_u128(0xabc);
+        let inner = Verb::Mutate {
+            mutations: vec![sample_mutation()],
+        };
+        let traced = inner.clone().traced(session).unwrap();
+        let bytes = encode(5, Kind::Request, &traced).unwrap();
+        let (frame, _) = Frame::parse(&bytes).unwrap().unwrap();
+        assert_eq!(frame.payload[0], 11, "Traced is variant 11");
+        let Verb::Traced { session: got, verb } = decode::<Verb>(&frame.payload).unwrap() else {
+            panic!("decoded as another verb");
+        };
+        assert_eq!(got, session);
+        assert_eq!(Verb::untraced(&verb).unwrap(), inner);
+    }
+
+    #[test]
+    fn a_traced_verb_inside_a_traced_verb_is_refused() {
+        let twice = Verb::Ping.traced(Uuid::from_u128(1)).unwrap().traced(Uuid::from_u128(2)).unwrap();
+        let Verb::Traced { verb, .. } = twice else {
+            panic!("not traced");
+        };
+        assert!(matches!(Verb::untraced(&verb), Err(DecodeError::NestedTrace)));
+    }
+
     proptest! {
         #[test]
         fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
             let _ = decode::<Verb>(&bytes);
             let _ = decode::<Reply>(&bytes);
+            let _ = Verb::untraced(&bytes);
         }
     }
 }

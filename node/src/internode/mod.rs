@@ -39,11 +39,20 @@ pub trait Handler: Send + Sync + 'static {
     fn blocks(&self, _verb: &Verb) -> bool {
         false
     }
+
+    /// The node's tracing, to record a traced verb's events under its
+    /// session; without it a traced verb is answered untraced.
+    fn tracing(&self) -> Option<&Arc<crate::trace::Tracing>> {
+        None
+    }
 }
 
 /// Answers `verb` through `handler`: in line, or on the blocking pool when the
 /// handler says it may wait on the disk.
 pub async fn answer(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb) -> Reply {
+    if let Verb::Traced { session, verb } = verb {
+        return answer_traced(handler, from, session, &verb).await;
+    }
     crate::metrics::global().received(verb.name());
     if !handler.blocks(&verb) {
         return handler.handle(from, verb);
@@ -54,6 +63,40 @@ pub async fn answer(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb) -> Rep
         .unwrap_or_else(|e| Reply::Failed {
             message: format!("the handler failed: {e}"),
         })
+}
+
+/// Answers a traced verb: the replica's events (received, what the handler
+/// did, the response) are recorded under the coordinator's `session` and
+/// written before the reply goes back, so the coordinator finds them in
+/// place when it completes the session.
+async fn answer_traced(handler: &Arc<dyn Handler>, from: IpAddr, session: uuid::Uuid, encoded: &[u8]) -> Reply {
+    let verb = match Verb::untraced(encoded) {
+        Ok(verb) => verb,
+        Err(e) => {
+            return Reply::Failed {
+                message: format!("a traced verb that does not decode: {e}"),
+            }
+        }
+    };
+    let Some(tracing) = handler.tracing().cloned() else {
+        return Box::pin(answer(handler, from, verb)).await;
+    };
+    crate::metrics::global().received(verb.name());
+    let state = tracing.replica(session, verb.stage());
+    state.record(format!("{} message received from /{from}", verb.trace_name()));
+    let reply = if !handler.blocks(&verb) {
+        crate::trace::within_sync(&state, || handler.handle(from, verb))
+    } else {
+        let (handler, in_task) = (handler.clone(), state.clone());
+        tokio::task::spawn_blocking(move || crate::trace::within_sync(&in_task, || handler.handle(from, verb)))
+            .await
+            .unwrap_or_else(|e| Reply::Failed {
+                message: format!("the handler failed: {e}"),
+            })
+    };
+    state.record(format!("Enqueuing response to /{from}"));
+    tracing.flush(&state).await;
+    reply
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

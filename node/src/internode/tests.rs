@@ -24,6 +24,7 @@ struct Replica {
     engine: MemoryEngine,
     slow: AtomicBool,
     seen_from: Mutex<Vec<IpAddr>>,
+    tracing: Option<Arc<crate::trace::Tracing>>,
 }
 
 impl Replica {
@@ -34,6 +35,19 @@ impl Replica {
             engine,
             slow: AtomicBool::new(false),
             seen_from: Mutex::default(),
+            tracing: None,
+        })
+    }
+
+    /// A replica that records traced verbs through `tracing`.
+    fn traced(tracing: Arc<crate::trace::Tracing>) -> Arc<Replica> {
+        let engine = MemoryEngine::new();
+        engine.create_table(TABLE).unwrap();
+        Arc::new(Replica {
+            engine,
+            slow: AtomicBool::new(false),
+            seen_from: Mutex::default(),
+            tracing: Some(tracing),
         })
     }
 }
@@ -57,7 +71,8 @@ impl Handler for Replica {
             | Verb::PaxosPrepare { .. }
             | Verb::PaxosPropose { .. }
             | Verb::PaxosCommit { .. }
-            | Verb::CounterLead { .. }) => crate::replica::local_reply(&self.engine, verb),
+            | Verb::CounterLead { .. }
+            | Verb::Traced { .. }) => crate::replica::local_reply(&self.engine, verb),
             Verb::Ping => {
                 if self.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(600));
@@ -70,6 +85,10 @@ impl Handler for Replica {
     /// A slow replica sleeps in its handler, as a disk wait would.
     fn blocks(&self, _verb: &Verb) -> bool {
         self.slow.load(Ordering::SeqCst)
+    }
+
+    fn tracing(&self) -> Option<&Arc<crate::trace::Tracing>> {
+        self.tracing.as_ref()
     }
 }
 
@@ -166,6 +185,37 @@ fn read_of(i: u32) -> Verb {
 }
 
 const SECOND: Duration = Duration::from_secs(1);
+
+#[tokio::test]
+async fn a_traced_verb_is_answered_and_the_replica_records_its_events_under_the_session() {
+    tokio::time::timeout(LIMIT, async {
+        let (a_ip, b_ip) = (ip(70, 1), ip(70, 2));
+        let (tracing, mut batches) = crate::trace::Tracing::new(b_ip);
+        let b_replica = Replica::traced(tracing);
+        let a = node(a_ip, "test", Replica::new()).await;
+        let _b = node(b_ip, "test", b_replica.clone()).await;
+        let session = crate::trace::timeuuid();
+        let verb = Verb::Mutate { mutations: vec![write(3)] }.traced(session).unwrap();
+        let answering = tokio::spawn(async move { a.send(b_ip, verb, SECOND * 5).await });
+        // The replica answers only once its events are queued and written;
+        // here nobody writes them, so it waits its bounded while.
+        let batch = batches.recv().await.unwrap();
+        assert_eq!((batch.session, batch.source), (session, b_ip));
+        let activities: Vec<&str> = batch.events.iter().map(|e| e.activity.as_str()).collect();
+        assert_eq!(
+            activities,
+            [
+                format!("MUTATION message received from /{a_ip}"),
+                format!("Enqueuing response to /{a_ip}")
+            ]
+        );
+        batch.done.unwrap().send(()).unwrap();
+        assert_eq!(answering.await.unwrap(), Ok(Reply::Ack));
+        assert_eq!(b_replica.engine.read_raw(&ReadCommand::all(TABLE), None).unwrap(), vec![write(3)]);
+    })
+    .await
+    .expect("test timed out");
+}
 
 #[tokio::test]
 async fn two_nodes_exchange_mutations_reads_and_pings() {
@@ -379,7 +429,7 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x07future hello").await.unwrap();
+        s.write_all(b"RSTI\x08future hello").await.unwrap();
         let got = closed_by_peer(&mut s).await;
         let (hello, used) = Hello::parse(&got).unwrap().unwrap();
         assert_eq!((hello.cluster_name.as_str(), hello.address, used), ("test", b_ip, got.len()));

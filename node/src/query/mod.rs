@@ -313,6 +313,7 @@ impl QueryProcessor {
 
     pub fn prepare(&self, session: &Session, text: &str) -> Result<Prepared, QueryError> {
         let statement = self.parse(text)?;
+        crate::trace::event("Preparing statement");
         let schema = self.schema.snapshot();
         let keyspace = session.keyspace.clone();
         let (bind_specs, pk_indexes, table) = self.markers(&schema, keyspace.as_deref(), &statement)?;
@@ -378,6 +379,7 @@ impl QueryProcessor {
 
     fn parse(&self, query: &str) -> Result<Statement, QueryError> {
         self.metrics.parsed.fetch_add(1, Ordering::Relaxed);
+        crate::trace::event_with(|| format!("Parsing {query}"));
         parse_statement(query).map_err(|e| QueryError::Syntax { message: e.to_string() })
     }
 

@@ -25,19 +25,32 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Ok(()) => Reply::Ack,
             Err(e) => Reply::Failed { message: e.to_string() },
         },
-        Verb::Read { command, limit_rows } => match engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
-            Ok(partitions) => Reply::Data { partitions },
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
+        Verb::Read { command, limit_rows } => {
+            trace_read_start(&command);
+            match engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
+                Ok(partitions) => {
+                    trace_read_counts(&partitions);
+                    Reply::Data { partitions }
+                }
+                Err(e) => Reply::Failed { message: e.to_string() },
+            }
+        }
         Verb::Ping => Reply::Pong,
         Verb::Truncate { table } => match engine.truncate(table) {
             Ok(()) => Reply::Ack,
             Err(e) => Reply::Failed { message: e.to_string() },
         },
-        Verb::ReadDigest { command } => match engine.read_raw(&command, None).and_then(|p| digest::digest(&command, p)) {
-            Ok(digest) => Reply::Digest { digest },
-            Err(e) => Reply::Failed { message: e.to_string() },
-        },
+        Verb::ReadDigest { command } => {
+            trace_read_start(&command);
+            let read = engine.read_raw(&command, None).and_then(|p| {
+                trace_read_counts(&p);
+                digest::digest(&command, p)
+            });
+            match read {
+                Ok(digest) => Reply::Digest { digest },
+                Err(e) => Reply::Failed { message: e.to_string() },
+            }
+        }
         Verb::StreamRead {
             table,
             start,
@@ -60,7 +73,60 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
         Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } | Verb::CounterLead { .. } => Reply::Failed {
             message: format!("{} needs the node's replica service (ReplicaHandler)", verb.name()),
         },
+        Verb::Traced { .. } => Reply::Failed {
+            message: "a traced verb is unwrapped by internode::answer".into(),
+        },
     }
+}
+
+/// The trace event a read begins with, as Cassandra words it.
+fn trace_read_start(command: &crate::storage::ReadCommand) {
+    crate::trace::event(match command.partitions {
+        crate::storage::PartitionSelection::Keys(_) => "Executing single-partition query",
+        crate::storage::PartitionSelection::Tokens { .. } => "Executing range scan",
+    });
+}
+
+/// The trace event a read ends with: `Read N live rows and M tombstone cells`.
+fn trace_read_counts(partitions: &[crate::storage::Mutation]) {
+    crate::trace::event_with(|| {
+        let (live, tombstones) = row_and_tombstone_counts(partitions);
+        format!("Read {live} live rows and {tombstones} tombstone cells")
+    });
+}
+
+/// Rows with at least one live cell (or a live row marker), and tombstones of
+/// every kind (cell, row, range and partition deletions), in raw replica
+/// content. Expiry is not looked at: a cell whose TTL ran out counts as live.
+pub fn row_and_tombstone_counts(partitions: &[crate::storage::Mutation]) -> (usize, usize) {
+    use crate::storage::ColumnData;
+    let mut live = 0;
+    let mut tombstones = 0;
+    for m in partitions {
+        tombstones += usize::from(m.partition_deletion.is_some()) + m.range_tombstones.len();
+        for row in m.static_row.iter().chain(m.rows.iter().map(|(_, r)| r)) {
+            tombstones += usize::from(row.deletion.is_some());
+            let mut any_live = row.marker.as_ref().is_some_and(|c| c.value.is_some());
+            for data in row.columns.values() {
+                let cells: Box<dyn Iterator<Item = &crate::storage::Cell>> = match data {
+                    ColumnData::Simple(cell) => Box::new(std::iter::once(cell)),
+                    ColumnData::Complex { deletion, cells } => {
+                        tombstones += usize::from(deletion.is_some());
+                        Box::new(cells.values())
+                    }
+                };
+                for cell in cells {
+                    if cell.value.is_some() {
+                        any_live = true;
+                    } else {
+                        tombstones += 1;
+                    }
+                }
+            }
+            live += usize::from(any_live);
+        }
+    }
+    (live, tombstones)
 }
 
 /// The replica side of internode messaging: serves verbs from local storage,
@@ -70,6 +136,7 @@ pub struct ReplicaHandler {
     engine: Arc<dyn StorageEngine>,
     host_id: Uuid,
     locks: PartitionLocks,
+    tracing: Option<Arc<crate::trace::Tracing>>,
 }
 
 impl ReplicaHandler {
@@ -78,7 +145,14 @@ impl ReplicaHandler {
             engine,
             host_id,
             locks: PartitionLocks::default(),
+            tracing: None,
         }
+    }
+
+    /// Records traced verbs' events through the node's `tracing`.
+    pub fn with_tracing(mut self, tracing: Arc<crate::trace::Tracing>) -> ReplicaHandler {
+        self.tracing = Some(tracing);
+        self
     }
 }
 
@@ -119,6 +193,11 @@ impl crate::internode::Handler for ReplicaHandler {
             | Verb::CounterLead { .. } => self.engine.waits_for_sync(),
             Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
             Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } => true,
+            Verb::Traced { .. } => false,
         }
+    }
+
+    fn tracing(&self) -> Option<&Arc<crate::trace::Tracing>> {
+        self.tracing.as_ref()
     }
 }

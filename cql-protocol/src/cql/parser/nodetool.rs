@@ -1,5 +1,6 @@
 //! `NODETOOL DECOMMISSION [FORCE] | REMOVENODE <host id> | CLEANUP | FLUSH |
-//! COMPACT | DRAIN | INFO | TABLESTATS [keyspace] | TPSTATS`: rustica's
+//! COMPACT | DRAIN | INFO | TABLESTATS [keyspace] | TPSTATS |
+//! SETTRACEPROBABILITY <number> | GETTRACEPROBABILITY`: rustica's
 //! cluster operations over CQL (see `ast::NodeTool`).
 
 use crate::cql::ast::NodeTool;
@@ -8,13 +9,14 @@ use crate::cql::lexer::TokenKind;
 use super::input::{at_kw, ident, kw, PResult, Tokens};
 
 /// The operations that are one word.
-const WORDS: [(&str, NodeTool); 6] = [
+const WORDS: [(&str, NodeTool); 7] = [
     ("CLEANUP", NodeTool::Cleanup),
     ("FLUSH", NodeTool::Flush),
     ("COMPACT", NodeTool::Compact),
     ("DRAIN", NodeTool::Drain),
     ("INFO", NodeTool::Info),
     ("TPSTATS", NodeTool::TpStats),
+    ("GETTRACEPROBABILITY", NodeTool::GetTraceProbability),
 ];
 
 pub(crate) fn nodetool(i: Tokens<'_>) -> PResult<'_, NodeTool> {
@@ -38,6 +40,15 @@ pub(crate) fn nodetool(i: Tokens<'_>) -> PResult<'_, NodeTool> {
             Err(_) => Ok((i, NodeTool::TableStats(None))),
         };
     }
+    if at_kw(&i, "SETTRACEPROBABILITY") {
+        let i = i.next();
+        return match i.first() {
+            Some(t) if matches!(t.kind, TokenKind::Integer | TokenKind::Float) => {
+                Ok((i.next(), NodeTool::SetTraceProbability(t.text.to_string())))
+            }
+            _ => Err(i.expect_err("a probability between 0 and 1")),
+        };
+    }
     let (i, ()) = match kw("REMOVENODE")(i) {
         Ok(ok) => ok,
         Err(e) => {
@@ -46,6 +57,7 @@ pub(crate) fn nodetool(i: Tokens<'_>) -> PResult<'_, NodeTool> {
                 i.expect_err(word);
             }
             i.expect_err("TABLESTATS");
+            i.expect_err("SETTRACEPROBABILITY");
             return Err(e);
         }
     };

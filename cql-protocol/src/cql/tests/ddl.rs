@@ -301,3 +301,20 @@ fn nodetool_operations_parse_and_print_back() {
     assert!(crate::cql::parse_statement("NODETOOL REMOVENODE").is_err());
     assert!(crate::cql::parse_statement("NODETOOL FLY").is_err());
 }
+
+#[test]
+fn trace_probability_statements_parse_and_print_back() {
+    use crate::cql::ast::NodeTool;
+    let set = parse("NODETOOL SETTRACEPROBABILITY 0.25");
+    assert_eq!(set, Statement::NodeTool(NodeTool::SetTraceProbability("0.25".into())));
+    assert_eq!(set.to_string(), "NODETOOL SETTRACEPROBABILITY 0.25");
+    assert_eq!(
+        parse("nodetool settraceprobability 1"),
+        Statement::NodeTool(NodeTool::SetTraceProbability("1".into()))
+    );
+    let get = parse("NODETOOL GETTRACEPROBABILITY");
+    assert_eq!(get, Statement::NodeTool(NodeTool::GetTraceProbability));
+    assert_eq!(get.to_string(), "NODETOOL GETTRACEPROBABILITY");
+    assert!(crate::cql::parse_statement("NODETOOL SETTRACEPROBABILITY").is_err());
+    assert!(crate::cql::parse_statement("NODETOOL SETTRACEPROBABILITY 'half'").is_err());
+}

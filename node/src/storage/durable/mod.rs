@@ -265,11 +265,15 @@ impl DurableEngine {
                 batch.insert(&keyspace, k, v);
             }
         }
+        crate::trace::event("Appending to commitlog");
         if let Err(e) = batch.commit() {
             self.health.failed("commit log write", &e);
             return Err(self.error(e));
         }
+        // fjall's commit appends to its journal, then inserts into the memtables.
+        crate::trace::event("Adding to memtable");
         if self.sync == CommitLogSync::Batch {
+            crate::trace::event("Waiting for the commit log sync");
             if let Err(e) = self.group.wait_durable(|| self.db.persist(PersistMode::SyncData)) {
                 self.health.failed("commit log fsync", &e);
                 return Err(self.error(e));
