@@ -373,6 +373,31 @@ def test_cassandras_guards_on_timestamps_data_centres_and_batch_size(session):
             session.execute(batch)
 
 
+def test_group_by_partition_and_clustering_prefixes_with_aggregates_limit_and_paging(session):
+    session.execute("CREATE TABLE grouped (a int, b int, c int, v int, PRIMARY KEY (a, b, c))")
+    for a in range(3):
+        for b in range(3):
+            for c in range(2):
+                session.execute("INSERT INTO grouped (a, b, c, v) VALUES (%s, %s, %s, %s)", (a, b, c, a * 100 + b * 10 + c))
+
+    def rows(cql, fetch_size=None):
+        return [tuple(r) for r in session.execute(SimpleStatement(cql, fetch_size=fetch_size))]
+
+    assert sorted(rows("SELECT a, count(*), max(v) FROM grouped GROUP BY a")) == [(0, 6, 21), (1, 6, 121), (2, 6, 221)]
+    by_ab = rows("SELECT a, b, count(*), sum(v) FROM grouped GROUP BY a, b")
+    assert sorted(by_ab) == [(a, b, 2, 2 * (a * 100 + b * 10) + 1) for a in range(3) for b in range(3)]
+    assert rows("SELECT a, b, count(*), sum(v) FROM grouped GROUP BY a, b LIMIT 4") == by_ab[:4]
+    for fetch_size in (1, 2, 4):
+        assert rows("SELECT a, b, count(*), sum(v) FROM grouped GROUP BY a, b", fetch_size) == by_ab, fetch_size
+    # Without an aggregate, each group's first row.
+    assert rows("SELECT a, b, c FROM grouped WHERE a = 1 GROUP BY a, b") == [(1, 0, 0), (1, 1, 0), (1, 2, 0)]
+    for bad, message in (("GROUP BY b", "following their declared order in the PRIMARY KEY"),
+                         ("GROUP BY a, c", "following their declared order in the PRIMARY KEY"),
+                         ("GROUP BY a, v", "only supported on the columns of the PRIMARY KEY, got v")):
+        with pytest.raises(InvalidRequest, match=message):
+            session.execute(f"SELECT count(*) FROM grouped {bad}")
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

@@ -58,6 +58,9 @@ pub struct CompiledSelect {
     projections: Vec<Projection>,
     pub columns: Vec<ColumnSpec>,
     aggregate: bool,
+    /// GROUP BY: how many clustering columns follow the partition key in the
+    /// group's key (0: one group per partition); `None` without GROUP BY.
+    group_clustering: Option<usize>,
 }
 
 fn spec(table: &Table, name: String, ty: ColumnType) -> ColumnSpec {
@@ -87,18 +90,19 @@ pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, Que
             }
         }
     }
-    let aggregate = projections
-        .iter()
-        .any(|p| matches!(p, Projection::CountAll | Projection::Aggregate(..)));
-    if !select.group_by.is_empty() {
-        return Err(QueryError::invalid("GROUP BY is not supported yet"));
-    }
+    let group_clustering = group_by(&table, &select.group_by)?;
+    // Grouped rows are folded as aggregates are, one result row per group.
+    let aggregate = group_clustering.is_some()
+        || projections
+            .iter()
+            .any(|p| matches!(p, Projection::CountAll | Projection::Aggregate(..)));
     if select.json {
         let fields = columns.iter().map(|c| c.name.clone()).zip(projections).collect();
         return Ok(CompiledSelect {
             columns: vec![spec(&table, "[json]".into(), ColumnType::Varchar)],
             projections: vec![Projection::JsonObject(fields)],
             aggregate: false,
+            group_clustering: None,
             table,
         });
     }
@@ -107,7 +111,36 @@ pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, Que
         projections,
         columns,
         aggregate,
+        group_clustering,
     })
+}
+
+/// GROUP BY's columns: the whole partition key, then a prefix of the
+/// clustering columns, in their declared order (as Cassandra requires).
+fn group_by(table: &Table, names: &[String]) -> Result<Option<usize>, QueryError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let key_len = table.partition_key_len + table.clustering_len;
+    for (i, name) in names.iter().enumerate() {
+        let column = table
+            .column_index(name)
+            .ok_or_else(|| QueryError::invalid(format!("Undefined column name {name} in table {}.{}", table.keyspace, table.name)))?;
+        if column >= key_len {
+            return Err(QueryError::invalid(format!(
+                "Group by is currently only supported on the columns of the PRIMARY KEY, got {name}"
+            )));
+        }
+        if column != i {
+            return Err(QueryError::invalid(
+                "Group by currently only support groups of columns following their declared order in the PRIMARY KEY",
+            ));
+        }
+    }
+    if names.len() < table.partition_key_len {
+        return Err(QueryError::invalid("Group by is not supported on only a part of the partition key"));
+    }
+    Ok(Some(names.len() - table.partition_key_len))
 }
 
 fn compile_expr(table: &Table, expr: &SelectorExpr) -> Result<(Projection, String, ColumnType), QueryError> {
@@ -439,6 +472,9 @@ pub struct Collector<'a> {
     /// ORDER BY over several partitions (IN): the rows are sorted once all are
     /// read, `reversed` or not, then cut to `limit`.
     post_order: Option<PostOrder>,
+    /// GROUP BY: the key (partition, clustering prefix) of the group being
+    /// folded into `accumulators` and `first_row`.
+    group: Option<(PartitionPosition, Vec<Value>)>,
 }
 
 /// Rows of several partitions put in ORDER BY's order after the read.
@@ -458,6 +494,7 @@ impl<'a> Collector<'a> {
         opts: &ReadOptions,
     ) -> Result<(ReadCommand, Collector<'a>), QueryError> {
         let table = compiled.table.as_ref();
+        let grouped = compiled.group_clustering.is_some();
         let r = analyse(table, &select.where_clause, binds)?;
         if r.needs_filtering && !select.allow_filtering {
             return Err(QueryError::invalid(
@@ -468,10 +505,11 @@ impl<'a> Collector<'a> {
         let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
         let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;
         let paging = match &opts.paging_state {
-            Some(bytes) if !compiled.aggregate => Some(PagingState::decode(bytes)?),
+            Some(bytes) if !compiled.aggregate || grouped => Some(PagingState::decode(bytes)?),
             _ => None,
         };
-        let page_size = if compiled.aggregate { None } else { opts.page_size };
+        // An aggregate is one row; grouped rows are paged by group.
+        let page_size = if compiled.aggregate && !grouped { None } else { opts.page_size };
         let several = matches!(&r.partitions, Partitions::Keys(keys) if keys.len() > 1);
         let post_order = (several && !select.order_by.is_empty() && !compiled.aggregate).then(|| PostOrder {
             reversed,
@@ -522,6 +560,7 @@ impl<'a> Collector<'a> {
             more: false,
             error: None,
             post_order,
+            group: None,
         };
         Ok((command, collector))
     }
@@ -551,6 +590,21 @@ impl<'a> Collector<'a> {
         if row.is_none() && self.restricts_clustering {
             return Ok(Visit::NextPartition);
         }
+        // The row's view borrows the partition key while the collector changes.
+        let pk_values = std::mem::take(&mut self.pk_values);
+        let visit = self.take_row(pv, row, &pk_values);
+        self.pk_values = pk_values;
+        visit
+    }
+
+    fn take_row(
+        &mut self,
+        pv: &crate::storage::PartitionView<'_>,
+        row: Option<(&[u8], &LiveRow)>,
+        pk_values: &[Value],
+    ) -> Result<Visit, QueryError> {
+        let compiled = self.compiled;
+        let table = compiled.table.as_ref();
         let clustering = match row {
             Some((bytes, _)) if table.clustering_len > 0 => {
                 Some(decode_clustering(&self.clustering_types, bytes).map_err(|e| QueryError::Server { message: e.to_string() })?)
@@ -560,7 +614,7 @@ impl<'a> Collector<'a> {
         let view = RowView {
             table,
             position: pv.position,
-            pk: &self.pk_values,
+            pk: pk_values,
             clustering,
             row: row.map(|(_, r)| r),
             static_row: pv.static_row.as_ref(),
@@ -577,6 +631,9 @@ impl<'a> Collector<'a> {
             if !f.accepts(&actual) {
                 return Ok(Visit::Continue);
             }
+        }
+        if let Some(n) = compiled.group_clustering {
+            return self.fold_into_group(pv, row, &view, n);
         }
         if self.remaining == 0 {
             return Ok(Visit::Stop);
@@ -617,11 +674,82 @@ impl<'a> Collector<'a> {
         })
     }
 
+    /// GROUP BY: a row of the group being folded, or the first of the next
+    /// one, which ends the group before it (counted against LIMIT and the page:
+    /// a page ends between groups, and its paging state is the last row of the
+    /// last whole group).
+    fn fold_into_group(
+        &mut self,
+        pv: &crate::storage::PartitionView<'_>,
+        row: Option<(&[u8], &LiveRow)>,
+        view: &RowView<'_>,
+        clustering_len: usize,
+    ) -> Result<Visit, QueryError> {
+        let prefix: Vec<Value> = view
+            .clustering
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .take(clustering_len)
+            .cloned()
+            .collect();
+        let key = (pv.position.clone(), prefix);
+        if self.group.as_ref().is_some_and(|g| *g != key) {
+            self.end_group();
+            if self.remaining == 0 {
+                return Ok(Visit::Stop);
+            }
+            if self.page_size.is_some_and(|n| self.rows.len() >= n) {
+                self.more = true;
+                return Ok(Visit::Stop);
+            }
+        }
+        if self.group.is_none() {
+            self.group = Some(key);
+        }
+        let compiled = self.compiled;
+        for (acc, p) in self.accumulators.iter_mut().zip(&compiled.projections) {
+            accumulate(acc, p, view)?;
+        }
+        if self.first_row.is_none() {
+            self.first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
+        }
+        self.in_partition += 1;
+        self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec()), self.in_partition));
+        Ok(Visit::Continue)
+    }
+
+    /// Emits the folded group as one row.
+    fn end_group(&mut self) {
+        if self.group.take().is_none() {
+            return;
+        }
+        let fresh = self.compiled.projections.iter().map(|_| Accumulator::default()).collect();
+        let accumulators = std::mem::replace(&mut self.accumulators, fresh);
+        let first = self.first_row.take().unwrap_or_default();
+        let row = self
+            .compiled
+            .projections
+            .iter()
+            .zip(accumulators)
+            .enumerate()
+            .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
+            .collect();
+        self.rows.push(row);
+        self.remaining = self.remaining.saturating_sub(1);
+    }
+
     /// The result: the rows (or the aggregate row) and, when the page filled
     /// before the read ended, the paging state to go on from.
-    pub fn finish(self) -> Result<Rows, QueryError> {
-        if let Some(e) = self.error {
+    pub fn finish(mut self) -> Result<Rows, QueryError> {
+        if let Some(e) = self.error.take() {
             return Err(e);
+        }
+        if self.compiled.group_clustering.is_some() {
+            // The last group, unless the read stopped between groups.
+            if self.remaining > 0 {
+                self.end_group();
+            }
         }
         let compiled = self.compiled;
         let mut rows = self.rows;
@@ -636,7 +764,7 @@ impl<'a> Collector<'a> {
             keyed.truncate(order.limit.unwrap_or(usize::MAX));
             rows = keyed.into_iter().map(|(_, row)| row).collect();
         }
-        if compiled.aggregate {
+        if compiled.aggregate && compiled.group_clustering.is_none() {
             let first = self.first_row.unwrap_or_default();
             let row = compiled
                 .projections
