@@ -1,7 +1,7 @@
 //! The everyday `NODETOOL` statements that read or tend this node alone:
 //! `INFO`, `TABLESTATS`, `TPSTATS` (rows for `rustica info|tablestats|tpstats`
 //! to lay out as nodetool does) and `FLUSH`, `COMPACT`, `DRAIN`. The ring
-//! operations (decommission, removenode, cleanup) are the movement service's;
+//! operations (decommission, removenode, cleanup, repair) are the movement service's;
 //! the cluster-wide reports (`ring`, `describecluster`, `gossipinfo`) are read
 //! by the tools from the system tables. Disk work runs on the blocking pool.
 
@@ -56,7 +56,7 @@ pub async fn run(tools: &LocalTools, op: &NodeTool) -> Result<ResultBody, QueryE
             &["pool", "active", "pending", "completed", "blocked"],
             tp_stats(),
         ))),
-        NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) | NodeTool::Cleanup => Err(QueryError::Server {
+        NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) | NodeTool::Cleanup | NodeTool::Repair(_) => Err(QueryError::Server {
             message: format!("{op:?} is a ring operation, run by the movement service"),
         }),
     }

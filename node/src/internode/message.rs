@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::frame::{EncodeError, Frame, Kind};
 use crate::movement::chunk::StreamChunk;
 use crate::paxos::{Ballot, Promise, Proposal};
+use crate::repair::merkle::{MerkleTree, TokenSpan};
 use crate::storage::{Mutation, PartitionPosition, ReadCommand, ResumePoint};
 
 /// A request to a replica.
@@ -60,6 +61,9 @@ pub enum Verb {
     /// with the mutations that carry its new shards, for the other replicas.
     /// New in version 5.
     CounterLead { mutations: Vec<Mutation> },
+    /// The Merkle tree of this replica's content of `table` over `span`, with
+    /// `2^depth` leaves, for a repair; answered by `Tree`. New in version 7.
+    Validate { table: Uuid, span: TokenSpan, depth: u8 },
 }
 
 /// A replica's answer to one verb.
@@ -92,6 +96,12 @@ pub enum Reply {
     Accepted {
         accepted: bool,
     },
+    /// A replica's Merkle tree and the rows and bytes it hashed. New in version 7.
+    Tree {
+        tree: MerkleTree,
+        rows: u64,
+        bytes: u64,
+    },
 }
 
 impl Verb {
@@ -109,6 +119,7 @@ impl Verb {
             Verb::PaxosPropose { .. } => "paxos_propose",
             Verb::PaxosCommit { .. } => "paxos_commit",
             Verb::CounterLead { .. } => "counter_lead",
+            Verb::Validate { .. } => "validate",
         }
     }
 }
@@ -125,6 +136,7 @@ impl Reply {
             Reply::Stream { .. } => "stream",
             Reply::Promise { .. } => "promise",
             Reply::Accepted { .. } => "accepted",
+            Reply::Tree { .. } => "tree",
         }
     }
 }
@@ -261,6 +273,11 @@ mod tests {
             Verb::CounterLead {
                 mutations: vec![sample_mutation()],
             },
+            Verb::Validate {
+                table: Uuid::from_u128(7),
+                span: TokenSpan { first: -5, last: 9 },
+                depth: 4,
+            },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -288,6 +305,14 @@ mod tests {
                 },
             },
             Reply::Accepted { accepted: true },
+            Reply::Tree {
+                tree: MerkleTree {
+                    depth: 1,
+                    leaves: vec![0, u64::MAX],
+                },
+                rows: 3,
+                bytes: 120,
+            },
         ] {
             let bytes = encode(1, Kind::Response, &reply).unwrap();
             let (frame, _) = Frame::parse(&bytes).unwrap().unwrap();
@@ -332,6 +357,7 @@ mod tests {
             "a truncated uuid"
         );
         assert!(matches!(decode::<Verb>(&[9]), Err(DecodeError::Postcard { .. })));
+        assert!(matches!(decode::<Verb>(&[12]), Err(DecodeError::Postcard { .. })), "no verb 12");
         assert!(matches!(decode::<Reply>(&[]), Err(DecodeError::Postcard { .. })));
     }
 
