@@ -3,7 +3,8 @@
 //! every replica hold the same rows (inserts, overwrites, deletes and TTL'd
 //! cells it missed), each replica read alone; deleted rows stay deleted; a
 //! second repair finds nothing to stream. `rustica repair` prints its summary,
-//! and fails a range whose replica is down with "Endpoint not alive".
+//! and fails a range whose replica is down with "Endpoint not alive" while the
+//! other ranges are repaired.
 
 mod common;
 
@@ -303,12 +304,35 @@ async fn rustica_repair_prints_its_summary_streams_nothing_when_replicas_agree_a
             .with_context(|| format!("no range count in {out}"))?;
         assert!((1..49).contains(&ranges), "{out}");
 
+        // At RF 2 some ranges of node 1 do not involve node 3: they are repaired.
+        write(
+            &s,
+            ips[0],
+            Consistency::One,
+            "CREATE KEYSPACE r2 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 2}",
+        )
+        .await?;
+        write(&s, ips[0], Consistency::One, "CREATE TABLE r2.t (k int PRIMARY KEY, v text)").await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
         cluster.kill(3);
         wait_for(&s, ips[0], &[ips[2]], "DN").await?;
         let (ok, out, err) = rustica(ips[0], &["repair", "r"])?;
         assert!(!ok, "a repair with a replica down fails: {out}");
         assert!(out.contains("49 failed") && out.contains("Endpoint not alive: /"), "{out}");
         assert!(err.contains("49 ranges could not be repaired"), "{err}");
+
+        let (ok, out, _) = rustica(ips[0], &["repair", "r2"])?;
+        assert!(!ok, "{out}");
+        let figure = |label: &str| -> Option<u64> {
+            let before = out.split(&format!(" {label}")).next()?;
+            before.rsplit(' ').next()?.parse().ok()
+        };
+        let (compared, failed) = (figure("ranges compared"), figure("failed;"));
+        assert!(
+            matches!((compared, failed), (Some(c), Some(f)) if f > 0 && f < c),
+            "only the ranges node 3 replicates fail, the others are repaired: {out}"
+        );
         Ok(())
     })
     .await;
