@@ -19,6 +19,7 @@ pub mod nodetool;
 pub mod paxos;
 pub mod peer_auth;
 pub mod query;
+pub mod repair;
 pub mod replica;
 pub mod ring;
 pub mod schema;

@@ -3,7 +3,7 @@
 //! to lay out as nodetool does), `FLUSH`, `COMPACT`, `DRAIN`, and
 //! `SETTRACEPROBABILITY` / `GETTRACEPROBABILITY` (this node's share of
 //! requests traced unasked, `crate::trace`). The ring
-//! operations (decommission, removenode, cleanup) are the movement service's;
+//! operations (decommission, removenode, cleanup, repair) are the movement service's;
 //! the cluster-wide reports (`ring`, `describecluster`, `gossipinfo`) are read
 //! by the tools from the system tables. Disk work runs on the blocking pool.
 
@@ -70,7 +70,7 @@ pub async fn run(tools: &LocalTools, op: &NodeTool) -> Result<ResultBody, QueryE
             &["probability"],
             vec![vec![tools.tracing.probability().to_string()]],
         ))),
-        NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) | NodeTool::Cleanup => Err(QueryError::Server {
+        NodeTool::Decommission { .. } | NodeTool::RemoveNode(_) | NodeTool::Cleanup | NodeTool::Repair(_) => Err(QueryError::Server {
             message: format!("{op:?} is a ring operation, run by the movement service"),
         }),
     }

@@ -76,6 +76,7 @@ fn definitions() -> Vec<(&'static str, String)> {
         ("system", "CREATE TABLE hints (target inet, id timeuuid, mutation blob, PRIMARY KEY ((target), id))".into()),
         ("system", "CREATE TABLE paxos (row_key blob, cf_id uuid, in_progress_ballot timeuuid, most_recent_commit blob, most_recent_commit_at timeuuid, proposal blob, proposal_ballot timeuuid, PRIMARY KEY ((row_key), cf_id))".into()),
         ("system", "CREATE TABLE streams (operation text, peer inet, direction text, state text, ranges_total int, ranges_done int, bytes bigint, rows bigint, mb_per_s double, started_at timestamp, updated_at timestamp, PRIMARY KEY ((operation), peer))".into()),
+        ("system", "CREATE TABLE repairs (id uuid PRIMARY KEY, keyspace_name text, table_names text, options text, status text, ranges_total int, ranges_done int, ranges_differing int, ranges_failed int, rows_streamed bigint, bytes_streamed bigint, bytes_compared bigint, started_at timestamp, finished_at timestamp, error text)".into()),
         ("system", "CREATE TABLE cluster_status (peer inet PRIMARY KEY, state text, status text, host_id uuid, data_center text, rack text, tokens int, load bigint, schema_version uuid, updated_at timestamp)".into()),
         ("system_auth", "CREATE TABLE roles (role text PRIMARY KEY, can_login boolean, is_superuser boolean, member_of set<text>, salted_hash text)".into()),
         ("system_auth", "CREATE TABLE role_permissions (role text, resource text, permissions set<text>, PRIMARY KEY ((role), resource))".into()),
@@ -505,6 +506,56 @@ pub fn write_stream(engine: &dyn StorageEngine, schema: &Schema, row: &StreamRow
         ("started_at", Value::Timestamp(row.started_at)),
         ("updated_at", Value::Timestamp(chrono::Utc::now().timestamp_millis())),
     ];
+    engine.apply(row_mutation(table, values, &context())?)?;
+    Ok(())
+}
+
+/// One repair run of one keyspace, as `system.repairs` (and `rustica repair`) shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairRow {
+    pub id: Uuid,
+    pub keyspace: String,
+    pub tables: Vec<String>,
+    /// How it was asked for: `full`, `primary ranges`, the tokens.
+    pub options: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    pub ranges_total: i32,
+    pub ranges_done: i32,
+    pub ranges_differing: i32,
+    pub ranges_failed: i32,
+    pub rows_streamed: i64,
+    pub bytes_streamed: i64,
+    pub bytes_compared: i64,
+    /// Milliseconds since the epoch.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub error: Option<String>,
+}
+
+pub fn write_repair(engine: &dyn StorageEngine, schema: &Schema, row: &RepairRow) -> Result<(), QueryError> {
+    let table = system_table(schema, "system", "repairs")?;
+    let mut values = vec![
+        ("id", Value::Uuid(row.id)),
+        ("keyspace_name", text(&row.keyspace)),
+        ("table_names", text(&row.tables.join(", "))),
+        ("options", text(&row.options)),
+        ("status", text(&row.status)),
+        ("ranges_total", Value::Int(row.ranges_total)),
+        ("ranges_done", Value::Int(row.ranges_done)),
+        ("ranges_differing", Value::Int(row.ranges_differing)),
+        ("ranges_failed", Value::Int(row.ranges_failed)),
+        ("rows_streamed", Value::Bigint(row.rows_streamed)),
+        ("bytes_streamed", Value::Bigint(row.bytes_streamed)),
+        ("bytes_compared", Value::Bigint(row.bytes_compared)),
+        ("started_at", Value::Timestamp(row.started_at)),
+    ];
+    if let Some(finished) = row.finished_at {
+        values.push(("finished_at", Value::Timestamp(finished)));
+    }
+    if let Some(error) = &row.error {
+        values.push(("error", text(error)));
+    }
     engine.apply(row_mutation(table, values, &context())?)?;
     Ok(())
 }

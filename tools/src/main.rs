@@ -43,6 +43,8 @@ enum Command {
     Removenode(tools::nodetool::RemoveNodeArgs),
     /// Drop the data of ranges a node no longer replicates.
     Cleanup(tools::nodetool::NodeArgs),
+    /// Anti-entropy repair: compare the replicas of a node's ranges by Merkle trees and stream what differs (like nodetool repair).
+    Repair(tools::repair::RepairArgs),
     /// Show a node's streams: bootstrap, decommission, removenode.
     Streams(tools::nodetool::NodeArgs),
     /// One node's facts: host id, load, uptime, memory, data centre, rack (like nodetool info).
@@ -190,6 +192,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Decommission(args) => tools::nodetool::decommission(args).await,
         Command::Removenode(args) => tools::nodetool::removenode(args).await,
         Command::Cleanup(args) => tools::nodetool::cleanup(args).await,
+        Command::Repair(args) => tools::repair::run(args).await,
         Command::Streams(args) => tools::nodetool::streams(args).await,
         Command::Info(args) => tools::inspect::info(args).await,
         Command::Ring(args) => tools::inspect::ring(args).await,

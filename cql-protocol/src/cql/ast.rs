@@ -73,6 +73,22 @@ pub enum NodeTool {
     SetTraceProbability(String),
     /// `NODETOOL GETTRACEPROBABILITY`: that share, as one row.
     GetTraceProbability,
+    /// `NODETOOL REPAIR [keyspace [table]] [PRIMARY] [START <token>] [END <token>]`:
+    /// anti-entropy repair of the ranges this node replicates.
+    Repair(RepairOptions),
+}
+
+/// What `NODETOOL REPAIR` repairs: every replicated keyspace, or one keyspace,
+/// or one table; every range the node replicates or only its primary ranges
+/// (nodetool's `-pr`); within the tokens `(start, end]` when given (nodetool's
+/// `-st`/`-et`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairOptions {
+    pub keyspace: Option<String>,
+    pub table: Option<String>,
+    pub primary_range: bool,
+    pub start_token: Option<i64>,
+    pub end_token: Option<i64>,
 }
 
 // ---------------------------------------------------------------- types

@@ -668,6 +668,35 @@ impl Display for Statement {
             Statement::NodeTool(NodeTool::TpStats) => f.write_str("NODETOOL TPSTATS"),
             Statement::NodeTool(NodeTool::SetTraceProbability(p)) => write!(f, "NODETOOL SETTRACEPROBABILITY {p}"),
             Statement::NodeTool(NodeTool::GetTraceProbability) => f.write_str("NODETOOL GETTRACEPROBABILITY"),
+            Statement::NodeTool(NodeTool::Repair(options)) => {
+                f.write_str("NODETOOL REPAIR")?;
+                // A name spelt like an option word is quoted, so it parses back as a name.
+                let name = |f: &mut Formatter<'_>, name: &str| {
+                    if ["primary", "start", "end"].contains(&name) {
+                        write_quoted(f, name)
+                    } else {
+                        write!(f, "{}", Ident(name))
+                    }
+                };
+                if let Some(keyspace) = &options.keyspace {
+                    f.write_str(" ")?;
+                    name(f, keyspace)?;
+                    if let Some(table) = &options.table {
+                        f.write_str(" ")?;
+                        name(f, table)?;
+                    }
+                }
+                if options.primary_range {
+                    f.write_str(" PRIMARY")?;
+                }
+                if let Some(t) = options.start_token {
+                    write!(f, " START {t}")?;
+                }
+                if let Some(t) = options.end_token {
+                    write!(f, " END {t}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

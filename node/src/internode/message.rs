@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::frame::{EncodeError, Frame, Kind};
 use crate::movement::chunk::StreamChunk;
 use crate::paxos::{Ballot, Promise, Proposal};
+use crate::repair::merkle::{MerkleTree, TokenSpan};
 use crate::storage::{Mutation, PartitionPosition, ReadCommand, ResumePoint};
 
 /// A request to a replica.
@@ -66,6 +67,9 @@ pub enum Verb {
     /// a `Traced` inside (so decoding never recurses). The verb's own reply
     /// answers it. New in version 7.
     Traced { session: Uuid, verb: Vec<u8> },
+    /// The Merkle tree of this replica's content of `table` over `span`, with
+    /// `2^depth` leaves, for a repair; answered by `Tree`. New in version 8.
+    Validate { table: Uuid, span: TokenSpan, depth: u8 },
 }
 
 /// A replica's answer to one verb.
@@ -98,6 +102,12 @@ pub enum Reply {
     Accepted {
         accepted: bool,
     },
+    /// A replica's Merkle tree and the rows and bytes it hashed. New in version 8.
+    Tree {
+        tree: MerkleTree,
+        rows: u64,
+        bytes: u64,
+    },
 }
 
 impl Verb {
@@ -116,6 +126,7 @@ impl Verb {
             Verb::PaxosCommit { .. } => "paxos_commit",
             Verb::CounterLead { .. } => "counter_lead",
             Verb::Traced { .. } => "traced",
+            Verb::Validate { .. } => "validate",
         }
     }
 
@@ -133,6 +144,7 @@ impl Verb {
             Verb::PaxosCommit { .. } => "PAXOS_COMMIT",
             Verb::CounterLead { .. } => "COUNTER_MUTATION",
             Verb::Traced { .. } => "TRACED",
+            Verb::Validate { .. } => "VALIDATION_REQ",
         }
     }
 
@@ -144,6 +156,7 @@ impl Verb {
             Verb::Read { .. } | Verb::ReadDigest { .. } => "ReadStage",
             Verb::StreamRead { .. } | Verb::StreamPush { .. } => "StreamStage",
             Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } => "PaxosStage",
+            Verb::Validate { .. } => "ValidationExecutor",
             Verb::Ping | Verb::Traced { .. } => "RequestResponseStage",
         }
     }
@@ -177,6 +190,7 @@ impl Reply {
             Reply::Stream { .. } => "stream",
             Reply::Promise { .. } => "promise",
             Reply::Accepted { .. } => "accepted",
+            Reply::Tree { .. } => "tree",
         }
     }
 }
@@ -315,6 +329,11 @@ mod tests {
             Verb::CounterLead {
                 mutations: vec![sample_mutation()],
             },
+            Verb::Validate {
+                table: Uuid::from_u128(7),
+                span: TokenSpan { first: -5, last: 9 },
+                depth: 4,
+            },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -342,6 +361,14 @@ mod tests {
                 },
             },
             Reply::Accepted { accepted: true },
+            Reply::Tree {
+                tree: MerkleTree {
+                    depth: 1,
+                    leaves: vec![0, u64::MAX],
+                },
+                rows: 3,
+                bytes: 120,
+            },
         ] {
             let bytes = encode(1, Kind::Response, &reply).unwrap();
             let (frame, _) = Frame::parse(&bytes).unwrap().unwrap();
@@ -386,6 +413,7 @@ mod tests {
             "a truncated uuid"
         );
         assert!(matches!(decode::<Verb>(&[9]), Err(DecodeError::Postcard { .. })));
+        assert!(matches!(decode::<Verb>(&[12]), Err(DecodeError::Postcard { .. })), "no verb 12");
         assert!(matches!(decode::<Reply>(&[]), Err(DecodeError::Postcard { .. })));
     }
 

@@ -35,6 +35,11 @@ impl Handle {
         self.ask(|reply| Request::Cleanup { reply }).await
     }
 
+    /// Repairs what `options` names (see `crate::repair`); answers when done.
+    pub async fn repair(&self, options: crate::repair::RepairOptions) -> Result<Vec<crate::repair::RepairSummary>, String> {
+        self.ask(|reply| Request::Repair { options, reply }).await
+    }
+
     /// A peer finished joining: clean up after a ring delay or two.
     pub fn cleanup_after_join(&self) {
         let _ = self.requests.send(Request::CleanupAfterJoin);

@@ -104,6 +104,11 @@ pub enum Request {
     },
     /// A peer finished joining: clean up after a ring delay or two.
     CleanupAfterJoin,
+    /// Answered when the repair is done (see `crate::repair`).
+    Repair {
+        options: crate::repair::RepairOptions,
+        reply: oneshot::Sender<Result<Vec<crate::repair::RepairSummary>, String>>,
+    },
 }
 
 /// The replicated tables of the schema and their keyspaces' strategies.
@@ -196,6 +201,12 @@ pub async fn serve(
                 });
             }
             Request::CleanupAfterJoin => {}
+            Request::Repair { options, reply } => {
+                let services = services.clone();
+                tokio::spawn(async move {
+                    let _ = reply.send(crate::repair::run(services, config, options).await);
+                });
+            }
         }
     }
 }

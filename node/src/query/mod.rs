@@ -270,7 +270,7 @@ impl QueryProcessor {
     }
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
-    /// for it to be accepted (decommission, removenode) or done (cleanup).
+    /// for it to be accepted (decommission, removenode) or done (cleanup, repair).
     async fn node_tool(&self, op: &NodeTool) -> Result<ResultBody, QueryError> {
         match op {
             NodeTool::Decommission { force } => {
@@ -290,6 +290,45 @@ impl QueryProcessor {
                     .collect();
                 Ok(ResultBody::Rows(describe::rows(
                     &["keyspace_name", "table_name", "partitions_removed"],
+                    rows,
+                )))
+            }
+            NodeTool::Repair(options) => {
+                let summaries = self.movement.repair(options.clone()).await.map_err(QueryError::invalid)?;
+                let rows = summaries
+                    .into_iter()
+                    .map(|s| {
+                        vec![
+                            s.id.to_string(),
+                            s.keyspace,
+                            s.tables.join(", "),
+                            s.ranges.to_string(),
+                            s.ranges_differing.to_string(),
+                            s.ranges_failed.to_string(),
+                            s.rows_streamed.to_string(),
+                            s.bytes_streamed.to_string(),
+                            s.bytes_compared.to_string(),
+                            format!("{:.3}", s.seconds),
+                            s.status,
+                            s.error.unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                Ok(ResultBody::Rows(describe::rows(
+                    &[
+                        "id",
+                        "keyspace_name",
+                        "table_names",
+                        "ranges",
+                        "ranges_differing",
+                        "ranges_failed",
+                        "rows_streamed",
+                        "bytes_streamed",
+                        "bytes_compared",
+                        "seconds",
+                        "status",
+                        "error",
+                    ],
                     rows,
                 )))
             }

@@ -70,6 +70,14 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             },
             Err(e) => Reply::Failed { message: e.to_string() },
         },
+        Verb::Validate { table, span, depth } => match crate::repair::validation::validate(engine, table, span, depth) {
+            Ok(v) => Reply::Tree {
+                tree: v.tree,
+                rows: v.rows,
+                bytes: v.bytes,
+            },
+            Err(message) => Reply::Failed { message },
+        },
         Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } | Verb::CounterLead { .. } => Reply::Failed {
             message: format!("{} needs the node's replica service (ReplicaHandler)", verb.name()),
         },
@@ -192,7 +200,7 @@ impl crate::internode::Handler for ReplicaHandler {
             | Verb::PaxosCommit { .. }
             | Verb::CounterLead { .. } => self.engine.waits_for_sync(),
             Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
-            Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } => true,
+            Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } | Verb::Validate { .. } => true,
             Verb::Traced { .. } => false,
         }
     }

@@ -308,13 +308,23 @@ impl TestCluster {
     }
 
     pub async fn start_named(name: &str, n: u8) -> TestCluster {
+        Self::start_named_with(name, n, None).await
+    }
+
+    /// Starts `n` nodes for the current test, each with `config` (TOML) as its config file.
+    pub async fn start_with_config(n: u8, config: &str) -> TestCluster {
+        let name = std::thread::current().name().unwrap_or("unnamed-test").to_string();
+        Self::start_named_with(&name, n, Some(config)).await
+    }
+
+    async fn start_named_with(name: &str, n: u8, config: Option<&str>) -> TestCluster {
         assert!((1..=254).contains(&n), "a cluster has 1 to 254 nodes, not {n}");
         let (subnet, claims) = SubnetClaim::for_test(name, n);
         let seeds: Vec<IpAddr> = claims.iter().take(2).map(|c| IpAddr::V4(c.address)).collect();
         // Start every node first, then wait, so they boot in parallel.
         let mut nodes: Vec<TestNode> = claims
             .into_iter()
-            .map(|claim| TestNode::spawn(claim, seeds.clone(), None))
+            .map(|claim| TestNode::spawn(claim, seeds.clone(), config))
             .collect();
         for node in &mut nodes {
             node.wait_for_cql_port().await;

@@ -318,3 +318,35 @@ fn trace_probability_statements_parse_and_print_back() {
     assert!(crate::cql::parse_statement("NODETOOL SETTRACEPROBABILITY").is_err());
     assert!(crate::cql::parse_statement("NODETOOL SETTRACEPROBABILITY 'half'").is_err());
 }
+
+#[test]
+fn nodetool_repair_takes_a_keyspace_a_table_and_token_bounds() {
+    use crate::cql::ast::{NodeTool, RepairOptions};
+    assert_eq!(
+        parse("NODETOOL REPAIR"),
+        Statement::NodeTool(NodeTool::Repair(RepairOptions::default()))
+    );
+    let full = parse("nodetool repair aviation flights primary start -9223372036854775808 end 42");
+    let expected = RepairOptions {
+        keyspace: Some("aviation".into()),
+        table: Some("flights".into()),
+        primary_range: true,
+        start_token: Some(i64::MIN),
+        end_token: Some(42),
+    };
+    assert_eq!(full, Statement::NodeTool(NodeTool::Repair(expected)));
+    assert_eq!(parse(&full.to_string()), full, "{full}");
+    assert_eq!(
+        parse("NODETOOL REPAIR ks END 7"),
+        Statement::NodeTool(NodeTool::Repair(RepairOptions {
+            keyspace: Some("ks".into()),
+            end_token: Some(7),
+            ..RepairOptions::default()
+        }))
+    );
+    let odd = parse("NODETOOL REPAIR \"start\" \"My Table\"");
+    assert_eq!(odd.to_string(), "NODETOOL REPAIR \"start\" \"My Table\"");
+    assert_eq!(parse(&odd.to_string()), odd);
+    assert!(crate::cql::parse_statement("NODETOOL REPAIR ks START").is_err());
+    assert!(crate::cql::parse_statement("NODETOOL REPAIR ks START 9223372036854775808").is_err());
+}
