@@ -356,7 +356,10 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
                             Err(e) => eprintln!("cannot schedule more random flights: {e}"),
                         }
                     }
-                } else if open.is_empty() {
+                } else if open.is_empty() && sim.still_flying(&mine).is_empty() {
+                    // Over in the database and here too: a flight another client
+                    // cancelled is ended by its own job (which deletes its position)
+                    // rather than stopped under it by the shutdown.
                     break true;
                 }
             }

@@ -180,7 +180,6 @@ async fn twenty_random_flights_all_land_moving_monotonically_toward_their_destin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "flaky since the dispatcher (issue 18): a flight cancelled in the air sometimes ends 'stopped' instead of 'cancelled'; run with --run-ignored until fixed"]
 async fn status_changes_by_another_client_are_obeyed() {
     let node = TestNode::start("status_changes_by_another_client");
     within_timeout(async {
@@ -280,6 +279,50 @@ async fn status_changes_by_another_client_are_obeyed() {
         }
         assert!(stdout.contains("done: 0 landed, 2 cancelled, 0 stopped"), "{stdout}");
         assert!(positions(&session).await?.is_empty());
+        Ok(())
+    })
+    .await;
+}
+
+/// The run ends when the database says its flights are over; a flight cancelled by
+/// another client between two of its (slow) ticks must still end `cancelled` and
+/// leave the map, not be `stopped` by the shutdown under it (the cause of the old
+/// flakiness of the test above, made certain here by a 4 s tick).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flight_cancelled_between_slow_ticks_ends_cancelled_not_stopped() {
+    let node = TestNode::start("cancelled_between_slow_ticks");
+    within_timeout(async {
+        setup(&node).await?;
+        let session = node.session().await;
+        let run = node
+            .flight_sim(&[
+                "run",
+                "--flight",
+                "ZZ300 EZE MAD now 850",
+                "--time-scale",
+                "600",
+                "--tick",
+                "4s",
+                "--duration",
+                "60s",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let started = Instant::now();
+        let id = loop {
+            if let Some(id) = positions(&session).await?.into_keys().find(|k| k.starts_with("ZZ300-")) {
+                break id;
+            }
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(20), "ZZ300 never took off");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        set_status(&session, &id, "cancelled").await?;
+        let out = tokio::time::timeout(Duration::from_secs(20), run.wait_with_output()).await??;
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "run failed: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("done: 0 landed, 1 cancelled, 0 stopped"), "{stdout}");
+        assert!(positions(&session).await?.is_empty(), "the cancelled flight left its position");
         Ok(())
     })
     .await;
