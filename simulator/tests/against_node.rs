@@ -328,6 +328,53 @@ async fn a_flight_cancelled_between_slow_ticks_ends_cancelled_not_stopped() {
     .await;
 }
 
+/// The compose cluster's security on one node: TLS whose certificate names `node1`
+/// while flight-sim dials an address, and passwords. The apps check that the
+/// certificate chains to the authority given (as the rustica tools do), not its
+/// names; a wrong password or another authority is a clear refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_works_over_tls_with_a_password_and_refuses_a_stranger() {
+    let node = TestNode::start_secured("tls_and_password");
+    within_timeout(async {
+        let ca = node.ca_file().display().to_string();
+        let secured = |password: &str, ca: &str| {
+            let mut cmd = node.flight_sim(&["--ca-file", ca, "-u", "cassandra", "-p", password, "--connect-timeout", "5s"]);
+            cmd.arg("setup");
+            cmd
+        };
+        // The node makes its default superuser a moment after it opens its port.
+        let started = Instant::now();
+        let out = loop {
+            let out = secured("cassandra", &ca).output().await?;
+            if out.status.success() || started.elapsed() > Duration::from_secs(30) {
+                break out;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).contains("loaded "), "{}", text(&out.stdout));
+
+        let out = secured("wrong", &ca).output().await?;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("are incorrect"), "{}", text(&out.stderr));
+
+        // The node's own certificate is no authority: the chain is still checked.
+        let stranger = node.ca_file().with_file_name("node1.crt").display().to_string();
+        let out = secured("cassandra", &stranger).output().await?;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("invalid peer certificate"), "{}", text(&out.stderr));
+
+        // And without TLS a TLS-only node is not reached.
+        let out = node
+            .flight_sim(&["-u", "cassandra", "-p", "cassandra", "--connect-timeout", "3s", "setup"])
+            .output()
+            .await?;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        Ok(())
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn an_unreachable_cluster_is_a_clear_message_and_a_nonzero_exit() {
     within_timeout(async {
