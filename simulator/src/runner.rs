@@ -307,14 +307,16 @@ impl Simulator {
         Ok(outcome)
     }
 
-    /// Schedules `n` random flights departing within `spread` from now.
+    /// Schedules `n` random flights departing within `spread` from now, the first
+    /// of them within seconds (see `schedule::random_spread_ms`).
     pub fn schedule_random(&self, n: usize, spread: Duration) -> Result<Vec<FlightPlan>, SimError> {
         let mut rng = rand::thread_rng();
         let mut added: Vec<FlightPlan> = Vec::with_capacity(n);
-        for _ in 0..n {
+        for i in 0..n {
             let taken = |id: &str| added.iter().any(|p| p.flight_id == id);
-            let plan = schedule::random_plan(&mut rng, &self.shared.airports, wall_now(), spread.as_millis() as i64, &taken)
-                .ok_or(SimError::NoRandomFlight)?;
+            let spread_ms = schedule::random_spread_ms(i, n, spread.as_millis() as i64);
+            let plan =
+                schedule::random_plan(&mut rng, &self.shared.airports, wall_now(), spread_ms, &taken).ok_or(SimError::NoRandomFlight)?;
             match self.schedule_plan(&plan) {
                 Ok(_) => added.push(plan),
                 // Another flight of that number today: draw again next time.
