@@ -6,6 +6,7 @@
 pub mod app;
 pub mod form;
 pub mod geo;
+pub mod land;
 pub mod map;
 pub mod model;
 pub mod panels;
