@@ -1,6 +1,6 @@
 //! The side panels and bars around the map: the airport-and-day panel (date picker,
-//! departures and arrivals, the new-flight form), the flight panel (details, live
-//! figures, status buttons), the lost-connection banner and the status bar. They edit
+//! departures and arrivals, the new-flight form), the searchable list of the planes in
+//! the air, the flight panel (details, live figures, status buttons), the lost-connection banner and the status bar. They edit
 //! the form and date in the model and return [`Action`]s; the app turns those into
 //! worker commands.
 
@@ -142,6 +142,37 @@ pub fn airport_panel(ui: &mut Ui, model: &mut Model) -> Vec<Action> {
     ui.separator();
     if let Some(flight) = new_flight_form(ui, model, &iata) {
         actions.push(Action::CreateFlight(flight));
+    }
+    actions
+}
+
+/// The planes in the air, filtered by a search box; a click selects the flight.
+pub fn in_air_panel(ui: &mut Ui, model: &mut Model) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading(format!("In the air ({})", model.live.len()));
+    ui.horizontal(|ui| {
+        ui.label("search");
+        ui.add(egui::TextEdit::singleline(&mut model.plane_search).hint_text("flight or airport"));
+    });
+    let planes = model.planes_matching(&model.plane_search);
+    if planes.is_empty() && !model.live.is_empty() {
+        ui.label(RichText::new("no plane matches").weak());
+    }
+    for plane in planes.iter().take(50) {
+        let selected = model.selected_flight.as_deref() == Some(plane.flight_id.as_str());
+        let text = format!(
+            "{}  {}-{}  {:.0}%",
+            plane.number,
+            plane.origin,
+            plane.destination,
+            plane.progress * 100.0
+        );
+        if ui.selectable_label(selected, text).clicked() {
+            actions.push(Action::SelectFlight(plane.flight_id.clone()));
+        }
+    }
+    if planes.len() > 50 {
+        ui.label(RichText::new(format!("and {} more: narrow the search", planes.len() - 50)).weak());
     }
     actions
 }
