@@ -10,5 +10,6 @@ pub mod land;
 pub mod map;
 pub mod model;
 pub mod panels;
+pub mod profile;
 pub mod store;
 pub mod worker;

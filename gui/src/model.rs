@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use crate::form::FlightForm;
+use crate::profile::Profiles;
 use crate::worker::Event;
 
 pub use aviation::airports::Airport;
@@ -126,6 +127,8 @@ pub struct Model {
     pub day_rows_for: Option<(String, NaiveDate)>,
     pub live: Vec<LivePosition>,
     pub tracks: Tracks,
+    /// Altitude, speed and fuel of each flight in the air, for the flight panel.
+    pub profiles: Profiles,
     /// The simulators' published clocks, as last read.
     pub simulators: Vec<SimulatorClock>,
     pub selected_flight: Option<String>,
@@ -148,6 +151,7 @@ impl Model {
             day_rows_for: None,
             live: Vec::new(),
             tracks: Tracks::default(),
+            profiles: Profiles::default(),
             simulators: Vec::new(),
             selected_flight: None,
             flight: None,
@@ -252,6 +256,7 @@ impl Model {
             }
             Event::Positions(positions) => {
                 self.tracks.record(&positions);
+                self.profiles.record(&positions);
                 self.live = positions;
             }
             Event::Simulators(clocks) => self.simulators = clocks,

@@ -10,6 +10,7 @@ use eframe::egui::{self, Color32, RichText, Ui};
 use crate::form::{format_datetime, format_time, Field, NewFlight};
 use crate::geo::distance_km;
 use crate::model::{Connection, DayRow, Direction, Flight, LivePosition, Model, Status};
+use crate::profile::ProfilePoint;
 
 /// What the user asked for in a panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -334,7 +335,37 @@ pub fn flight_panel(ui: &mut Ui, model: &Model) -> Vec<Action> {
             }
         });
     }
+    profile_plots(ui, model, &flight.flight_id);
     actions
+}
+
+/// Altitude, ground speed and fuel against progress, as watched since the map
+/// started (nothing for a flight not in the air).
+fn profile_plots(ui: &mut Ui, model: &Model, flight_id: &str) {
+    use egui_plot::{Line, Plot, PlotPoints};
+    if model.profiles.get(flight_id).len() < 2 {
+        return;
+    }
+    type Figure = fn(&ProfilePoint) -> f64;
+    let figures: [(&str, Figure); 3] = [
+        ("altitude (m)", |p| p.altitude_m),
+        ("ground speed (km/h)", |p| p.ground_speed_kmh),
+        ("fuel (kg)", |p| p.fuel_kg),
+    ];
+    for (name, figure) in figures {
+        ui.label(RichText::new(format!("{name} by progress (%)")).weak());
+        Plot::new(format!("profile-{name}"))
+            .height(70.0)
+            .include_x(0.0)
+            .include_x(100.0)
+            .include_y(0.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new(name, PlotPoints::from(model.profiles.series(flight_id, figure))));
+            });
+    }
 }
 
 fn times(scheduled: Option<i64>, actual: Option<i64>) -> String {
