@@ -3,7 +3,7 @@
 # keyspace and flies five random flights with the simulator, opens `flight-map
 # --no-tiles` under Xvfb, screenshots it to target/gui-smoke.png and checks the picture
 # is a drawn map, not a blank or black window: many colours, the drawn ocean over most
-# of the screen, airports, and the status bar's green "connected" dot. Everything it
+# of the screen, land (Natural Earth, gui/data/land-110m.txt), airports, and the status bar's green "connected" dot. Everything it
 # starts is stopped on exit. Needs the debug binaries (built if missing) and the Debian
 # packages of scripts/setup-gui-test.sh (xvfb, xauth, libgl1-mesa-dri, x11-apps,
 # imagemagick). Runs in well under a minute.
@@ -121,6 +121,7 @@ cat >"$WORK/check.py" <<'CHECK'
 import sys
 
 OCEAN = (28, 52, 82)         # map.rs: the drawn world
+LAND = (58, 74, 62)          # map.rs: Natural Earth's land (land.rs)
 AIRPORT = (240, 200, 90)     # map.rs: a labelled airport
 CONNECTED = (0, 255, 0)      # panels.rs: the status bar's dot when connected
 PLANE = (255, 220, 40)       # map.rs: a plane (reported, not required: they may be off screen)
@@ -155,6 +156,7 @@ total = width * height
 found = {
     "colours": len(counts),
     "ocean": near(OCEAN),
+    "land": near(LAND),
     "airport": near(AIRPORT),
     "connected": near(CONNECTED),
     "plane": near(PLANE),
@@ -165,6 +167,8 @@ if found["colours"] < 64:
     problems.append(f"only {found['colours']} colours: blank or not drawn")
 if found["ocean"] < total // 5:
     problems.append("the ocean covers less than a fifth of the screen")
+if found["land"] < total // 20:
+    problems.append("the land covers less than a twentieth of the screen")
 if found["airport"] < 50:
     problems.append("no airports drawn")
 if found["connected"] < 20:

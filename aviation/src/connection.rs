@@ -1,5 +1,5 @@
 //! Reaching the cluster: contact points (`host` or `host:port`), credentials and TLS
-//! trusting the cluster's certificate authority, and a session built within a time
+//! trusting the cluster's certificate authority (`tls.rs`), and a session built within a time
 //! limit. It runs no statement; `statements.rs` does.
 
 use std::path::PathBuf;
@@ -23,7 +23,9 @@ pub enum ConnectError {
 pub struct Security {
     /// Role and password (PlainTextAuthenticator).
     pub credentials: Option<(String, String)>,
-    /// The cluster's certificate authority (PEM); TLS is used when given.
+    /// The cluster's certificate authority (PEM); TLS is used when given, and a
+    /// node's certificate must be signed by it (its names are not checked: see
+    /// `tls.rs`).
     pub ca_file: Option<PathBuf>,
 }
 
@@ -33,26 +35,10 @@ impl Security {
             builder = builder.user(user, password);
         }
         if let Some(ca) = &self.ca_file {
-            use rustls::pki_types::pem::PemObject;
-            let bad = |reason: String| ConnectError::CaFile {
-                path: ca.display().to_string(),
-                reason,
-            };
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = rustls::pki_types::CertificateDer::pem_file_iter(ca)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| bad(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(bad("no certificate in it".into()));
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|e| bad(format!("bad certificate: {e}")))?;
-            }
-            let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| bad(e.to_string()))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+            let config = crate::tls::cluster_client_config(ca).map_err(|e| ConnectError::CaFile {
+                path: e.path,
+                reason: e.reason,
+            })?;
             builder = builder.tls_context(Some(Arc::new(config)));
         }
         Ok(builder)

@@ -290,6 +290,8 @@ impl FlightMapApp {
         egui::Panel::right("side").default_size(400.0).resizable(true).show(ui, |ui| {
             egui::ScrollArea::vertical().id_salt("side-scroll").show(ui, |ui| {
                 actions.extend(panels::airport_panel(ui, &mut self.model));
+                ui.separator();
+                actions.extend(panels::in_air_panel(ui, &mut self.model));
                 if self.model.selected_flight.is_some() {
                     ui.separator();
                     actions.extend(panels::flight_panel(ui, &self.model));

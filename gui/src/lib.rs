@@ -6,8 +6,10 @@
 pub mod app;
 pub mod form;
 pub mod geo;
+pub mod land;
 pub mod map;
 pub mod model;
 pub mod panels;
+pub mod profile;
 pub mod store;
 pub mod worker;

@@ -1,4 +1,5 @@
-//! Drawing the map: the offline background (ocean, the Mercator world, a graticule),
+//! Drawing the map: the offline background (ocean, the Mercator world, Natural
+//! Earth's land and its coasts and borders from `land.rs`, a graticule),
 //! a tile source read from a local `{z}/{x}/{y}.png` directory, and the overlays drawn
 //! through walkers' projector: route lines, tracks flown, airports with decluttered
 //! codes, and planes rotated by heading with their flight numbers. It also turns a
@@ -12,6 +13,7 @@ use walkers::sources::Attribution;
 use walkers::{lat_lon, Position, Projector, Tile, TileId, TilePiece, Tiles};
 
 use crate::geo::{self, Candidate, LatLon};
+use crate::land::{self, Land};
 use crate::model::{LivePosition, Model};
 
 /// The Mercator projection's latitude limit.
@@ -19,6 +21,8 @@ const MAX_LAT: f64 = 85.0511;
 
 pub const SPACE: Color32 = Color32::from_rgb(18, 22, 30);
 pub const OCEAN: Color32 = Color32::from_rgb(28, 52, 82);
+pub const LAND: Color32 = Color32::from_rgb(58, 74, 62);
+const COAST: Color32 = Color32::from_rgb(120, 140, 120);
 const GRID: Color32 = Color32::from_rgba_unmultiplied_const(120, 150, 190, 60);
 const GRID_LABEL: Color32 = Color32::from_rgb(130, 160, 200);
 const AIRPORT: Color32 = Color32::from_rgb(240, 200, 90);
@@ -33,8 +37,9 @@ fn pos(projector: &Projector, (lat, lon): LatLon) -> Pos2 {
     projector.project(lat_lon(lat.clamp(-MAX_LAT, MAX_LAT), lon)).to_pos2()
 }
 
-/// The drawn background: space around the world, ocean inside it, and lines of
-/// latitude and longitude every 30° to 1° depending on zoom, labelled at the edges.
+/// The drawn background: space around the world, ocean inside it, the land with
+/// its coasts and borders, and lines of latitude and longitude every 30° to 1°
+/// depending on zoom, labelled at the edges.
 pub fn draw_background(painter: &Painter, projector: &Projector) {
     let rect = projector.clip_rect();
     painter.rect_filled(rect, 0.0, SPACE);
@@ -43,6 +48,8 @@ pub fn draw_background(painter: &Painter, projector: &Projector) {
 
     let top_left = projector.unproject(rect.left_top().to_vec2());
     let bottom_right = projector.unproject(rect.right_bottom().to_vec2());
+    let view = (bottom_right.y(), top_left.x(), top_left.y(), bottom_right.x());
+    draw_land(painter, projector, land::builtin(), view);
     let (lon_min, lon_max) = (top_left.x().max(-180.0), bottom_right.x().min(180.0));
     let (lat_min, lat_max) = (bottom_right.y().max(-80.0), top_left.y().min(80.0));
     let step = geo::graticule_step(projector.zoom());
@@ -73,6 +80,29 @@ pub fn draw_background(painter: &Painter, projector: &Projector) {
             GRID_LABEL,
         );
     }
+}
+
+/// Fills each outer ring in view with its triangles, then outlines every ring:
+/// the outlines are the coasts and the borders between countries.
+fn draw_land(painter: &Painter, projector: &Projector, land: &Land, (south, west, north, east): (f64, f64, f64, f64)) {
+    let in_view = |r: &&land::Ring| r.bounds.0 <= north && r.bounds.2 >= south && r.bounds.1 <= east && r.bounds.3 >= west;
+    let mut mesh = egui::Mesh::default();
+    let mut outlines = Vec::new();
+    for ring in land.rings.iter().filter(in_view) {
+        let points: Vec<Pos2> = ring.points.iter().map(|p| pos(projector, *p)).collect();
+        if !ring.hole {
+            let base = mesh.vertices.len() as u32;
+            for p in &points {
+                mesh.colored_vertex(*p, LAND);
+            }
+            for [a, b, c] in &ring.triangles {
+                mesh.add_triangle(base + a, base + b, base + c);
+            }
+        }
+        outlines.push(Shape::closed_line(points, Stroke::new(0.8, COAST)));
+    }
+    painter.add(Shape::mesh(mesh));
+    painter.extend(outlines);
 }
 
 fn degrees(value: f64, positive: char, negative: char) -> String {

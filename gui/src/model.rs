@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::NaiveDate;
 
 use crate::form::FlightForm;
+use crate::profile::Profiles;
 use crate::worker::Event;
 
 pub use aviation::airports::Airport;
@@ -126,6 +127,8 @@ pub struct Model {
     pub day_rows_for: Option<(String, NaiveDate)>,
     pub live: Vec<LivePosition>,
     pub tracks: Tracks,
+    /// Altitude, speed and fuel of each flight in the air, for the flight panel.
+    pub profiles: Profiles,
     /// The simulators' published clocks, as last read.
     pub simulators: Vec<SimulatorClock>,
     pub selected_flight: Option<String>,
@@ -133,6 +136,8 @@ pub struct Model {
     pub connection: Connection,
     pub form: FlightForm,
     pub notice: Option<Notice>,
+    /// What the in-air list is filtered by (flight number or airport code).
+    pub plane_search: String,
 }
 
 impl Model {
@@ -146,12 +151,14 @@ impl Model {
             day_rows_for: None,
             live: Vec::new(),
             tracks: Tracks::default(),
+            profiles: Profiles::default(),
             simulators: Vec::new(),
             selected_flight: None,
             flight: None,
             connection: Connection::Connecting { contact_points },
             form: FlightForm::default(),
             notice: None,
+            plane_search: String::new(),
         };
         let seed = builtin_airports();
         for (i, a) in seed.iter().enumerate() {
@@ -187,6 +194,24 @@ impl Model {
             self.selected_flight = flight_id;
             self.flight = None;
         }
+    }
+
+    /// The planes in the air whose flight number, origin or destination contains
+    /// `query` (any case; all of them for a blank query), by flight number.
+    pub fn planes_matching(&self, query: &str) -> Vec<&LivePosition> {
+        let query = query.trim().to_ascii_uppercase();
+        let mut planes: Vec<&LivePosition> = self
+            .live
+            .iter()
+            .filter(|p| {
+                query.is_empty()
+                    || [&p.number, &p.origin, &p.destination]
+                        .iter()
+                        .any(|field| field.to_ascii_uppercase().contains(&query))
+            })
+            .collect();
+        planes.sort_by(|a, b| (&a.number, &a.flight_id).cmp(&(&b.number, &b.flight_id)));
+        planes
     }
 
     pub fn live_position(&self, flight_id: &str) -> Option<&LivePosition> {
@@ -231,6 +256,7 @@ impl Model {
             }
             Event::Positions(positions) => {
                 self.tracks.record(&positions);
+                self.profiles.record(&positions);
                 self.live = positions;
             }
             Event::Simulators(clocks) => self.simulators = clocks,
@@ -371,5 +397,27 @@ mod tests {
         });
         assert_eq!(model.day_rows.len(), 1);
         assert_eq!(model.day_rows_for, Some(("EZE".to_string(), day)));
+    }
+
+    #[test]
+    fn the_in_air_list_finds_planes_by_number_or_airport_in_any_case() {
+        let mut model = Model::new(NaiveDate::from_ymd_opt(2026, 11, 22).expect("a date"), "127.0.0.1".into());
+        let plane = |number: &str, origin: &str, destination: &str| LivePosition {
+            flight_id: format!("{number}-20261122"),
+            number: number.into(),
+            origin: origin.into(),
+            destination: destination.into(),
+            ..LivePosition::default()
+        };
+        model.live = vec![
+            plane("IB6844", "MAD", "EZE"),
+            plane("AR1132", "EZE", "MAD"),
+            plane("BA117", "LHR", "JFK"),
+        ];
+        let numbers = |query: &str| -> Vec<String> { model.planes_matching(query).iter().map(|p| p.number.clone()).collect() };
+        assert_eq!(numbers(""), ["AR1132", "BA117", "IB6844"]);
+        assert_eq!(numbers("eze"), ["AR1132", "IB6844"]);
+        assert_eq!(numbers(" ba1 "), ["BA117"]);
+        assert_eq!(numbers("zzz"), Vec::<String>::new());
     }
 }

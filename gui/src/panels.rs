@@ -1,6 +1,6 @@
 //! The side panels and bars around the map: the airport-and-day panel (date picker,
-//! departures and arrivals, the new-flight form), the flight panel (details, live
-//! figures, status buttons), the lost-connection banner and the status bar. They edit
+//! departures and arrivals, the new-flight form), the searchable list of the planes in
+//! the air, the flight panel (details, live figures, status buttons), the lost-connection banner and the status bar. They edit
 //! the form and date in the model and return [`Action`]s; the app turns those into
 //! worker commands.
 
@@ -10,6 +10,7 @@ use eframe::egui::{self, Color32, RichText, Ui};
 use crate::form::{format_datetime, format_time, Field, NewFlight};
 use crate::geo::distance_km;
 use crate::model::{Connection, DayRow, Direction, Flight, LivePosition, Model, Status};
+use crate::profile::ProfilePoint;
 
 /// What the user asked for in a panel.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +143,37 @@ pub fn airport_panel(ui: &mut Ui, model: &mut Model) -> Vec<Action> {
     ui.separator();
     if let Some(flight) = new_flight_form(ui, model, &iata) {
         actions.push(Action::CreateFlight(flight));
+    }
+    actions
+}
+
+/// The planes in the air, filtered by a search box; a click selects the flight.
+pub fn in_air_panel(ui: &mut Ui, model: &mut Model) -> Vec<Action> {
+    let mut actions = Vec::new();
+    ui.heading(format!("In the air ({})", model.live.len()));
+    ui.horizontal(|ui| {
+        ui.label("search");
+        ui.add(egui::TextEdit::singleline(&mut model.plane_search).hint_text("flight or airport"));
+    });
+    let planes = model.planes_matching(&model.plane_search);
+    if planes.is_empty() && !model.live.is_empty() {
+        ui.label(RichText::new("no plane matches").weak());
+    }
+    for plane in planes.iter().take(50) {
+        let selected = model.selected_flight.as_deref() == Some(plane.flight_id.as_str());
+        let text = format!(
+            "{}  {}-{}  {:.0}%",
+            plane.number,
+            plane.origin,
+            plane.destination,
+            plane.progress * 100.0
+        );
+        if ui.selectable_label(selected, text).clicked() {
+            actions.push(Action::SelectFlight(plane.flight_id.clone()));
+        }
+    }
+    if planes.len() > 50 {
+        ui.label(RichText::new(format!("and {} more: narrow the search", planes.len() - 50)).weak());
     }
     actions
 }
@@ -303,7 +335,37 @@ pub fn flight_panel(ui: &mut Ui, model: &Model) -> Vec<Action> {
             }
         });
     }
+    profile_plots(ui, model, &flight.flight_id);
     actions
+}
+
+/// Altitude, ground speed and fuel against progress, as watched since the map
+/// started (nothing for a flight not in the air).
+fn profile_plots(ui: &mut Ui, model: &Model, flight_id: &str) {
+    use egui_plot::{Line, Plot, PlotPoints};
+    if model.profiles.get(flight_id).len() < 2 {
+        return;
+    }
+    type Figure = fn(&ProfilePoint) -> f64;
+    let figures: [(&str, Figure); 3] = [
+        ("altitude (m)", |p| p.altitude_m),
+        ("ground speed (km/h)", |p| p.ground_speed_kmh),
+        ("fuel (kg)", |p| p.fuel_kg),
+    ];
+    for (name, figure) in figures {
+        ui.label(RichText::new(format!("{name} by progress (%)")).weak());
+        Plot::new(format!("profile-{name}"))
+            .height(70.0)
+            .include_x(0.0)
+            .include_x(100.0)
+            .include_y(0.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .show(ui, |plot| {
+                plot.line(Line::new(name, PlotPoints::from(model.profiles.series(flight_id, figure))));
+            });
+    }
 }
 
 fn times(scheduled: Option<i64>, actual: Option<i64>) -> String {

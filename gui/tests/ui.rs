@@ -432,9 +432,15 @@ fn the_rendered_map_with_airports_and_planes_matches_the_baseline() {
             .iter()
             .map(|(p, track)| {
                 let (latitude, longitude) = track[i.min(track.len() - 1)];
+                // Climbing, speeding up and burning fuel on the way to where it is now.
+                let along = (i + 1) as f64 / (longest + 1) as f64;
                 LivePosition {
                     latitude,
                     longitude,
+                    progress: p.progress * along,
+                    altitude_m: (p.altitude_m * along * 3.0).min(p.altitude_m),
+                    ground_speed_kmh: (p.ground_speed_kmh * along * 2.0).clamp(250.0, p.ground_speed_kmh),
+                    fuel_kg: p.fuel_kg + 8_000.0 * (1.0 - along),
                     ..p.clone()
                 }
             })
@@ -452,6 +458,9 @@ fn the_rendered_map_with_airports_and_planes_matches_the_baseline() {
         flight: Some(Box::new(flight_ar1132("in flight"))),
     });
     rig.harness.get_by_label("5 planes in the air");
+    // Its altitude, speed and fuel as watched, plotted in its panel.
+    assert!(rig.harness.state().model().profiles.get("AR1132-20261122").len() > 5);
+    rig.harness.get_by_label("fuel (kg) by progress (%)");
 
     let image = rig.harness.render().expect("render the window");
     let pixels = |(r, g, b): (u8, u8, u8)| {

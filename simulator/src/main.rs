@@ -130,7 +130,8 @@ struct RunArgs {
     /// Number of random flights to schedule at start.
     #[arg(long, default_value_t = 0)]
     random: usize,
-    /// Random flights depart within this time from when they are scheduled.
+    /// Random flights depart within this time from when they are scheduled; a
+    /// quarter of them (at least one) within the first 10 s.
     #[arg(long, default_value = "2m", value_parser = duration)]
     spread: Duration,
     /// Schedule a new random flight whenever one of this run's lands or is
@@ -356,7 +357,10 @@ fn run_batch(runtime: &tokio::runtime::Runtime, session: scylla::client::session
                             Err(e) => eprintln!("cannot schedule more random flights: {e}"),
                         }
                     }
-                } else if open.is_empty() {
+                } else if open.is_empty() && sim.still_flying(&mine).is_empty() {
+                    // Over in the database and here too: a flight another client
+                    // cancelled is ended by its own job (which deletes its position)
+                    // rather than stopped under it by the shutdown.
                     break true;
                 }
             }

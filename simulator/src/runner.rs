@@ -307,14 +307,16 @@ impl Simulator {
         Ok(outcome)
     }
 
-    /// Schedules `n` random flights departing within `spread` from now.
+    /// Schedules `n` random flights departing within `spread` from now, the first
+    /// of them within seconds (see `schedule::random_spread_ms`).
     pub fn schedule_random(&self, n: usize, spread: Duration) -> Result<Vec<FlightPlan>, SimError> {
         let mut rng = rand::thread_rng();
         let mut added: Vec<FlightPlan> = Vec::with_capacity(n);
-        for _ in 0..n {
+        for i in 0..n {
             let taken = |id: &str| added.iter().any(|p| p.flight_id == id);
-            let plan = schedule::random_plan(&mut rng, &self.shared.airports, wall_now(), spread.as_millis() as i64, &taken)
-                .ok_or(SimError::NoRandomFlight)?;
+            let spread_ms = schedule::random_spread_ms(i, n, spread.as_millis() as i64);
+            let plan =
+                schedule::random_plan(&mut rng, &self.shared.airports, wall_now(), spread_ms, &taken).ok_or(SimError::NoRandomFlight)?;
             match self.schedule_plan(&plan) {
                 Ok(_) => added.push(plan),
                 // Another flight of that number today: draw again next time.
@@ -323,6 +325,15 @@ impl Simulator {
             }
         }
         Ok(added)
+    }
+
+    /// Which of `ids` this simulator still flies (claimed and not yet finished here).
+    pub fn still_flying(&self, ids: &[String]) -> Vec<String> {
+        let flights = self.shared.flights();
+        ids.iter()
+            .filter(|id| flights.get(*id).is_some_and(|e| !e.view().stage.is_finished()))
+            .cloned()
+            .collect()
     }
 
     /// The flights this simulator holds or has flown, by id.
@@ -647,7 +658,10 @@ impl FlightJob {
         loop {
             let started = Instant::now();
             if self.shared.stop.load(Ordering::SeqCst) {
-                self.entry.update(|v| v.stage = Stage::Stopped);
+                // Told to stop between ticks: a status another client set since the
+                // last tick (cancelled, say) is still obeyed and reported, not lost.
+                let stage = self.stage_on_stop(&mut p);
+                self.entry.update(|v| v.stage = stage);
                 return;
             }
             if self.shared.clock.is_paused() {
@@ -678,19 +692,7 @@ impl FlightJob {
         self.entry.update(|v| v.status = p.status);
         match p.status {
             Status::Cancelled | Status::Landed => {
-                // Cancelled (or landed) by someone else: stop and leave the map.
-                if p.has_position
-                    && self
-                        .call(|store| async move { store.delete_position(&plan.flight_id).await })
-                        .is_some()
-                {
-                    p.has_position = false;
-                }
-                let stage = if p.status == Status::Cancelled {
-                    Stage::Cancelled
-                } else {
-                    Stage::Landed
-                };
+                let stage = self.end_by_another_client(p);
                 self.entry.update(|v| v.stage = stage);
                 return true;
             }
@@ -743,6 +745,39 @@ impl FlightJob {
         }
         self.write_position(p);
         false
+    }
+
+    /// Cancelled (or landed) by someone else: the flight leaves the map and ends
+    /// with the stage its status says.
+    fn end_by_another_client(&self, p: &mut Progress) -> Stage {
+        let plan = &self.entry.plan;
+        if p.has_position
+            && self
+                .call(|store| async move { store.delete_position(&plan.flight_id).await })
+                .is_some()
+        {
+            p.has_position = false;
+        }
+        if p.status == Status::Cancelled {
+            Stage::Cancelled
+        } else {
+            Stage::Landed
+        }
+    }
+
+    /// The stage of a flight told to stop: one last read of its status, so that a
+    /// flight another client finished since the last tick ends as that, and only a
+    /// flight still going is `Stopped` (its claim is then released).
+    fn stage_on_stop(&self, p: &mut Progress) -> Stage {
+        let plan = &self.entry.plan;
+        if let Some(Some(status)) = self.call(|store| async move { store.read_status(&plan.flight_id).await }) {
+            p.status = status;
+            self.entry.update(|v| v.status = status);
+        }
+        match p.status {
+            Status::Cancelled | Status::Landed => self.end_by_another_client(p),
+            _ => Stage::Stopped,
+        }
     }
 
     /// Renews the claim when a third of the lease is left; false when it is lost.

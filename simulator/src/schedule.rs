@@ -308,6 +308,20 @@ const MAX_RANDOM_ROUTE_KM: f64 = 15_000.0;
 
 /// A random flight between two known airports 150 to 15,000 km apart, departing within
 /// `spread_ms` of `now`, with a flight id for which `taken` is false.
+/// How soon the first random flights of a batch depart, ms.
+pub const FIRST_RANDOM_DEPARTURES_MS: i64 = 10_000;
+
+/// The window within which the `i`-th of `n` random flights departs: a quarter
+/// of a batch (at least one) within the first seconds, so that planes are in the
+/// air as soon as a simulator starts, and the rest anywhere within `spread_ms`.
+pub fn random_spread_ms(i: usize, n: usize, spread_ms: i64) -> i64 {
+    if i < (n / 4).max(1) {
+        spread_ms.min(FIRST_RANDOM_DEPARTURES_MS)
+    } else {
+        spread_ms
+    }
+}
+
 pub fn random_plan<R: Rng>(
     rng: &mut R,
     airports: &Airports,
@@ -487,5 +501,16 @@ mod tests {
             assert!(is_flight_number(&plan.number), "{}", plan.number);
             assert!(ids.insert(plan.flight_id.clone()), "{} twice", plan.flight_id);
         }
+    }
+
+    #[test]
+    fn a_quarter_of_random_flights_and_at_least_one_depart_within_seconds() {
+        let spread = 180_000;
+        let windows: Vec<i64> = (0..8).map(|i| random_spread_ms(i, 8, spread)).collect();
+        assert_eq!(windows, [10_000, 10_000, spread, spread, spread, spread, spread, spread]);
+        assert_eq!(random_spread_ms(0, 1, spread), 10_000);
+        assert_eq!(random_spread_ms(1, 3, spread), spread);
+        // A spread shorter than the first window is kept.
+        assert_eq!(random_spread_ms(0, 5, 3_000), 3_000);
     }
 }

@@ -54,6 +54,49 @@ pub struct TestNode {
 
 impl TestNode {
     pub fn start(name: &str) -> TestNode {
+        TestNode::start_with(name, |_| Vec::new())
+    }
+
+    /// A node as the compose cluster runs them: passwords (the default superuser
+    /// cassandra/cassandra) and TLS for clients, with a certificate of its own
+    /// authority (`rustica certs`) that names only `node1`, not the address the
+    /// clients dial. The authority is `ca_file()`.
+    pub fn start_secured(name: &str) -> TestNode {
+        TestNode::start_with(name, |dir| {
+            let certs = dir.join("certs");
+            let out = Command::new(rustica_bin())
+                .args(["certs", "--out"])
+                .arg(&certs)
+                .args(["--node", "node1+node1"])
+                .output()
+                .expect("run rustica certs");
+            assert!(out.status.success(), "rustica certs: {}", String::from_utf8_lossy(&out.stderr));
+            let config = dir.join("rustica.toml");
+            fs::write(
+                &config,
+                format!(
+                    "authenticator = \"PasswordAuthenticator\"\nauthorizer = \"CassandraAuthorizer\"\n\n\
+                     [client_encryption]\nenabled = true\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+                    certs.join("node1.crt").display(),
+                    certs.join("node1.key").display()
+                ),
+            )
+            .expect("write the node's configuration");
+            vec!["--config".into(), config.display().to_string()]
+        })
+    }
+
+    /// The authority of a node started by `start_secured`.
+    pub fn ca_file(&self) -> PathBuf {
+        self.work_dir
+            .as_ref()
+            .map(|d| d.path().join("certs").join("ca.crt"))
+            .unwrap_or_default()
+    }
+
+    /// Starts a node; `configure` may write files into its work directory and
+    /// returns extra arguments for `rustica node`.
+    fn start_with(name: &str, configure: impl FnOnce(&Path) -> Vec<String>) -> TestNode {
         let bin = rustica_bin();
         assert!(
             bin.exists(),
@@ -71,8 +114,10 @@ impl TestNode {
         fs::create_dir(&data_dir).expect("create the data directory");
         let log_path = work_dir.path().join("node.log");
         let log = File::create(&log_path).expect("create the node log");
+        let extra = configure(work_dir.path());
         let child = Command::new(&bin)
             .arg("node")
+            .args(&extra)
             .arg("--address")
             .arg(address.to_string())
             .arg("--data-dir")
