@@ -398,6 +398,32 @@ def test_group_by_partition_and_clustering_prefixes_with_aggregates_limit_and_pa
             session.execute(f"SELECT count(*) FROM grouped {bad}")
 
 
+def test_insert_json_reads_every_kind_of_value_and_default_null_or_unset(session):
+    session.execute("CREATE TABLE jsoned (k int, c text, v bigint, d double, b blob, t timestamp, "
+                    "l list<int>, m map<int, text>, s set<text>, \"Mixed\" text, PRIMARY KEY (k, c))")
+    session.execute("""INSERT INTO jsoned JSON '{"k": 1, "c": "a", "v": "9000000000", "d": 1.5, "b": "0xcafe",
+                       "t": "2014-01-01 12:15:45.000Z", "l": [3, 1], "m": {"2": "two"}, "s": ["y", "x", "y"],
+                       "\\"Mixed\\"": "kept"}'""")
+    row = session.execute("SELECT * FROM jsoned WHERE k = 1").one()
+    assert (row.v, row.d, row.b, list(row.l), dict(row.m), sorted(row.s), row.Mixed) == \
+        (9000000000, 1.5, b"\xca\xfe", [3, 1], {2: "two"}, ["x", "y"], "kept")
+    assert row.t.isoformat() == "2014-01-01T12:15:45"
+    # DEFAULT UNSET keeps what the JSON leaves out; DEFAULT NULL (the default) clears it.
+    session.execute("""INSERT INTO jsoned JSON '{"k": 1, "c": "a", "v": 7}' DEFAULT UNSET""")
+    row = session.execute("SELECT v, d FROM jsoned WHERE k = 1").one()
+    assert (row.v, row.d) == (7, 1.5)
+    prepared = session.prepare("INSERT INTO jsoned JSON ?")
+    session.execute(prepared, ['{"k": 1, "c": "a", "v": 8}'])
+    row = session.execute("SELECT v, d FROM jsoned WHERE k = 1").one()
+    assert (row.v, row.d) == (8, None)
+    assert session.execute("SELECT JSON k, v FROM jsoned WHERE k = 1").one()[0] == '{"k": 1, "v": 8}'
+    for bad, message in (('{"k": 1, "c": "a", "nope": 1}', "JSON values map contains unrecognized column: nope"),
+                         ('{"k": 1, "c": 5}', "Expected a UTF-8 string, but got a Integer: 5"),
+                         ('[1]', "Could not decode JSON string as a map")):
+        with pytest.raises(InvalidRequest, match=message):
+            session.execute(prepared, [bad])
+
+
 def test_unknown_table_and_keyspace_are_invalid_request(session):
     with pytest.raises(InvalidRequest):
         session.execute("SELECT * FROM no_such_table")

@@ -293,6 +293,9 @@ pub struct Insert {
     pub values: Vec<Term>,
     /// `INSERT INTO t JSON '...'`: the JSON term; `columns`/`values` are empty then.
     pub json: Option<Term>,
+    /// `DEFAULT UNSET` after the JSON: columns it leaves out keep their values
+    /// (by default, `DEFAULT NULL`, they are set to null).
+    pub json_default_unset: bool,
     pub if_not_exists: bool,
     pub using: Using,
 }

@@ -13,5 +13,5 @@ mod print;
 mod tests;
 
 pub use error::ParseError;
-pub use parser::{native_type, parse_statement, parse_statements, parse_type};
+pub use parser::{decode_hex, native_type, parse_statement, parse_statements, parse_type};
 pub use print::quote_identifier;

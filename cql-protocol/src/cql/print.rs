@@ -383,7 +383,12 @@ impl Display for Insert {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         write!(f, "INSERT INTO {}", self.table)?;
         match &self.json {
-            Some(json) => write!(f, " JSON {json}")?,
+            Some(json) => {
+                write!(f, " JSON {json}")?;
+                if self.json_default_unset {
+                    f.write_str(" DEFAULT UNSET")?;
+                }
+            }
             None => write!(f, " ({}) VALUES ({})", Idents(&self.columns), Joined(&self.values, ", "))?,
         }
         if self.if_not_exists {

@@ -9,6 +9,7 @@ pub mod cells;
 pub mod current;
 pub mod ddl;
 pub mod describe;
+mod from_json;
 mod functions;
 pub mod json;
 pub mod literal;

@@ -111,20 +111,52 @@ fn clustering_bytes(table: &Table, values: &[Value]) -> Result<Vec<u8>, QueryErr
     Ok(encoded)
 }
 
+/// The columns an INSERT names and their values: its VALUES, or its JSON
+/// object's members (and, unless `DEFAULT UNSET`, null for every other
+/// regular and static column, as Cassandra's `DEFAULT NULL`).
+fn insert_values<'t>(table: &'t Table, ins: &Insert, binds: &Binds) -> Result<Vec<(&'t Column, Evaluated)>, QueryError> {
+    let Some(json) = &ins.json else {
+        if ins.columns.len() != ins.values.len() {
+            return Err(QueryError::invalid("Unmatched column names/values"));
+        }
+        return ins
+            .columns
+            .iter()
+            .zip(&ins.values)
+            .map(|(name, term)| {
+                let col = column(table, name)?;
+                Ok((col, value_of(term, col, binds)?))
+            })
+            .collect();
+    };
+    let text = match evaluate(json, &ColumnType::Varchar, binds, "[json]")? {
+        Evaluated::Value(Value::Text(text)) => text,
+        _ => return Err(QueryError::invalid("Got null for INSERT JSON values")),
+    };
+    let members = super::from_json::columns(table, &text)?;
+    let mut values = members
+        .iter()
+        .map(|(col, json)| Ok((*col, super::from_json::value(col, json)?)))
+        .collect::<Result<Vec<_>, QueryError>>()?;
+    if !ins.json_default_unset {
+        let named: Vec<&str> = members.iter().map(|(c, _)| c.name.as_str()).collect();
+        values.extend(
+            table
+                .columns
+                .iter()
+                .filter(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static) && !named.contains(&c.name.as_str()))
+                .map(|c| (c, Evaluated::Null)),
+        );
+    }
+    Ok(values)
+}
+
 pub fn insert(table: &Table, ins: &Insert, binds: &Binds, ctx: &WriteContext) -> Result<Mutation, QueryError> {
-    if ins.json.is_some() {
-        return Err(QueryError::invalid("INSERT JSON is not supported yet"));
-    }
-    if ins.columns.len() != ins.values.len() {
-        return Err(QueryError::invalid("Unmatched column names/values"));
-    }
     let mut pk: Vec<Option<Value>> = vec![None; table.partition_key_len];
     let mut ck: Vec<Option<Value>> = vec![None; table.clustering_len];
     let mut row = Row::default();
     let mut static_row = Row::default();
-    for (name, term) in ins.columns.iter().zip(&ins.values) {
-        let col = column(table, name)?;
-        let value = value_of(term, col, binds)?;
+    for (col, value) in insert_values(table, ins, binds)? {
         match col.kind {
             ColumnKind::PartitionKey | ColumnKind::Clustering => {
                 let v = match value {

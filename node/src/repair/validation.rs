@@ -6,8 +6,6 @@
 //! hold the same data in different stages of compaction agree. Only one leaf
 //! is in memory at a time.
 
-use std::ops::Bound;
-
 use uuid::Uuid;
 
 use super::merkle::{MerkleTree, TokenSpan, EMPTY_LEAF, MAX_DEPTH};
@@ -85,17 +83,7 @@ pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth:
 
 fn hash_leaf(out: &mut Validation, table: Uuid, index: usize, partitions: Vec<Mutation>) -> Result<(), String> {
     let merged = MemoryEngine::from_mutations(table, partitions);
-    let all = ReadCommand {
-        table,
-        partitions: PartitionSelection::Tokens {
-            start: Bound::Unbounded,
-            end: Bound::Unbounded,
-        },
-        slices: Vec::new(),
-        reversed: false,
-        resume: None,
-    };
-    let reconciled = merged.read_raw(&all, None).map_err(|e| e.to_string())?;
+    let reconciled = merged.read_raw(&ReadCommand::all(table), None).map_err(|e| e.to_string())?;
     if reconciled.is_empty() {
         return Ok(());
     }

@@ -8,28 +8,29 @@ use super::input::{at_kw, at_sym, ident, if_not_exists, kw, qualified_name, quie
 use super::relation::{and_list, if_clause, where_clause};
 use super::term::{comma_list, int_value, parenthesised, term};
 
-/// `INSERT INTO t (cols) VALUES (vals) | JSON 'json' [DEFAULT NULL] [IF NOT EXISTS] [USING ...]`
+/// `INSERT INTO t (cols) VALUES (vals) | JSON 'json' [DEFAULT NULL | DEFAULT UNSET] [IF NOT EXISTS] [USING ...]`
 pub(crate) fn insert(i: Tokens<'_>) -> PResult<'_, Insert> {
     let (i, ()) = kw("INSERT")(i)?;
     let (i, ()) = kw("INTO")(i)?;
     let (i, table) = qualified_name(i)?;
-    let (i, columns, values, json) = if at_kw(&i, "JSON") {
+    let (i, columns, values, json, json_default_unset) = if at_kw(&i, "JSON") {
         let (i, json) = term(i.next())?;
-        let i = if at_kw(&i, "DEFAULT") {
+        let (i, unset) = if at_kw(&i, "DEFAULT") {
             let after = i.next();
             if at_kw(&after, "UNSET") {
-                return Err(after.fail("DEFAULT UNSET is not supported; omit the clause for DEFAULT NULL".into()));
+                (after.next(), true)
+            } else {
+                (kw("NULL")(after)?.0, false)
             }
-            kw("NULL")(after)?.0
         } else {
-            i
+            (i, false)
         };
-        (i, Vec::new(), Vec::new(), Some(json))
+        (i, Vec::new(), Vec::new(), Some(json), unset)
     } else {
         let (i, columns) = parenthesised(i, ident)?;
         let (i, ()) = kw("VALUES")(i)?;
         let (i, values) = parenthesised(i, term)?;
-        (i, columns, values, None)
+        (i, columns, values, None, false)
     };
     let (i, if_not_exists) = if_not_exists(i)?;
     let (i, using) = opt_using(i)?;
@@ -40,6 +41,7 @@ pub(crate) fn insert(i: Tokens<'_>) -> PResult<'_, Insert> {
             columns,
             values,
             json,
+            json_default_unset,
             if_not_exists,
             using,
         },

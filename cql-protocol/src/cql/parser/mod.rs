@@ -15,6 +15,7 @@ mod select;
 pub(crate) mod term;
 pub(crate) mod types;
 
+pub use term::decode_hex;
 pub use types::native_type;
 
 use crate::cql::ast::Statement;

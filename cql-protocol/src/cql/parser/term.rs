@@ -75,7 +75,8 @@ fn literal<'a>(i: Tokens<'a>, tok: &Token<'_>) -> PResult<'a, Term> {
     Ok((i.next(), term))
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+/// The bytes a hex string (without `0x`) stands for; `None` when it is not hex.
+pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }

@@ -48,7 +48,10 @@ fn insert_with_values_if_not_exists_and_using() {
 fn insert_json_keeps_the_document_as_a_string_term() {
     let s = insert(r#"INSERT INTO t JSON '{"a": 1, "b": "it''s"}' DEFAULT NULL"#);
     assert_eq!(s.json, Some(text(r#"{"a": 1, "b": "it's"}"#)));
-    assert!(s.columns.is_empty() && s.values.is_empty());
+    assert!(s.columns.is_empty() && s.values.is_empty() && !s.json_default_unset);
+    let unset = insert(r#"INSERT INTO t JSON '{"a": 1}' DEFAULT UNSET IF NOT EXISTS"#);
+    assert!(unset.json_default_unset && unset.if_not_exists);
+    assert_eq!(unset.to_string(), r#"INSERT INTO t JSON '{"a": 1}' DEFAULT UNSET IF NOT EXISTS"#);
 }
 
 #[test]

@@ -293,6 +293,7 @@ fn insert() -> impl Strategy<Value = Insert> {
                 columns,
                 values,
                 json: None,
+                json_default_unset: false,
                 if_not_exists,
                 using: Using { ttl, timestamp },
             }
