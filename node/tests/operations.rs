@@ -314,6 +314,12 @@ async fn metrics_move_with_load_and_every_nodetool_command_reads_a_three_node_cl
         let refused = session.query_unpaged("NODETOOL SETTRACEPROBABILITY 1.5", ()).await.unwrap_err();
         assert!(refused.to_string().contains("between 0 and 1"), "the node checks it too: {refused}");
 
+        // The shell asks the node it is given, as cqlsh does, never a peer.
+        for _ in 0..6 {
+            let local = rustica(second, &["shell", "-e", "SELECT broadcast_address FROM system.local"]).unwrap();
+            assert!(local.contains(&second.to_string()), "{local}");
+        }
+
         rustica(first, &["drain"]).unwrap();
         let (_, last) = http_get(first, "/metrics").unwrap();
         assert!(sample(&last, "rustica_compactions_total").unwrap_or(0.0) >= 1.0, "{last}");

@@ -21,6 +21,7 @@ use rustyline::error::ReadlineError;
 use rustyline::DefaultEditor;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
+use scylla::policies::host_filter::AllowListHostFilter;
 use scylla::response::query_result::QueryResult;
 use scylla::response::PagingState;
 use scylla::statement::Statement;
@@ -99,7 +100,14 @@ pub async fn run(args: ShellArgs) -> anyhow::Result<()> {
         (Some(_), None) => Some(ask_password().await?),
         (_, password) => password.clone(),
     };
-    let builder = SessionBuilder::new().known_nodes(&nodes).fetch_schema_metadata(false);
+    let mut builder = SessionBuilder::new().known_nodes(&nodes).fetch_schema_metadata(false);
+    // As cqlsh: every statement goes to the hosts named, never to peers the
+    // driver discovers, so node-local tables (system.repairs, system.local)
+    // are the named node's. A name that does not resolve is reported by the
+    // connection below, in cqlsh's words.
+    if let Ok(only_named) = AllowListHostFilter::new(nodes.iter().map(String::as_str)) {
+        builder = builder.host_filter(std::sync::Arc::new(only_named));
+    }
     let mut builder = args.client.apply(builder, password)?;
     if let Some(keyspace) = &args.keyspace {
         builder = builder.use_keyspace(keyspace, false);
