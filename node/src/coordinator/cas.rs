@@ -159,11 +159,7 @@ impl Round<'_> {
             .iter()
             .map(|r| {
                 let (r, request, transport) = (*r, request.clone(), transport.clone());
-                let send = async move { (r, transport.send_outbound(r, &request, timeout).await) };
-                match crate::trace::current() {
-                    None => tokio::spawn(send),
-                    Some(state) => tokio::spawn(crate::trace::within(state, send)),
-                }
+                crate::trace::spawn(async move { (r, transport.send_outbound(r, &request, timeout).await) })
             })
             .collect();
         let mut tally = Tally::new(requirement);

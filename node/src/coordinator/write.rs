@@ -213,12 +213,14 @@ impl Coordinator {
                     local_share.push((request.clone(), outcome));
                     continue;
                 }
-                let delivery = deliver(transport.clone(), replica, request.clone(), outcome, timeout, report.clone());
-                // A traced write's sends stay in its trace.
-                match crate::trace::current() {
-                    None => tokio::spawn(delivery),
-                    Some(state) => tokio::spawn(crate::trace::within(state, delivery)),
-                };
+                crate::trace::spawn(deliver(
+                    transport.clone(),
+                    replica,
+                    request.clone(),
+                    outcome,
+                    timeout,
+                    report.clone(),
+                ));
             }
         }
         drop(report);

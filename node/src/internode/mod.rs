@@ -53,12 +53,24 @@ pub async fn answer(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb) -> Rep
     if let Verb::Traced { session, verb } = verb {
         return answer_traced(handler, from, session, &verb).await;
     }
+    run(handler, from, verb, None).await
+}
+
+/// Runs the handler on `verb` (under `trace` when given): in line, or on the
+/// blocking pool when it may wait on the disk.
+async fn run(handler: &Arc<dyn Handler>, from: IpAddr, verb: Verb, trace: Option<Arc<crate::trace::TraceState>>) -> Reply {
+    fn call(handler: &dyn Handler, from: IpAddr, verb: Verb, trace: Option<&Arc<crate::trace::TraceState>>) -> Reply {
+        match trace {
+            Some(state) => crate::trace::within_sync(state, || handler.handle(from, verb)),
+            None => handler.handle(from, verb),
+        }
+    }
     crate::metrics::global().received(verb.name());
     if !handler.blocks(&verb) {
-        return handler.handle(from, verb);
+        return call(handler.as_ref(), from, verb, trace.as_ref());
     }
     let handler = handler.clone();
-    tokio::task::spawn_blocking(move || handler.handle(from, verb))
+    tokio::task::spawn_blocking(move || call(handler.as_ref(), from, verb, trace.as_ref()))
         .await
         .unwrap_or_else(|e| Reply::Failed {
             message: format!("the handler failed: {e}"),
@@ -79,21 +91,11 @@ async fn answer_traced(handler: &Arc<dyn Handler>, from: IpAddr, session: uuid::
         }
     };
     let Some(tracing) = handler.tracing().cloned() else {
-        return Box::pin(answer(handler, from, verb)).await;
+        return run(handler, from, verb, None).await;
     };
-    crate::metrics::global().received(verb.name());
     let state = tracing.replica(session, verb.stage());
     state.record(format!("{} message received from /{from}", verb.trace_name()));
-    let reply = if !handler.blocks(&verb) {
-        crate::trace::within_sync(&state, || handler.handle(from, verb))
-    } else {
-        let (handler, in_task) = (handler.clone(), state.clone());
-        tokio::task::spawn_blocking(move || crate::trace::within_sync(&in_task, || handler.handle(from, verb)))
-            .await
-            .unwrap_or_else(|e| Reply::Failed {
-                message: format!("the handler failed: {e}"),
-            })
-    };
+    let reply = run(handler, from, verb, Some(state.clone())).await;
     state.record(format!("Enqueuing response to /{from}"));
     tracing.flush(&state).await;
     reply

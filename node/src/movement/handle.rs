@@ -6,15 +6,19 @@ use uuid::Uuid;
 
 use super::{Cleaned, Request};
 
+/// Ring operations waiting for the movement service, at most: they run one at
+/// a time, and an operator asks for a few at once at most.
+const QUEUE: usize = 16;
+
 /// A cheap, cloneable handle to the movement service's request queue.
 #[derive(Debug, Clone)]
 pub struct Handle {
-    requests: mpsc::UnboundedSender<Request>,
+    requests: mpsc::Sender<Request>,
 }
 
 /// A handle and the queue it feeds, for `movement::serve`.
-pub fn channel() -> (Handle, mpsc::UnboundedReceiver<Request>) {
-    let (requests, rx) = mpsc::unbounded_channel();
+pub fn channel() -> (Handle, mpsc::Receiver<Request>) {
+    let (requests, rx) = mpsc::channel(QUEUE);
     (Handle { requests }, rx)
 }
 
@@ -40,15 +44,19 @@ impl Handle {
         self.ask(|reply| Request::Repair { options, reply }).await
     }
 
-    /// A peer finished joining: clean up after a ring delay or two.
+    /// A peer finished joining: clean up after a ring delay or two. With the
+    /// queue full (sixteen operations waiting) it is dropped with a log line;
+    /// `rustica cleanup` asks for it again.
     pub fn cleanup_after_join(&self) {
-        let _ = self.requests.send(Request::CleanupAfterJoin);
+        if self.requests.try_send(Request::CleanupAfterJoin).is_err() {
+            tracing::warn!("the ring operations queue is full or closed; no cleanup after this join (run `rustica cleanup`)");
+        }
     }
 
     async fn ask<T>(&self, request: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Request) -> Result<T, String> {
         let unavailable = || "this node runs no ring operations (its movement service is not running)".to_string();
         let (reply, answer) = oneshot::channel();
-        self.requests.send(request(reply)).map_err(|_| unavailable())?;
+        self.requests.send(request(reply)).await.map_err(|_| unavailable())?;
         answer.await.map_err(|_| unavailable())?
     }
 }

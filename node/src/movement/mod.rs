@@ -127,7 +127,7 @@ pub fn replicated_tables(schema: &Schema) -> Vec<(Uuid, Strategy)> {
 pub async fn serve(
     services: Arc<Services>,
     config: MovementConfig,
-    mut requests: mpsc::UnboundedReceiver<Request>,
+    mut requests: mpsc::Receiver<Request>,
     exit: watch::Sender<bool>,
     mut stop: Stop,
 ) {

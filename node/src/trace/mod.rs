@@ -120,6 +120,19 @@ pub async fn within<F: Future>(state: Arc<TraceState>, future: F) -> F::Output {
     TASK_TRACE.scope(state, future).await
 }
 
+/// Spawns `future` as a task that keeps the current trace, if any (a traced
+/// request's sends to its replicas stay in its trace).
+pub fn spawn<F>(future: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match current() {
+        None => tokio::spawn(future),
+        Some(state) => tokio::spawn(within(state, future)),
+    }
+}
+
 /// Runs synchronous `work` with `state` as its trace, on this thread.
 pub fn within_sync<R>(state: &Arc<TraceState>, work: impl FnOnce() -> R) -> R {
     struct Reset(Option<Arc<TraceState>>);
