@@ -307,6 +307,23 @@ mod tests {
     }
 
     #[test]
+    fn the_smallest_long_as_default_timestamp_is_refused_as_cassandra_does() {
+        let mut body = b"\x00\x00\x00\x01x\x00\x01\x20".to_vec(); // ONE, default timestamp
+        body.extend_from_slice(&i64::MIN.to_be_bytes());
+        let err = Query::decode(&mut Reader::new(&body)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Out of bound timestamp, must be in [-9223372036854775807, 9223372036854775807] (got -9223372036854775808)"
+        );
+        let mut body = b"\x00\x00\x00\x01x\x00\x01\x20".to_vec();
+        body.extend_from_slice(&(i64::MIN + 1).to_be_bytes());
+        assert_eq!(
+            Query::decode(&mut Reader::new(&body)).unwrap().params.default_timestamp,
+            Some(i64::MIN + 1)
+        );
+    }
+
+    #[test]
     fn named_values_are_preceded_by_their_names() {
         let golden = b"\x00\x00\x00\x02x=\x00\x04\x5B\x00\x01\x00\x01k\x00\x00\x00\x01\x05\x00\x00\x00\x02\xAB\xCD\x00\x09";
         // flags 0x5B = values | skip metadata | paging state | serial | names
