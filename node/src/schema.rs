@@ -193,6 +193,13 @@ impl Schema {
         self.keyspaces.get(keyspace).and_then(|k| k.tables.get(name))
     }
 
+    /// The table with id `id`, and its keyspace.
+    pub fn table_by_id(&self, id: Uuid) -> Option<(&Keyspace, &Arc<Table>)> {
+        self.keyspaces
+            .values()
+            .find_map(|k| k.tables.values().find(|t| t.id == id).map(|t| (k, t)))
+    }
+
     pub fn user_type(&self, keyspace: &str, name: &str) -> Option<&Arc<UserType>> {
         self.keyspaces.get(keyspace).and_then(|k| k.types.get(name))
     }

@@ -157,6 +157,10 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         let coordinator = coordinator.clone();
         |stop| coordinator.replay_hints(stop)
     });
+    jobs.spawn("batchlog replay", {
+        let (coordinator, schema) = (coordinator.clone(), schema.clone());
+        |stop| coordinator.replay_batches(schema, stop)
+    });
     jobs.spawn("trace writer", {
         let (coordinator, schema, port) = (coordinator.clone(), schema.clone(), config.internode_port);
         move |stop| crate::trace::writer::run(trace_batches, coordinator, schema, port, stop)

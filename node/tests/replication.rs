@@ -265,3 +265,99 @@ async fn token_aware_routing_sends_each_prepared_statement_to_a_replica() {
     })
     .await;
 }
+
+/// The rows of `r.t` that node `target` holds itself (a read at ONE there: every
+/// node is a replica at RF 3, and the coordinator reads its own copy).
+async fn own_keys(s: &Session, target: SocketAddr) -> anyhow::Result<Vec<i32>> {
+    let mut q = Statement::new("SELECT k FROM r.t");
+    q.set_consistency(Consistency::One);
+    q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+        NodeIdentifier::NodeAddress(target),
+        None,
+    )));
+    let mut keys: Vec<i32> = s
+        .query_unpaged(q, ())
+        .await?
+        .into_rows_result()?
+        .rows::<(i32,)>()?
+        .map(|r| r.map(|r| r.0))
+        .collect::<Result<_, _>>()?;
+    keys.sort();
+    Ok(keys)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_batch_whose_coordinator_dies_is_replayed_by_the_batchlog() {
+    within(Duration::from_secs(150), async {
+        let mut cluster = TestCluster::start(3).await;
+        let ips = cluster.addresses();
+        let node = |k: usize| SocketAddr::new(ips[k - 1], 9042);
+        let s = cluster.session_to(2).await?;
+        let all_up = [(ips[0], "UN"), (ips[1], "UN"), (ips[2], "UN")];
+        wait_for_states(&s, ips[1], &all_up, Duration::from_secs(30)).await?;
+        s.query_unpaged(
+            "CREATE KEYSPACE r WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE r.t (k int PRIMARY KEY, v text)", ()).await?;
+        s.await_schema_agreement().await?;
+        let batch = |a: i32, b: i32| {
+            let mut q = Statement::new(format!(
+                "BEGIN BATCH INSERT INTO r.t (k, v) VALUES ({a}, 'a'); INSERT INTO r.t (k, v) VALUES ({b}, 'b'); APPLY BATCH"
+            ));
+            q.set_consistency(Consistency::Quorum);
+            q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+                NodeIdentifier::NodeAddress(node(1)),
+                None,
+            )));
+            q
+        };
+
+        // A batch that completes is applied and leaves no batchlog entry behind.
+        s.query_unpaged(batch(1, 2), ()).await?;
+        let start = Instant::now();
+        loop {
+            let mut q = Statement::new("SELECT id FROM system.batches");
+            q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
+                NodeIdentifier::NodeAddress(node(2)),
+                None,
+            )));
+            if s.query_unpaged(q, ()).await?.into_rows_result()?.rows_num() == 0 {
+                break;
+            }
+            anyhow::ensure!(start.elapsed() < Duration::from_secs(10), "the batch stayed in node 2's batchlog");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        // Node 1 now dies right after its batch is in the batchlog, before any
+        // of it is applied: the batchlog's keepers (nodes 2 and 3) replay it.
+        cluster.node_mut(1).restart_with_failpoints("batchlog.stored=exit").await;
+        let s1 = cluster.session_to(1).await?;
+        // Node 1 must see its batchlog's keepers up (else: Unavailable).
+        wait_for_states(&s1, ips[0], &all_up, Duration::from_secs(30)).await?;
+        let died = s1.query_unpaged(batch(3, 4), ()).await;
+        assert!(died.is_err(), "the coordinator died mid-batch");
+        assert!(
+            cluster.node_mut(1).wait_exit(Duration::from_secs(10)).await,
+            "node 1 exited at the failure point"
+        );
+        assert!(cluster.node(1).log_tail(50).contains("failure point reached"));
+        let start = Instant::now();
+        for k in [2, 3] {
+            loop {
+                let keys = own_keys(&s, node(k)).await?;
+                if keys == vec![1, 2, 3, 4] {
+                    break;
+                }
+                anyhow::ensure!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "node {k} holds {keys:?}: the batch was not replayed"
+                );
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        Ok(())
+    })
+    .await;
+}

@@ -7,6 +7,7 @@
 //! choice and consistency counting are pure (`replicas`, `consistency`); this
 //! module only sends and waits, within the configured `Timeouts`.
 
+pub mod batchlog;
 pub mod cas;
 pub mod consistency;
 pub mod counter;

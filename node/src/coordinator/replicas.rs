@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::ring::Ring;
+use crate::schema::Schema;
+use crate::storage::Mutation;
 
 /// The data centre of a node that did not say.
 pub const DEFAULT_DC: &str = "datacenter1";
@@ -132,6 +134,22 @@ impl Topology {
         }
         members
     }
+}
+
+/// `mutations` grouped by the replication strategy of their keyspace (a table
+/// not in `schema` counts as node-local).
+pub fn by_strategy(schema: &Schema, mutations: Vec<Mutation>) -> Vec<(Strategy, Vec<Mutation>)> {
+    let mut out: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
+    for m in mutations {
+        let strategy = schema
+            .table_by_id(m.table)
+            .map_or(Strategy::Local, |(k, _)| Strategy::from_replication(&k.replication));
+        match out.iter_mut().find(|(s, _)| *s == strategy) {
+            Some((_, list)) => list.push(m),
+            None => out.push((strategy, vec![m])),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ use self::binds::{batch_statement, bind, Markers};
 use self::literal::{evaluate, Binds, Evaluated};
 use crate::auth::{Auth, AuthenticatedUser};
 use crate::clock::now_seconds;
-use crate::coordinator::replicas::Strategy;
+use crate::coordinator::replicas::{by_strategy, Strategy};
 use crate::coordinator::Coordinator;
 use crate::error::QueryError;
 use crate::movement;
@@ -544,7 +544,11 @@ impl QueryProcessor {
             }
         }
         self.check_batch_size(&writes)?;
-        self.write(schema, writes, opts.consistency, "BATCH").await?;
+        if kind == BatchKind::Logged && crate::coordinator::batchlog::needs_batchlog(&writes) {
+            self.coordinator.write_logged(schema, writes, opts.consistency).await?;
+        } else {
+            self.write(schema, writes, opts.consistency, "BATCH").await?;
+        }
         self.increment(schema, increments, opts.consistency).await?;
         Ok(ResultBody::Void)
     }
@@ -571,9 +575,7 @@ impl QueryProcessor {
     /// Counter increments, each through a leader replica of its partition.
     async fn increment(&self, schema: &Schema, mutations: Vec<Mutation>, cl: Consistency) -> Result<(), QueryError> {
         if cl == Consistency::Any {
-            let table = mutations
-                .first()
-                .and_then(|m| schema.keyspaces.values().flat_map(|k| k.tables.values()).find(|t| t.id == m.table));
+            let table = mutations.first().and_then(|m| schema.table_by_id(m.table).map(|(_, t)| t));
             return Err(QueryError::invalid(format!(
                 "Consistency level ANY is not yet supported for counter table {}",
                 table.map_or("", |t| t.name.as_str())
@@ -841,24 +843,6 @@ fn check_modification(table: &Table, s: &Modification<'_>) -> Result<(), QueryEr
         return Err(QueryError::invalid("Cannot provide custom TTL for counter updates"));
     }
     Ok(())
-}
-
-/// Mutations grouped by the replication of their keyspace.
-fn by_strategy(schema: &Schema, mutations: Vec<Mutation>) -> Vec<(Strategy, Vec<Mutation>)> {
-    let mut out: Vec<(Strategy, Vec<Mutation>)> = Vec::new();
-    for m in mutations {
-        let strategy = schema
-            .keyspaces
-            .values()
-            .find(|k| k.tables.values().any(|t| t.id == m.table))
-            .map(|k| Strategy::from_replication(&k.replication))
-            .unwrap_or(Strategy::Local);
-        match out.iter_mut().find(|(s, _)| *s == strategy) {
-            Some((_, list)) => list.push(m),
-            None => out.push((strategy, vec![m])),
-        }
-    }
-    out
 }
 
 /// The keyspace a name refers to: its own, else the session's.

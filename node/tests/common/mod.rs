@@ -43,6 +43,8 @@ pub struct TestNode {
     seeds: Vec<IpAddr>,
     /// The node's config file (in its work directory), if the test gave one.
     config: Option<PathBuf>,
+    /// `RUSTICA_FAILPOINTS` for the node's next starts (see `restart_with_failpoints`).
+    failpoints: Option<String>,
     _claim: AddressClaim,
 }
 
@@ -83,7 +85,7 @@ impl TestNode {
             fs::write(&path, text).expect("write the node's config file");
             path
         });
-        let child = spawn_node(address, work_dir.path(), &log_path, &seeds, config.as_deref());
+        let child = spawn_node(address, work_dir.path(), &log_path, &seeds, config.as_deref(), None);
         let watchdog = spawn_watchdog(child.id());
         TestNode {
             address,
@@ -94,6 +96,7 @@ impl TestNode {
             log_path,
             seeds,
             config,
+            failpoints: None,
             _claim: claim,
         }
     }
@@ -129,9 +132,23 @@ impl TestNode {
             .expect("the work directory exists while the node does")
             .path()
             .to_path_buf();
-        self.child = spawn_node(self.address, &work_dir, &self.log_path, &self.seeds, self.config.as_deref());
+        self.child = spawn_node(
+            self.address,
+            &work_dir,
+            &self.log_path,
+            &self.seeds,
+            self.config.as_deref(),
+            self.failpoints.as_deref(),
+        );
         self.watchdog = spawn_watchdog(self.child.id());
         self.wait_for_cql_port().await;
+    }
+
+    /// Starts the node again with `RUSTICA_FAILPOINTS` set to `spec` (the node
+    /// exits at the points it names; see `node::failpoint`).
+    pub async fn restart_with_failpoints(&mut self, spec: &str) {
+        self.failpoints = Some(spec.to_string());
+        self.restart().await;
     }
 
     async fn wait_for_cql_port(&mut self) {
@@ -216,7 +233,14 @@ pub fn rustica_bin() -> PathBuf {
     bin
 }
 
-fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr], config: Option<&Path>) -> Child {
+fn spawn_node(
+    address: IpAddr,
+    work_dir: &Path,
+    log_path: &Path,
+    seeds: &[IpAddr],
+    config: Option<&Path>,
+    failpoints: Option<&str>,
+) -> Child {
     let data_dir = work_dir.join("data");
     fs::create_dir_all(&data_dir).expect("create the data directory");
     let log = fs::OpenOptions::new()
@@ -237,6 +261,9 @@ fn spawn_node(address: IpAddr, work_dir: &Path, log_path: &Path, seeds: &[IpAddr
     }
     if let Some(config) = config {
         command.arg("--config").arg(config);
+    }
+    if let Some(spec) = failpoints {
+        command.env("RUSTICA_FAILPOINTS", spec);
     }
     command.arg("--address").arg(address.to_string()).arg("--data-dir").arg(&data_dir);
     if !seeds.is_empty() {
