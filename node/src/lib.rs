@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod limits;
 pub mod metrics;
 pub mod movement;
+pub mod net;
 pub mod nodetool;
 pub mod paxos;
 pub mod peer_auth;

@@ -181,10 +181,11 @@ fn send_gossip(shared: &Shared, to: SocketAddr, message: &Message) {
 fn send(shared: &Shared, to: SocketAddr, frame: Frame) {
     debug!(%to, kind = ?frame.kind, bytes = frame.payload.len(), "sending a gossip message");
     let tls = shared.tls.clone();
+    let local = shared.local.ip();
     let bytes = wire::encode(&frame, &shared.auth);
     tokio::spawn(async move {
         let connect = async {
-            let stream = TcpStream::connect(to).await?;
+            let stream = crate::net::connect_from(local, to).await?;
             tls::connect_peer(tls.as_ref(), stream, to.ip()).await
         };
         match tokio::time::timeout(Duration::from_millis(500), connect).await {

@@ -261,7 +261,7 @@ impl Outgoing {
     pub(crate) async fn connect(to: SocketAddr, local: IpAddr, auth: &PeerAuth, tls: Option<&PeerTls>) -> Result<Outgoing, MessagingError> {
         let peer = to.ip();
         let unreachable = |reason: String| MessagingError::Unreachable { to: peer, reason };
-        let stream = TcpStream::connect(to).await.map_err(|e| unreachable(e.to_string()))?;
+        let stream = crate::net::connect_from(local, to).await.map_err(|e| unreachable(e.to_string()))?;
         let connection = connect_peer(tls, stream, peer)
             .await
             .map_err(|e| unreachable(format!("TLS handshake failed: {e}")))?;
