@@ -332,22 +332,28 @@ pub fn decode_response(header: &FrameHeader, body: &[u8]) -> Result<ResponseFram
 /// A complete v4 response frame (version byte 0x84). Non-empty `warnings` set the
 /// WARNING flag and precede the body as a `[string list]`.
 pub fn encode_response_frame(stream: i16, response: &Response, warnings: &[String]) -> Vec<u8> {
-    let flags = if warnings.is_empty() { 0 } else { FLAG_WARNING };
+    encode_response_frame_with(stream, response, None, warnings)
+}
+
+/// A complete v4 response frame with the id of the trace session the client
+/// asked for (the TRACING flag; the id precedes the body), when it did, and
+/// the request's warnings (the WARNING flag, when there are any).
+pub fn encode_response_frame_with(stream: i16, response: &Response, tracing_id: Option<Uuid>, warnings: &[String]) -> Vec<u8> {
+    let mut flags = 0;
+    if tracing_id.is_some() {
+        flags |= FLAG_TRACING;
+    }
+    if !warnings.is_empty() {
+        flags |= FLAG_WARNING;
+    }
     let version = PROTOCOL_VERSION | RESPONSE_BIT;
     encode_frame(version, flags, stream, response.opcode(), |out| {
+        if let Some(id) = tracing_id {
+            write_uuid(out, id);
+        }
         if !warnings.is_empty() {
             write_string_list(out, warnings);
         }
-        response.encode(out);
-    })
-}
-
-/// A complete v4 response frame that carries the id of the trace session the
-/// client asked for (the TRACING flag; the id precedes the body).
-pub fn encode_traced_response_frame(stream: i16, response: &Response, tracing_id: Uuid) -> Vec<u8> {
-    let version = PROTOCOL_VERSION | RESPONSE_BIT;
-    encode_frame(version, FLAG_TRACING, stream, response.opcode(), |out| {
-        write_uuid(out, tracing_id);
         response.encode(out);
     })
 }
@@ -470,11 +476,25 @@ mod tests {
     #[test]
     fn a_traced_response_carries_its_session_id_before_the_body() {
         let id = Uuid::from_u128(0x1234);
-        let bytes = encode_traced_response_frame(3, &Response::Ready, id);
+        let bytes = encode_response_frame_with(3, &Response::Ready, Some(id), &[]);
         let header = FrameHeader::decode(&bytes[..HEADER_LEN]).unwrap();
         assert_eq!(header.flags, FLAG_TRACING);
         let frame = decode_response(&header, &bytes[HEADER_LEN..]).unwrap();
         assert_eq!((frame.tracing_id, frame.response), (Some(id), Response::Ready));
+    }
+
+    #[test]
+    fn a_traced_response_with_warnings_carries_the_id_then_the_warnings() {
+        let id = Uuid::from_u128(0x1234);
+        let warnings = vec!["Batch for [k.t] is too big".to_string()];
+        let bytes = encode_response_frame_with(3, &Response::Ready, Some(id), &warnings);
+        let header = FrameHeader::decode(&bytes[..HEADER_LEN]).unwrap();
+        assert_eq!(header.flags, FLAG_TRACING | FLAG_WARNING);
+        let frame = decode_response(&header, &bytes[HEADER_LEN..]).unwrap();
+        assert_eq!(
+            (frame.tracing_id, frame.warnings, frame.response),
+            (Some(id), warnings, Response::Ready)
+        );
     }
 
     #[test]

@@ -102,6 +102,12 @@ pub struct NodeConfig {
     /// A batch over several partitions whose data is larger than this is
     /// refused ("Batch too large"), as Cassandra's batch_size_fail_threshold.
     pub batch_size_fail_threshold_in_kb: u64,
+    /// A batch over several partitions with more data than this is answered
+    /// with a warning for the client (Cassandra's batch_size_warn_threshold).
+    pub batch_size_warn_threshold_in_kb: u64,
+    /// An UNLOGGED batch over more partitions than this is answered with a
+    /// warning for the client.
+    pub unlogged_batch_across_partitions_warn_threshold: u64,
     /// A write that misses a replica leaves a hint for it (hinted handoff).
     pub hinted_handoff_enabled: bool,
     /// No hints are written for a node down longer than this.
@@ -181,6 +187,8 @@ impl Default for NodeConfig {
             counter_write_request_timeout_ms: 5_000,
             prepared_statements_cache_size_mb: 10,
             batch_size_fail_threshold_in_kb: 50,
+            batch_size_warn_threshold_in_kb: 5,
+            unlogged_batch_across_partitions_warn_threshold: 10,
             hinted_handoff_enabled: true,
             max_hint_window_ms: 3 * 3600 * 1000,
             auto_bootstrap: true,

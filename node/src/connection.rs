@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cql_protocol::compression::{compress_frame, Compression};
-use cql_protocol::frame::{decode_request, encode_response_frame, encode_traced_response_frame, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
+use cql_protocol::frame::{decode_request, encode_response_frame, encode_response_frame_with, FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
 use cql_protocol::request::Request;
 use cql_protocol::response::Response;
 use cql_protocol::response::{ErrorBody, ErrorKind, Event, ResultBody};
@@ -313,8 +313,8 @@ where
             }
             // Statements that change the session run in order on this task.
             Request::Query(ref q) if q.query.trim_start().get(..3).is_some_and(|s| s.eq_ignore_ascii_case("use")) => {
-                let (response, trace_id) = handle_traced(&handles.queries, &session, frame.request, &handles.tracing, trace).await;
-                let _ = tx.send((framing.encode_traced(stream, &response, trace_id), Some(permit))).await;
+                let answered = handle_traced(&handles.queries, &session, frame.request, &handles.tracing, trace).await;
+                let _ = tx.send((framing.encode_answer(stream, &answered), Some(permit))).await;
             }
             request => {
                 let queries = handles.queries.clone();
@@ -326,21 +326,20 @@ where
                     async move {
                         // A bug that panics fails its request with a server
                         // error instead of leaving the client waiting.
-                        let (response, trace_id) =
-                            match std::panic::AssertUnwindSafe(handle_traced(&queries, &session, request, &tracer, trace))
-                                .catch_unwind()
-                                .await
-                            {
-                                Ok(answered) => answered,
-                                Err(_) => {
-                                    tracing::error!(stream, "a request panicked; answered with a server error");
-                                    let error = crate::error::QueryError::Server {
-                                        message: "the node failed on this request (see its log)".into(),
-                                    };
-                                    (Response::Error(error.to_error_body()), None)
-                                }
-                            };
-                        let _ = tx.send((framing.encode_traced(stream, &response, trace_id), Some(permit))).await;
+                        let answered = match std::panic::AssertUnwindSafe(handle_traced(&queries, &session, request, &tracer, trace))
+                            .catch_unwind()
+                            .await
+                        {
+                            Ok(answered) => answered,
+                            Err(_) => {
+                                tracing::error!(stream, "a request panicked; answered with a server error");
+                                let error = crate::error::QueryError::Server {
+                                    message: "the node failed on this request (see its log)".into(),
+                                };
+                                Answered::plain(Response::Error(error.to_error_body()))
+                            }
+                        };
+                        let _ = tx.send((framing.encode_answer(stream, &answered), Some(permit))).await;
                     }
                     .instrument(span),
                 );
@@ -392,15 +391,21 @@ const MIN_COMPRESSED: usize = 64;
 
 impl Framing {
     fn encode(self, stream: i16, response: &Response) -> Vec<u8> {
-        self.encode_traced(stream, response, None)
+        self.compress(encode_response_frame(stream, response, &[]))
     }
 
-    /// With the id of the trace session the client asked for, when it did.
-    fn encode_traced(self, stream: i16, response: &Response, trace_id: Option<Uuid>) -> Vec<u8> {
-        let frame = match trace_id {
-            None => encode_response_frame(stream, response, &[]),
-            Some(id) => encode_traced_response_frame(stream, response, id),
-        };
+    /// A request's answer, with its trace session id (when the client asked)
+    /// and its warnings.
+    fn encode_answer(self, stream: i16, answered: &Answered) -> Vec<u8> {
+        self.compress(encode_response_frame_with(
+            stream,
+            &answered.response,
+            answered.trace_id,
+            &answered.warnings,
+        ))
+    }
+
+    fn compress(self, frame: Vec<u8>) -> Vec<u8> {
         match self.compression {
             Some(c) if frame.len() >= HEADER_LEN + MIN_COMPRESSED => compress_frame(&frame, c),
             _ => frame,
@@ -486,14 +491,42 @@ async fn handle_traced(
     request: Request,
     tracing: &Tracing,
     trace: Option<TraceSession>,
-) -> (Response, Option<Uuid>) {
+) -> Answered {
     let Some(trace) = trace else {
-        return (handle(queries, session, request).await, None);
+        let (response, warnings) = crate::client_warn::collect(handle(queries, session, request)).await;
+        return Answered {
+            response,
+            trace_id: None,
+            warnings,
+        };
     };
-    let response = crate::trace::within(trace.state.clone(), handle(queries, session, request)).await;
-    let id = trace.asked.then_some(trace.state.session);
+    let (response, warnings) =
+        crate::client_warn::collect(crate::trace::within(trace.state.clone(), handle(queries, session, request))).await;
+    let trace_id = trace.asked.then_some(trace.state.session);
     tracing.finish(trace);
-    (response, id)
+    Answered {
+        response,
+        trace_id,
+        warnings,
+    }
+}
+
+/// A request's response, the trace session id the client asked for, and the
+/// warnings for the client (`client_warn`).
+struct Answered {
+    response: Response,
+    trace_id: Option<Uuid>,
+    warnings: Vec<String>,
+}
+
+impl Answered {
+    fn plain(response: Response) -> Answered {
+        Answered {
+            response,
+            trace_id: None,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// Answers one request, counted and timed in the node's metrics.

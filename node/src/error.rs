@@ -16,6 +16,14 @@ pub enum QueryError {
     Unprepared { id: Vec<u8> },
     #[error("{message}")]
     Config { message: String },
+    /// A native function failed on its arguments (`function` in keyspace
+    /// `system`, taking `arg_types`).
+    #[error("{message}")]
+    FunctionFailure {
+        function: String,
+        arg_types: Vec<String>,
+        message: String,
+    },
     #[error("{message}")]
     Protocol { message: String },
     #[error("{message}")]
@@ -66,6 +74,11 @@ impl QueryError {
             },
             QueryError::Unprepared { id } => ErrorKind::Unprepared { id: id.clone() },
             QueryError::Config { .. } => ErrorKind::Config,
+            QueryError::FunctionFailure { function, arg_types, .. } => ErrorKind::FunctionFailure {
+                keyspace: "system".into(),
+                function: function.clone(),
+                arg_types: arg_types.clone(),
+            },
             QueryError::Protocol { .. } => ErrorKind::Protocol,
             QueryError::Unauthorized { .. } => ErrorKind::Unauthorized,
             QueryError::BadCredentials { .. } => ErrorKind::BadCredentials,

@@ -4,6 +4,7 @@
 //! crate's; this library links no driver and no line editor.
 
 pub mod auth;
+pub mod client_warn;
 pub mod clock;
 pub mod cluster;
 pub mod config;

@@ -114,7 +114,11 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         info.clone(),
         crate::query::QueryLimits {
             prepared_cache_bytes: (config.prepared_statements_cache_size_mb as usize) << 20,
-            batch_size_fail_bytes: (config.batch_size_fail_threshold_in_kb as usize) << 10,
+            batch: crate::query::batch_guard::BatchLimits {
+                fail_bytes: (config.batch_size_fail_threshold_in_kb as usize) << 10,
+                warn_bytes: (config.batch_size_warn_threshold_in_kb as usize) << 10,
+                unlogged_partitions_warn: config.unlogged_batch_across_partitions_warn_threshold as usize,
+            },
         },
     ));
     let join = should_join(&config, bootstrapped.as_deref(), join)?;

@@ -373,15 +373,27 @@ class Chaos:
             """{k: {replica address: row or None}}, read a few hundred at a time."""
             out = {}
             keys = list(keys)
-            for start in range(0, len(keys), 300):
+            for start in range(0, len(keys), 100):
                 pending = []
-                for k in keys[start:start + 300]:
+                for k in keys[start:start + 100]:
                     bound = statement.bind((k,))
                     for h in meta.get_replicas(KEYSPACE, bound.routing_key):
-                        pending.append((k, h.address, session.execute_async(bound, execution_profile=h.address)))
-                for k, a, future in pending:
-                    out.setdefault(k, {})[a] = future.result().one()
+                        pending.append((k, h.address, bound, session.execute_async(bound, execution_profile=h.address)))
+                for k, a, bound, future in pending:
+                    out.setdefault(k, {})[a] = read_patiently(future, bound, a)
             return out
+
+        def read_patiently(future, bound, address):
+            """The answer, asking again a few times if the driver lost the node
+            for a moment (a busy machine misses heartbeats)."""
+            for attempt in range(10):
+                try:
+                    return future.result().one()
+                except Exception as e:
+                    if attempt == 9:
+                        raise RuntimeError(f"replica {address} cannot be read: {e}") from e
+                    time.sleep(1)
+                    future = session.execute_async(bound, execution_profile=address)
 
         missing, resurrected, disagree = [], [], []
         for k, rows in sorted(per_replica(kv, led.attempted).items()):

@@ -4,7 +4,7 @@ the driver's default options: what a Cassandra 4/5 node answers is the spec."""
 import time
 
 import pytest
-from cassandra import InvalidRequest
+from cassandra import FunctionFailure, InvalidRequest
 from cassandra.cluster import Cluster
 from cassandra.concurrent import execute_concurrent_with_args
 from cassandra.protocol import SyntaxException
@@ -373,6 +373,25 @@ def test_cassandras_guards_on_timestamps_data_centres_and_batch_size(session):
             session.execute(batch)
 
 
+def test_batches_past_the_warn_thresholds_are_applied_with_cassandras_warnings(session):
+    session.execute("CREATE TABLE warned (k int PRIMARY KEY, v text)")
+    batch = BatchStatement(batch_type=BatchType.LOGGED)
+    for k in (1, 2):
+        batch.add(SimpleStatement("INSERT INTO warned (k, v) VALUES (%s, %s)"), (k, "x" * 3000))
+    result = session.execute(batch)
+    [warning] = result.response_future.warnings
+    assert warning.startswith(f"Batch for [{KS}.warned] is of size 5.") and \
+        "exceeding specified threshold of 5.000KiB by 0." in warning, warning
+    assert session.execute("SELECT count(*) FROM warned").one()[0] == 2
+    unlogged = BatchStatement(batch_type=BatchType.UNLOGGED)
+    for k in range(11):
+        unlogged.add(SimpleStatement("INSERT INTO warned (k, v) VALUES (%s, 'y')"), (k,))
+    assert session.execute(unlogged).response_future.warnings == [
+        f"Unlogged batch covering 11 partitions detected against table [{KS}.warned]. "
+        "You should use a logged batch for atomicity, or asynchronous writes for performance."]
+    assert session.execute("SELECT k FROM warned WHERE k = 1").response_future.warnings is None
+
+
 def test_group_by_partition_and_clustering_prefixes_with_aggregates_limit_and_paging(session):
     session.execute("CREATE TABLE grouped (a int, b int, c int, v int, PRIMARY KEY (a, b, c))")
     for a in range(3):
@@ -422,6 +441,23 @@ def test_insert_json_reads_every_kind_of_value_and_default_null_or_unset(session
                          ('[1]', "Could not decode JSON string as a map")):
         with pytest.raises(InvalidRequest, match=message):
             session.execute(prepared, [bad])
+
+
+def test_from_json_reads_a_value_of_the_columns_type_in_inserts_and_updates(session):
+    session.execute("CREATE TABLE from_json (k int PRIMARY KEY, a ascii, l list<int>, m map<text, int>, t timestamp)")
+    session.execute("""INSERT INTO from_json (k, a, l, m, t) VALUES (1, fromJson('"hi"'), fromJson('[1, 2]'),
+                       fromJson('{"x": 3}'), fromJson('"2014-01-01 12:15:45.000Z"'))""")
+    prepared = session.prepare("UPDATE from_json SET l = fromJson(?) WHERE k = ?")
+    session.execute(prepared, ["[9]", 1])
+    row = session.execute("SELECT * FROM from_json WHERE k = 1").one()
+    assert (row.a, list(row.l), dict(row.m), row.t.isoformat()) == ("hi", [9], {"x": 3}, "2014-01-01T12:15:45")
+    session.execute("INSERT INTO from_json (k, a) VALUES (2, fromJson('null'))")
+    assert session.execute("SELECT a FROM from_json WHERE k = 2").one().a is None
+    with pytest.raises(FunctionFailure, match="execution of 'system.fromjson\\[text\\]' failed: .*"
+                       "Expected an ascii string, but got a Integer: 123"):
+        session.execute("INSERT INTO from_json (k, a) VALUES (3, fromJson('123'))")
+    with pytest.raises(FunctionFailure, match="Could not decode JSON string '{bad'"):
+        session.execute("INSERT INTO from_json (k, a) VALUES (3, fromJson('{bad'))")
 
 
 def test_unknown_table_and_keyspace_are_invalid_request(session):

@@ -48,6 +48,24 @@ pub fn value(column: &Column, json: &Json) -> Result<Evaluated, QueryError> {
     evaluate(&term, &column.ty, &Binds::default(), &column.name)
 }
 
+/// `fromJson(text)` as a value of type `ty` (Cassandra's `FromJsonFct`): JSON
+/// `null` is null; text that is not JSON, or JSON of the wrong kind for the
+/// type, is a function failure with Cassandra's words.
+pub fn from_json_function(text: &str, ty: &ColumnType, what: &str) -> Result<Evaluated, QueryError> {
+    let failure = |message: String| QueryError::FunctionFailure {
+        function: "fromjson".into(),
+        arg_types: vec!["text".into()],
+        message,
+    };
+    let json: Json = serde_json::from_str(text).map_err(|e| failure(format!("Could not decode JSON string '{text}': {e}")))?;
+    let term = term(&json, ty).map_err(|reason| {
+        failure(format!(
+            "execution of 'system.fromjson[text]' failed: org.apache.cassandra.serializers.MarshalException: {reason}"
+        ))
+    })?;
+    evaluate(&term, ty, &Binds::default(), what)
+}
+
 fn kind(json: &Json) -> &'static str {
     match json {
         Json::Null => "null",

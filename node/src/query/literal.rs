@@ -529,6 +529,12 @@ fn call_function(name: &str, args: &[Term], ty: &ColumnType, binds: &Binds, what
             None => Evaluated::Null,
         });
     }
+    if name == "fromjson" {
+        return match arg(0, &ColumnType::Varchar)? {
+            Some(Value::Text(text) | Value::Ascii(text)) => super::from_json::from_json_function(&text, ty, what),
+            _ => Ok(Evaluated::Null),
+        };
+    }
     let value = match (name, ty) {
         ("totimestamp", ColumnType::Timestamp) => match arg(0, &ColumnType::Timeuuid) {
             Ok(Some(Value::Timeuuid(u))) => Value::Timestamp(timeuuid_millis(&u).unwrap_or(0)),

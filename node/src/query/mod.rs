@@ -4,6 +4,7 @@
 //! against the coordinator; DDL goes to the schema service, ring operations to
 //! the movement service. Per-connection state is the `Session`.
 
+pub mod batch_guard;
 pub mod binds;
 pub mod cells;
 pub mod current;
@@ -126,9 +127,8 @@ pub struct QueryProcessor {
 pub struct QueryLimits {
     /// Memory for prepared statements (`prepared_statements_cache_size_mb`).
     pub prepared_cache_bytes: usize,
-    /// A batch over several partitions with more data is refused
-    /// (`batch_size_fail_threshold_in_kb`).
-    pub batch_size_fail_bytes: usize,
+    /// Cassandra's guards on batches over several partitions.
+    pub batch: batch_guard::BatchLimits,
 }
 
 /// An INSERT, UPDATE or DELETE, borrowed from a statement or a batch: what the
@@ -249,25 +249,6 @@ impl QueryProcessor {
             limits,
             metrics: QueryMetrics::default(),
         }
-    }
-
-    /// A batch over several partitions may carry at most
-    /// `batch_size_fail_threshold_in_kb` of data, as in Cassandra.
-    fn check_batch_size(&self, writes: &[Mutation]) -> Result<(), QueryError> {
-        let first = writes.first().map(|m| (m.table, &m.position));
-        if writes.iter().all(|m| Some((m.table, &m.position)) == first) {
-            return Ok(());
-        }
-        let size: usize = writes.iter().map(Mutation::data_size).sum();
-        if size > self.limits.batch_size_fail_bytes {
-            tracing::error!(
-                size,
-                threshold = self.limits.batch_size_fail_bytes,
-                "a batch exceeded batch_size_fail_threshold_in_kb and was refused"
-            );
-            return Err(QueryError::invalid("Batch too large"));
-        }
-        Ok(())
     }
 
     /// `NODETOOL ...`: hands the operation to the movement service and waits
@@ -543,7 +524,14 @@ impl QueryProcessor {
                 writes.extend(mutations);
             }
         }
-        self.check_batch_size(&writes)?;
+        let table_name = |id| {
+            schema
+                .table_by_id(id)
+                .map_or_else(|| id.to_string(), |(k, t)| format!("{}.{}", k.name, t.name))
+        };
+        for warning in batch_guard::check(&self.limits.batch, kind == BatchKind::Logged, &writes, table_name)? {
+            crate::client_warn::warn(warning);
+        }
         if kind == BatchKind::Logged && crate::coordinator::batchlog::needs_batchlog(&writes) {
             self.coordinator.write_logged(schema, writes, opts.consistency).await?;
         } else {
