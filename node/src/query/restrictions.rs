@@ -6,13 +6,13 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use cql_protocol::cql::ast::{Operator, Relation, RelationTarget, Term};
+use cql_protocol::cql::ast::{IndexTargetKind, Operator, Relation, RelationTarget, Term};
 use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 
 use super::literal::{evaluate, Binds, Evaluated};
 use crate::error::QueryError;
-use crate::schema::{ColumnKind, Table};
+use crate::schema::{ColumnKind, Index, Table};
 use crate::storage::key::encode_clustering;
 use crate::storage::{prefix_end, ClusteringSlice, PartitionPosition};
 use crate::token::{murmur3_token, partition_key_bytes};
@@ -91,6 +91,8 @@ pub struct Restrictions {
     pub tuple_filters: Vec<TupleFilter>,
     /// Filtering that Cassandra accepts only with ALLOW FILTERING.
     pub needs_filtering: bool,
+    /// The secondary index that serves one of the filters, by name.
+    pub index: Option<String>,
 }
 
 /// `(c1, c2, ..) op (v1, v2, ..)` compared in value space, column by column,
@@ -465,6 +467,27 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
     } else {
         Vec::new()
     };
+    // One indexed relation is answered by its index, as Cassandra does: the
+    // query needs ALLOW FILTERING only for other relations on columns outside
+    // the primary key (a second indexed one included).
+    let indexed = where_clause.iter().find_map(|relation| match &relation.target {
+        RelationTarget::Column(name) => table.column_index(name).and_then(|c| index_serving(table, c, relation.op)),
+        _ => None,
+    });
+    if let Some(index) = indexed {
+        let is_indexed = |f: &Filter| table.column_index(&index.column) == Some(f.column) && index_serving(table, f.column, f.op).is_some();
+        let mut chosen = false;
+        needs_filtering = filters.iter().any(|f| {
+            if !chosen && is_indexed(f) {
+                chosen = true;
+                return false;
+            }
+            table
+                .columns
+                .get(f.column)
+                .is_some_and(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static))
+        });
+    }
     Ok(Restrictions {
         partitions,
         clustering_prefixes: if restricted { prefixes } else { vec![Vec::new()] },
@@ -473,6 +496,23 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         filters,
         tuple_filters,
         needs_filtering,
+        index: indexed.map(|i| i.name.clone()),
+    })
+}
+
+/// The index of `table` that answers a relation `op` on `column`: `col = v` by an index on the
+/// column (or on the whole frozen collection), `col CONTAINS v` by one on its
+/// values, `col CONTAINS KEY k` by one on its keys.
+pub fn index_serving(table: &Table, column: usize, op: Operator) -> Option<&Index> {
+    let column = table.columns.get(column)?;
+    table.indexes.iter().find(|index| {
+        index.column == column.name
+            && matches!(
+                (index.kind, op),
+                (IndexTargetKind::Simple | IndexTargetKind::Full, Operator::Eq)
+                    | (IndexTargetKind::Values, Operator::Contains)
+                    | (IndexTargetKind::Keys, Operator::ContainsKey)
+            )
     })
 }
 

@@ -501,6 +501,9 @@ impl<'a> Collector<'a> {
                 "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
             ));
         }
+        if r.index.is_some() && !select.order_by.is_empty() {
+            return Err(QueryError::invalid("ORDER BY with 2ndary indexes is not supported."));
+        }
         let reversed = reversed(table, select, &r)?;
         let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
         let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;

@@ -59,6 +59,8 @@ fn visit_statement(statement: &mut Statement, f: &mut Visitor<'_>) {
         | Statement::Truncate(_)
         | Statement::CreateType(_)
         | Statement::DropType(_)
+        | Statement::CreateIndex(_)
+        | Statement::DropIndex(_)
         | Statement::Use(_)
         | Statement::Describe(_)
         | Statement::CreateRole(_)
