@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection;
 pub mod coordinator;
 pub mod error;
+pub mod index;
 pub mod internode;
 pub mod jobs;
 pub mod limits;

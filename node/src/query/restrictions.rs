@@ -91,8 +91,15 @@ pub struct Restrictions {
     pub tuple_filters: Vec<TupleFilter>,
     /// Filtering that Cassandra accepts only with ALLOW FILTERING.
     pub needs_filtering: bool,
-    /// The secondary index that serves one of the filters, by name.
-    pub index: Option<String>,
+    /// The secondary index that answers one of the relations.
+    pub index: Option<IndexUse>,
+}
+
+/// A secondary index chosen for a query: its name and the values it looks up.
+#[derive(Debug, Clone)]
+pub struct IndexUse {
+    pub name: String,
+    pub values: Vec<Value>,
 }
 
 /// `(c1, c2, ..) op (v1, v2, ..)` compared in value space, column by column,
@@ -474,19 +481,37 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         RelationTarget::Column(name) => table.column_index(name).and_then(|c| index_serving(table, c, relation.op)),
         _ => None,
     });
+    let mut index_use = None;
     if let Some(index) = indexed {
-        let is_indexed = |f: &Filter| table.column_index(&index.column) == Some(f.column) && index_serving(table, f.column, f.op).is_some();
-        let mut chosen = false;
-        needs_filtering = filters.iter().any(|f| {
-            if !chosen && is_indexed(f) {
-                chosen = true;
-                return false;
-            }
-            table
+        let column = table.column_index(&index.column);
+        needs_filtering = false;
+        for f in &filters {
+            if index_use.is_none() && column == Some(f.column) && index_serving(table, f.column, f.op).is_some() {
+                index_use = Some(IndexUse {
+                    name: index.name.clone(),
+                    values: f.values.clone(),
+                });
+            } else if table
                 .columns
                 .get(f.column)
                 .is_some_and(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static))
-        });
+            {
+                needs_filtering = true;
+            }
+        }
+        // An indexed clustering column restricted as a slice of the key has
+        // no filter: the lookup takes its value from the relation.
+        if index_use.is_none() {
+            if let Some(relation) = where_clause
+                .iter()
+                .find(|r| matches!(&r.target, RelationTarget::Column(c) if *c == index.column) && r.op == Operator::Eq)
+            {
+                index_use = Some(IndexUse {
+                    name: index.name.clone(),
+                    values: relation_values(table, relation, binds)?,
+                });
+            }
+        }
     }
     Ok(Restrictions {
         partitions,
@@ -496,7 +521,7 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         filters,
         tuple_filters,
         needs_filtering,
-        index: indexed.map(|i| i.name.clone()),
+        index: index_use,
     })
 }
 

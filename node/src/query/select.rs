@@ -17,6 +17,7 @@ use super::literal::{evaluate, Binds, Evaluated};
 use super::paging::PagingState;
 use super::restrictions::{analyse, partition_position, Partitions, Restrictions};
 use crate::error::QueryError;
+use crate::index::{index_table_id, IndexLookup};
 use crate::schema::{ColumnKind, Table};
 use crate::storage::key::decode_clustering;
 use crate::storage::{LiveData, LiveRow, PartitionPosition, PartitionSelection, ReadCommand, ResumePoint, StorageEngine, Visit};
@@ -541,6 +542,14 @@ impl<'a> Collector<'a> {
                 position: p.position.clone(),
                 clustering: p.clustering.clone(),
             }),
+            // Within named partitions the index has nothing to add.
+            index: match (&r.index, &r.partitions) {
+                (Some(used), Partitions::Tokens { .. }) => Some(IndexLookup {
+                    index_table: index_table_id(table.id, &used.name),
+                    values: used.values.iter().map(Value::to_bytes).collect(),
+                }),
+                _ => None,
+            },
         };
         let in_partition = paging.as_ref().map(|p| p.partition_rows).unwrap_or(0);
         let collector = Collector {
