@@ -223,14 +223,25 @@ impl IndexingEngine {
                 .values()
                 .flat_map(|t| t.indexes.iter().map(|i| index_table_id(t.id, &i.name)))
                 .collect();
-            self.built
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|id| current.contains(id));
+            let mut gone = Vec::new();
+            self.built.lock().unwrap_or_else(|e| e.into_inner()).retain(|id| {
+                let kept = current.contains(id);
+                if !kept {
+                    gone.push(*id);
+                }
+                kept
+            });
             *cache = IndexedTables {
                 version: Some(schema.version),
                 tables,
             };
+            // The storage of an index dropped while this process ran goes too
+            // (one dropped before a restart stays on disk, unused).
+            for id in gone {
+                if let Err(e) = self.inner.drop_table(id) {
+                    tracing::warn!(index_table = %id, error = %e, "cannot drop the storage of a dropped secondary index");
+                }
+            }
         }
         cache.tables.get(&table).cloned()
     }
@@ -540,6 +551,21 @@ mod tests {
         assert_eq!(lookup(&engine, &indexed, "a"), vec![1]);
         engine.apply(write(&indexed, 3, "a", 1)).unwrap();
         assert_eq!(sorted(lookup(&engine, &indexed, "a")), vec![1, 3]);
+    }
+
+    #[test]
+    fn an_index_dropped_and_created_again_covers_the_writes_made_in_between() {
+        let indexed = schema(&[KS, TABLE, INDEX]);
+        let table = indexed.table("ks", "t").unwrap().clone();
+        let current = Arc::new(Mutex::new(indexed.clone()));
+        let engine = engine(current.clone());
+        engine.create_table(table.id).unwrap();
+        engine.apply(write(&table, 1, "a", 1)).unwrap();
+        assert_eq!(lookup(&engine, &table, "a"), vec![1]);
+        *current.lock().unwrap() = schema(&[KS, TABLE, INDEX, "DROP INDEX ks.t_v_idx"]);
+        engine.apply(write(&table, 2, "a", 1)).unwrap();
+        *current.lock().unwrap() = schema(&[KS, TABLE, INDEX, "DROP INDEX ks.t_v_idx", INDEX]);
+        assert_eq!(sorted(lookup(&engine, &table, "a")), vec![1, 2]);
     }
 
     #[test]
