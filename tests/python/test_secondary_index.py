@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-from cassandra.policies import RoundRobinPolicy
+from cassandra.policies import RoundRobinPolicy, WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement
 
 from conftest import CQL_PORT, Node, stop_cluster
@@ -81,7 +81,7 @@ def cluster(request):
         session.execute(f"CREATE KEYSPACE {KS} WITH replication = "
                         f"{{'class': 'SimpleStrategy', 'replication_factor': {rf}}}")
         session.set_keyspace(KS)
-        yield client, session
+        yield client, session, nodes
     finally:
         if client is not None:
             client.shutdown()
@@ -114,7 +114,7 @@ def refused(session, query, message):
 
 
 def test_an_index_gets_cassandras_default_name_and_shows_in_schema_tables_metadata_and_describe(cluster):
-    client, session = cluster
+    client, session, _ = cluster
     t = table(session, "k int PRIMARY KEY, v int, m map<text, int>")
     session.execute(f"CREATE INDEX ON {t} (v)")
     session.execute(f"CREATE INDEX by_key ON {KS}.{t} (keys(m))")
@@ -244,3 +244,59 @@ def test_an_index_on_a_table_with_data_answers_at_once_and_pages(session):
     limited = rows(session, f"SELECT k FROM {t} WHERE v = 0 LIMIT 10", fetch_size=4)
     assert len(limited) == 10 and all(k % 2 == 0 for (k,) in limited)
     assert session.execute(f"SELECT count(*) FROM {t} WHERE v = 0").one().count == 30
+
+
+def test_a_static_column_index_answers_with_every_row_of_the_partition(session):
+    t = table(session, "k int, c int, s text static, PRIMARY KEY (k, c)")
+    session.execute(f"CREATE INDEX ON {t} (s)")
+    for k in range(3):
+        for c in range(2):
+            session.execute(f"INSERT INTO {t} (k, c, s) VALUES (%s, %s, %s)", (k, c, "x" if k == 1 else "y"))
+    assert rows(session, f"SELECT k, c FROM {t} WHERE s = 'x'") == [(1, 0), (1, 1)]
+    session.execute(f"UPDATE {t} SET s = 'x' WHERE k = 2")
+    assert rows(session, f"SELECT k, c FROM {t} WHERE s = 'x'") == [(1, 0), (1, 1), (2, 0), (2, 1)]
+
+
+def pinned_session(address, consistency):
+    profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([address]),
+                               consistency_level=consistency, request_timeout=20)
+    client = Cluster([address], port=CQL_PORT, protocol_version=4,
+                     execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+    return client, client.connect(KS)
+
+
+def test_index_queries_hold_with_a_node_down_and_after_it_restarts(cluster):
+    # Last in the module: it restarts a node under the shared session.
+    _, session, nodes = cluster
+    t = table(session, "k int PRIMARY KEY, v int")
+    session.execute(f"CREATE INDEX ON {t} (v)")
+    for k in range(10):
+        session.execute(f"INSERT INTO {t} (k, v) VALUES (%s, %s)", (k, k % 2))
+    assert rows(session, f"SELECT k FROM {t} WHERE v = 1") == [(k,) for k in range(1, 10, 2)]
+    victim = nodes[-1]
+    victim.stop()
+    expected = [(0,)] + [(k,) for k in range(1, 10, 2)]
+    if len(nodes) > 1:
+        # Written and read at QUORUM while one replica of three is down.
+        client, first = pinned_session(nodes[0].address, ConsistencyLevel.QUORUM)
+        try:
+            first.execute(f"UPDATE {t} SET v = 1 WHERE k = 0")
+            assert rows(first, f"SELECT k FROM {t} WHERE v = 1") == expected
+        finally:
+            client.shutdown()
+    victim.spawn(append_log=True)
+    victim.wait_for_port()
+    wait_all_up([n.address for n in nodes])
+    if len(nodes) == 1:
+        session_after = pinned_session(victim.address, ConsistencyLevel.ONE)
+        session_after[1].execute(f"UPDATE {t} SET v = 1 WHERE k = 0")
+    # The restarted node rebuilds its index on first use; ALL reads it too.
+    level = ConsistencyLevel.ALL if len(nodes) > 1 else ConsistencyLevel.ONE
+    client, after = pinned_session(victim.address, level)
+    try:
+        assert rows(after, f"SELECT k FROM {t} WHERE v = 1") == expected
+        assert rows(after, f"SELECT k FROM {t} WHERE v = 0") == [(k,) for k in range(2, 10, 2)]
+    finally:
+        client.shutdown()
+        if len(nodes) == 1:
+            session_after[0].shutdown()
