@@ -52,6 +52,12 @@ pub fn index_table_id(base: Uuid, index: &str) -> Uuid {
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
+/// What an `entries(m)` index stores for the entry `key: value` of a map: both,
+/// as two blob components of the key codec.
+pub fn entry_value(key: &[u8], value: &[u8]) -> Vec<u8> {
+    encode_clustering(&ENTRY_CLUSTERING, &[Value::Blob(key.to_vec()), Value::Blob(value.to_vec())]).unwrap_or_default()
+}
+
 /// The clustering of an entry: the base partition key and clustering, as blobs.
 const ENTRY_CLUSTERING: [(ColumnType, bool); 2] = [(ColumnType::Blob, false), (ColumnType::Blob, false)];
 
@@ -125,6 +131,7 @@ fn indexed_values(table: &Table, index: &Index, m: &Mutation, clustering: &[u8],
                     let value = match (kind, ty) {
                         (IndexTargetKind::Values, ColumnType::Set(elem)) => path_value(path, elem)?,
                         (IndexTargetKind::Keys, ColumnType::Map(key, _)) => path_value(path, key)?,
+                        (IndexTargetKind::Entries, ColumnType::Map(key, _)) => entry_value(&path_value(path, key)?, cell.value.as_ref()?),
                         (IndexTargetKind::Values, ColumnType::List(_) | ColumnType::Map(..)) => cell.value.clone()?,
                         _ => return None,
                     };

@@ -221,6 +221,22 @@ def test_collection_indexes_answer_contains_contains_key_and_whole_frozen_values
     assert rows(session, f"SELECT k FROM {t} WHERE l CONTAINS 'x'") == []
 
 
+def test_an_entries_index_answers_a_map_entry_and_a_prepared_one(session):
+    t = table(session, "k int PRIMARY KEY, m map<text, int>")
+    session.execute(f"INSERT INTO {t} (k, m) VALUES (1, {{'a': 1, 'b': 2}})")
+    session.execute(f"INSERT INTO {t} (k, m) VALUES (2, {{'a': 2}})")
+    refused(session, f"SELECT k FROM {t} WHERE m['a'] = 1", FILTERING)
+    assert rows(session, f"SELECT k FROM {t} WHERE m['a'] = 1 ALLOW FILTERING") == [(1,)]
+    session.execute(f"CREATE INDEX ON {t} (entries(m))")
+    assert rows(session, f"SELECT k FROM {t} WHERE m['a'] = 1") == [(1,)]
+    assert rows(session, f"SELECT k FROM {t} WHERE m['a'] = 2") == [(2,)]
+    prepared = session.prepare(f"SELECT k FROM {t} WHERE m[?] = ?")
+    assert [tuple(r) for r in session.execute(prepared, ("b", 2))] == [(1,)]
+    session.execute(f"UPDATE {t} SET m['a'] = 5 WHERE k = 1")
+    assert rows(session, f"SELECT k FROM {t} WHERE m['a'] = 1") == []
+    assert rows(session, f"SELECT k FROM {t} WHERE m['a'] = 5") == [(1,)]
+
+
 def test_clustering_and_partition_key_component_indexes_answer_equality(session):
     t = table(session, "a int, b int, c int, v int, PRIMARY KEY ((a, b), c)")
     for a in range(3):

@@ -382,6 +382,11 @@ pub enum RelationTarget {
     Tuple(Vec<String>),
     /// `token(a, b) > ...`
     Token(Vec<String>),
+    /// `m['key'] = ...`: one entry of a map.
+    MapEntry {
+        column: String,
+        key: Term,
+    },
 }
 
 /// One relation of a WHERE clause. For `IN` the value is a `Term::Tuple` of the

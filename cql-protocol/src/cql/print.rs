@@ -453,6 +453,7 @@ impl Display for RelationTarget {
             RelationTarget::Column(c) => Ident(c).fmt(f),
             RelationTarget::Tuple(columns) => write!(f, "({})", Idents(columns)),
             RelationTarget::Token(columns) => write!(f, "token({})", Idents(columns)),
+            RelationTarget::MapEntry { column, key } => write!(f, "{}[{key}]", Ident(column)),
         }
     }
 }

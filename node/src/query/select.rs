@@ -546,7 +546,7 @@ impl<'a> Collector<'a> {
             index: match (&r.index, &r.partitions) {
                 (Some(used), Partitions::Tokens { .. }) => Some(IndexLookup {
                     index_table: index_table_id(table.id, &used.name),
-                    values: used.values.iter().map(Value::to_bytes).collect(),
+                    values: used.values.clone(),
                 }),
                 _ => None,
             },

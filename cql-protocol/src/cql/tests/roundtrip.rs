@@ -34,6 +34,7 @@ pub(super) const CORPUS: &[&str] = &[
     "DROP TYPE address",
     "DROP TYPE IF EXISTS ks.address",
     "CREATE INDEX ON t (v)",
+    "SELECT * FROM t WHERE m['k'] = 1 AND n[?] = ?",
     "CREATE INDEX IF NOT EXISTS \"By\" ON ks.t (entries(m))",
     "CREATE INDEX k_idx ON t (keys(m))",
     "CREATE INDEX ON t (full(f))",
