@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use cql_protocol::cql::ast::IndexTargetKind;
 use cql_protocol::types::ColumnType;
@@ -181,7 +181,7 @@ struct IndexedTables {
 pub struct IndexingEngine {
     inner: Arc<dyn StorageEngine>,
     schema: OnceLock<SchemaSource>,
-    indexed: Mutex<IndexedTables>,
+    indexed: RwLock<IndexedTables>,
     /// Index tables this process has created and filled from their base table.
     built: Mutex<HashSet<Uuid>>,
 }
@@ -191,7 +191,7 @@ impl IndexingEngine {
         IndexingEngine {
             inner,
             schema: OnceLock::new(),
-            indexed: Mutex::new(IndexedTables::default()),
+            indexed: RwLock::new(IndexedTables::default()),
             built: Mutex::new(HashSet::new()),
         }
     }
@@ -215,7 +215,13 @@ impl IndexingEngine {
     /// The table with id `table` when it has indexes.
     fn indexed_table(&self, table: Uuid) -> Option<Arc<Table>> {
         let schema = self.schema()?;
-        let mut cache = self.indexed.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let cache = self.indexed.read().unwrap_or_else(|e| e.into_inner());
+            if cache.version == Some(schema.version) {
+                return cache.tables.get(&table).cloned();
+            }
+        }
+        let mut cache = self.indexed.write().unwrap_or_else(|e| e.into_inner());
         if cache.version != Some(schema.version) {
             let tables: HashMap<Uuid, Arc<Table>> = schema
                 .keyspaces
