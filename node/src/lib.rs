@@ -12,6 +12,7 @@ pub mod connection;
 pub mod coordinator;
 pub mod error;
 pub mod failpoint;
+pub mod index;
 pub mod internode;
 pub mod jobs;
 pub mod limits;

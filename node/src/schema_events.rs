@@ -89,6 +89,8 @@ pub fn apply(schema: &mut Schema, event: &SchemaEvent) -> Result<Option<SchemaCh
         Statement::DropTable(s) => ddl::drop_table(schema, &keyspace_of(ks, &s.name)?, s)?.map(|(c, _)| c),
         Statement::CreateType(s) => ddl::create_type(schema, &keyspace_of(ks, &s.name)?, s)?,
         Statement::DropType(s) => ddl::drop_type(schema, &keyspace_of(ks, &s.name)?, s)?,
+        Statement::CreateIndex(s) => ddl::create_index(schema, &keyspace_of(ks, &s.table)?, s)?,
+        Statement::DropIndex(s) => ddl::drop_index(schema, &keyspace_of(ks, &s.name)?, s)?,
         _ => return Err(QueryError::invalid("not a schema statement")),
     })
 }
@@ -263,6 +265,28 @@ mod tests {
         let b = vec![a[1].clone(), a[0].clone()];
         assert_eq!(version(&a), version(&b));
         assert_ne!(version(&a), version(&a[..1]));
+    }
+
+    #[test]
+    fn indexes_replay_with_their_default_names_and_leave_on_drop() {
+        let events = vec![
+            event(1, 1, KS),
+            event(2, 1, "CREATE TABLE ks.t (k int PRIMARY KEY, v int, m map<text, int>)"),
+            event(3, 2, "CREATE INDEX ON ks.t (v)"),
+            event(4, 2, "CREATE INDEX ON ks.t (keys(m))"),
+            event(5, 1, "CREATE INDEX ON ks.t (m)"),
+            event(6, 1, "DROP INDEX ks.t_v_idx"),
+        ];
+        let schema = replay(&base(), &events);
+        let t = schema.table("ks", "t").unwrap();
+        let targets: Vec<(String, String)> = t.indexes.iter().map(|i| (i.name.clone(), i.target())).collect();
+        assert_eq!(
+            targets,
+            vec![
+                ("t_m_idx".to_string(), "keys(m)".to_string()),
+                ("t_m_idx_1".to_string(), "values(m)".to_string())
+            ]
+        );
     }
 
     proptest! {

@@ -62,7 +62,9 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let engine =
         DurableEngine::open(&storage_dir, options).with_context(|| format!("cannot open the storage in {}", storage_dir.display()))?;
     tracing::info!(dir = %storage_dir.display(), sync = ?config.commitlog_sync, "storage open");
-    let engine: Arc<dyn StorageEngine> = Arc::new(engine);
+    // Local secondary indexes are kept on every write the node applies.
+    let indexing = Arc::new(crate::index::IndexingEngine::new(Arc::new(engine)));
+    let engine: Arc<dyn StorageEngine> = indexing.clone();
     let (info, bootstrapped) =
         crate::schema_load::identity(engine.as_ref(), info).map_err(|e| anyhow::anyhow!("cannot read this node's identity: {e}"))?;
     // Internode messaging first: the coordinator is built with it. Peers are
@@ -85,6 +87,7 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
     let (events, _) = tokio::sync::broadcast::channel(256);
     let schema =
         Arc::new(SchemaService::open(engine.clone(), info.clone(), events.clone()).map_err(|e| anyhow::anyhow!("cannot start: {e}"))?);
+    indexing.set_schema(&schema);
     let view = Arc::new(ClusterView::new(info.clone()));
     let coordinator = Arc::new(Coordinator::new(
         config.address,

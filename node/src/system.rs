@@ -253,7 +253,7 @@ pub fn write_bootstrapped(engine: &dyn StorageEngine, schema: &Schema, state: &s
     Ok(())
 }
 
-const SCHEMA_TABLES: [&str; 4] = ["keyspaces", "tables", "columns", "types"];
+const SCHEMA_TABLES: [&str; 5] = ["keyspaces", "tables", "columns", "types", "indexes"];
 
 /// Rewrites the `system_schema` tables from the schema in one atomic write: every
 /// keyspace partition of `previous` and `schema` is deleted just before the new
@@ -282,6 +282,7 @@ pub fn write_schema_tables(engine: &dyn StorageEngine, previous: Option<&Schema>
     let tables = system_table(schema, "system_schema", "tables")?;
     let columns = system_table(schema, "system_schema", "columns")?;
     let types = system_table(schema, "system_schema", "types")?;
+    let indexes = system_table(schema, "system_schema", "indexes")?;
     for ks in schema.keyspaces.values() {
         mutations.push(row_mutation(
             keyspaces,
@@ -338,6 +339,20 @@ pub fn write_schema_tables(engine: &dyn StorageEngine, previous: Option<&Schema>
                         ("kind", text(c.kind.as_str())),
                         ("position", Value::Int(c.position)),
                         ("type", text(&cql_type_name(&c.cql_type))),
+                    ],
+                    &ctx,
+                )?);
+            }
+            for index in &t.indexes {
+                let options = BTreeMap::from([("target".to_string(), index.target())]);
+                mutations.push(row_mutation(
+                    indexes,
+                    vec![
+                        ("keyspace_name", text(&ks.name)),
+                        ("table_name", text(&t.name)),
+                        ("index_name", text(&index.name)),
+                        ("kind", text("COMPOSITES")),
+                        ("options", text_map(&options)),
                     ],
                     &ctx,
                 )?);

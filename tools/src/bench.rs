@@ -69,6 +69,7 @@ fn read(engine: &dyn StorageEngine, table: Uuid, key: u64) -> bool {
         slices: Vec::new(),
         reversed: false,
         resume: None,
+        index: None,
     };
     let mut found = false;
     let _ = engine.read(&command, 0, &mut |_, row| {

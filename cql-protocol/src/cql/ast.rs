@@ -27,6 +27,8 @@ pub enum Statement {
     Truncate(Truncate),
     CreateType(CreateType),
     DropType(DropType),
+    CreateIndex(CreateIndex),
+    DropIndex(DropIndex),
     Use(String),
     Insert(Insert),
     Update(Update),
@@ -277,6 +279,48 @@ pub struct DropType {
     pub if_exists: bool,
 }
 
+/// What of a column an index holds: `col`, `values(col)`, `keys(col)`,
+/// `entries(col)` or `full(col)`, as Cassandra's `IndexTarget.Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IndexTargetKind {
+    /// A plain column (a collection's values when the column is a collection).
+    Simple,
+    Values,
+    Keys,
+    Entries,
+    Full,
+}
+
+impl IndexTargetKind {
+    /// The word before the parentheses (`keys`), empty for a plain column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexTargetKind::Simple => "",
+            IndexTargetKind::Values => "values",
+            IndexTargetKind::Keys => "keys",
+            IndexTargetKind::Entries => "entries",
+            IndexTargetKind::Full => "full",
+        }
+    }
+}
+
+/// `CREATE INDEX [IF NOT EXISTS] [name] ON [ks.]table (target)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateIndex {
+    pub name: Option<String>,
+    pub table: QualifiedName,
+    pub if_not_exists: bool,
+    pub kind: IndexTargetKind,
+    pub column: String,
+}
+
+/// `DROP INDEX [IF EXISTS] [ks.]name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropIndex {
+    pub name: QualifiedName,
+    pub if_exists: bool,
+}
+
 // ---------------------------------------------------------------- DML
 
 /// `USING TTL t AND TIMESTAMP ts`.
@@ -338,6 +382,11 @@ pub enum RelationTarget {
     Tuple(Vec<String>),
     /// `token(a, b) > ...`
     Token(Vec<String>),
+    /// `m['key'] = ...`: one entry of a map.
+    MapEntry {
+        column: String,
+        key: Term,
+    },
 }
 
 /// One relation of a WHERE clause. For `IN` the value is a `Term::Tuple` of the
@@ -482,6 +531,8 @@ pub enum Describe {
     Table(QualifiedName),
     Types,
     Type(QualifiedName),
+    /// `DESCRIBE INDEX [ks.]name`
+    Index(QualifiedName),
     Functions,
     Aggregates,
     /// `DESCRIBE [FULL] SCHEMA`

@@ -6,10 +6,10 @@
 use std::fmt::{self, Display, Formatter};
 
 use super::ast::{
-    AlterKeyspace, AlterTable, AlterTableAction, Assignment, Batch, BatchKind, BatchStatement, ColumnDef, Condition, CqlType,
-    CreateKeyspace, CreateTable, CreateType, Delete, DeleteTarget, Describe, DropKeyspace, DropTable, DropType, Insert, NativeType,
-    NodeTool, Operator, Order, Property, QualifiedName, Relation, RelationTarget, Select, Selection, Selector, SelectorExpr, Statement,
-    Term, Truncate, Update, Using,
+    AlterKeyspace, AlterTable, AlterTableAction, Assignment, Batch, BatchKind, BatchStatement, ColumnDef, Condition, CqlType, CreateIndex,
+    CreateKeyspace, CreateTable, CreateType, Delete, DeleteTarget, Describe, DropIndex, DropKeyspace, DropTable, DropType, IndexTargetKind,
+    Insert, NativeType, NodeTool, Operator, Order, Property, QualifiedName, Relation, RelationTarget, Select, Selection, Selector,
+    SelectorExpr, Statement, Term, Truncate, Update, Using,
 };
 use super::keyword::is_reserved;
 use super::parser::term::is_iso_duration;
@@ -367,6 +367,25 @@ impl Display for DropType {
     }
 }
 
+impl Display for CreateIndex {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "CREATE INDEX {}", if_not_exists(self.if_not_exists))?;
+        if let Some(name) = &self.name {
+            write!(f, "{} ", Ident(name))?;
+        }
+        match self.kind {
+            IndexTargetKind::Simple => write!(f, "ON {} ({})", self.table, Ident(&self.column)),
+            kind => write!(f, "ON {} ({}({}))", self.table, kind.as_str(), Ident(&self.column)),
+        }
+    }
+}
+
+impl Display for DropIndex {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "DROP INDEX {}{}", if_exists(self.if_exists), self.name)
+    }
+}
+
 impl Display for Using {
     /// ` USING TTL t AND TIMESTAMP ts` with a leading space, or nothing.
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
@@ -434,6 +453,7 @@ impl Display for RelationTarget {
             RelationTarget::Column(c) => Ident(c).fmt(f),
             RelationTarget::Tuple(columns) => write!(f, "({})", Idents(columns)),
             RelationTarget::Token(columns) => write!(f, "token({})", Idents(columns)),
+            RelationTarget::MapEntry { column, key } => write!(f, "{}[{key}]", Ident(column)),
         }
     }
 }
@@ -619,6 +639,7 @@ impl Display for Describe {
             Describe::Table(name) => write!(f, "DESCRIBE TABLE {name}"),
             Describe::Types => f.write_str("DESCRIBE TYPES"),
             Describe::Type(name) => write!(f, "DESCRIBE TYPE {name}"),
+            Describe::Index(name) => write!(f, "DESCRIBE INDEX {name}"),
             Describe::Functions => f.write_str("DESCRIBE FUNCTIONS"),
             Describe::Aggregates => f.write_str("DESCRIBE AGGREGATES"),
             Describe::Schema { full } => f.write_str(if *full { "DESCRIBE FULL SCHEMA" } else { "DESCRIBE SCHEMA" }),
@@ -643,6 +664,8 @@ impl Display for Statement {
             Statement::Truncate(s) => s.fmt(f),
             Statement::CreateType(s) => s.fmt(f),
             Statement::DropType(s) => s.fmt(f),
+            Statement::CreateIndex(s) => s.fmt(f),
+            Statement::DropIndex(s) => s.fmt(f),
             Statement::Use(keyspace) => write!(f, "USE {}", Ident(keyspace)),
             Statement::Insert(s) => s.fmt(f),
             Statement::Update(s) => s.fmt(f),

@@ -100,6 +100,8 @@ pub fn required(statement: &Statement, session_ks: Option<&str>, user: &str) -> 
         Statement::DropTable(t) => p(Drop, table(session_ks, &t.name)?),
         Statement::CreateType(t) => p(Create, keyspace(session_ks, &t.name)?),
         Statement::DropType(t) => p(Drop, keyspace(session_ks, &t.name)?),
+        Statement::CreateIndex(i) => p(Alter, table(session_ks, &i.table)?),
+        Statement::DropIndex(i) => p(Alter, keyspace(session_ks, &i.name)?),
         Statement::CreateRole(r) => {
             let mut out = vec![Requirement::Permission(Create, AuthResource::AllRoles)];
             role_options(&r.options, &mut out);

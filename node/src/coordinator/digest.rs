@@ -53,6 +53,7 @@ mod tests {
 
     fn all() -> ReadCommand {
         ReadCommand {
+            index: None,
             table: Uuid::from_u128(1),
             partitions: PartitionSelection::Tokens {
                 start: Bound::Unbounded,

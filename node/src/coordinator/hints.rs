@@ -122,6 +122,7 @@ pub fn store(engine: &dyn StorageEngine, target: IpAddr, mutation: &Mutation) ->
 /// The hints waiting for `target`: (clustering key, mutation).
 pub fn pending(engine: &dyn StorageEngine, target: IpAddr, limit: usize) -> Result<Vec<(Vec<u8>, Mutation)>, QueryError> {
     let command = ReadCommand {
+        index: None,
         table: hints_table(),
         partitions: PartitionSelection::Keys(vec![position(target)]),
         slices: Vec::new(),

@@ -85,6 +85,7 @@ fn mutation(i: u32) -> Mutation {
 
 fn holds(engine: &dyn StorageEngine, i: u32) -> bool {
     let command = ReadCommand {
+        index: None,
         table: TABLE,
         partitions: PartitionSelection::Keys(vec![position(i)]),
         slices: Vec::new(),
@@ -204,6 +205,7 @@ async fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
     });
     assert_eq!(c.write(&s, vec![mutation(1)], Consistency::LocalOne, "SIMPLE").await, err.clone());
     let read = ReadCommand {
+        index: None,
         table: TABLE,
         partitions: PartitionSelection::Keys(vec![position(1)]),
         slices: Vec::new(),
@@ -421,6 +423,7 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
         let strategy = Strategy::Simple { rf: 3 };
         c.write(&strategy, vec![mutation(1)], Consistency::All, "SIMPLE").await.unwrap();
         let command = ReadCommand {
+            index: None,
             table: TABLE,
             partitions: PartitionSelection::Keys(vec![position(1)]),
             slices: Vec::new(),

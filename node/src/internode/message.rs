@@ -286,6 +286,10 @@ mod tests {
             },
             Verb::Read {
                 command: ReadCommand {
+                    index: Some(crate::index::IndexLookup {
+                        index_table: Uuid::from_u128(2),
+                        values: vec![b"v".to_vec()],
+                    }),
                     table: Uuid::from_u128(1),
                     partitions: PartitionSelection::Tokens {
                         start: Bound::Excluded(-5),

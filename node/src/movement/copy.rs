@@ -32,6 +32,7 @@ pub fn read_chunk(
 ) -> Result<(StreamChunk, Option<ResumePoint>), String> {
     let max_rows = max_rows.max(1) as usize;
     let command = ReadCommand {
+        index: None,
         table,
         partitions: PartitionSelection::Tokens { start, end },
         slices: Vec::new(),

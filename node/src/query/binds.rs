@@ -90,6 +90,12 @@ impl Markers {
                 RelationTarget::Column(c) => c.clone(),
                 RelationTarget::Tuple(cs) => format!("({})", cs.join(",")),
                 RelationTarget::Token(_) => "partition key token".into(),
+                RelationTarget::MapEntry { column, key } => {
+                    if let Some(ColumnType::Map(key_type, _)) = table.column(column).map(|c| &c.ty) {
+                        self.term(table, key, key_type, &format!("key({column})"));
+                    }
+                    format!("value({column})")
+                }
             };
             if let (RelationTarget::Column(c), Operator::Eq, Term::Bind { index, .. }) = (&r.target, r.op, &r.value) {
                 if let Some(col) = table.column(c).filter(|c| c.kind == ColumnKind::PartitionKey) {

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cql_protocol::cql::ast::{
-    AlterKeyspace, AlterTable, AlterTableAction, ColumnDef, CqlType, CreateKeyspace, CreateTable, CreateType, DropKeyspace, DropTable,
-    DropType, NativeType, Order, Property, Term,
+    AlterKeyspace, AlterTable, AlterTableAction, ColumnDef, CqlType, CreateIndex, CreateKeyspace, CreateTable, CreateType, DropIndex,
+    DropKeyspace, DropTable, DropType, IndexTargetKind, NativeType, Order, Property, Term,
 };
 use cql_protocol::response::{SchemaChange, SchemaChangeTarget, SchemaChangeType};
 use uuid::Uuid;
 
 use crate::error::QueryError;
-use crate::schema::{qualify_type, Column, ColumnKind, Keyspace, Schema, Table, TableOptions, UserType};
+use crate::schema::{qualify_type, Column, ColumnKind, Index, Keyspace, Schema, Table, TableOptions, UserType};
 use crate::storage::key::check_key_type;
 
 fn change(change: SchemaChangeType, target: SchemaChangeTarget) -> SchemaChange {
@@ -462,6 +462,7 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
         clustering_len: stmt.clustering_key.len(),
         options,
         system: false,
+        indexes: Vec::new(),
     })
 }
 
@@ -514,7 +515,21 @@ pub fn alter_table(schema: &mut Schema, ks_name: &str, stmt: &AlterTable) -> Res
                     Some(c) if matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) => {
                         return Err(QueryError::invalid(format!("Cannot drop PRIMARY KEY part {name}")))
                     }
-                    Some(_) => table.columns.retain(|c| &c.name != name),
+                    Some(_) => {
+                        let dependent: Vec<&str> = table
+                            .indexes
+                            .iter()
+                            .filter(|i| &i.column == name)
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        if !dependent.is_empty() {
+                            return Err(QueryError::invalid(format!(
+                                "Cannot drop column {name} because it has dependent secondary indexes ({})",
+                                dependent.join(", ")
+                            )));
+                        }
+                        table.columns.retain(|c| &c.name != name)
+                    }
                 }
             }
         }
@@ -535,6 +550,9 @@ pub fn alter_table(schema: &mut Schema, ks_name: &str, stmt: &AlterTable) -> Res
                     return Err(QueryError::invalid(format!("Cannot rename non PRIMARY KEY column {from}")));
                 }
                 col.name = to.clone();
+                for index in table.indexes.iter_mut().filter(|i| &i.column == from) {
+                    index.column = to.clone();
+                }
             }
         }
         AlterTableAction::AlterType { column, .. } => {
@@ -568,6 +586,158 @@ pub fn drop_table(schema: &mut Schema, ks_name: &str, stmt: &DropTable) -> Resul
         None if stmt.if_exists => Ok(None),
         None => Err(QueryError::invalid(format!("Table '{ks_name}.{}' doesn't exist", stmt.name.name))),
     }
+}
+
+/// Cassandra's default index name: `<table>_<column>_idx` with every
+/// character that is not a word character dropped, then `_1`, `_2`... until
+/// no index of the keyspace has it.
+fn default_index_name(ks: &Keyspace, table: &str, column: &str) -> String {
+    let word = |s: &str| s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let base = format!("{}_{}_idx", word(table), word(column));
+    let taken = |name: &str| ks.tables.values().any(|t| t.index(name).is_some());
+    if !taken(&base) {
+        return base;
+    }
+    (1..).map(|n| format!("{base}_{n}")).find(|name| !taken(name)).unwrap_or(base)
+}
+
+fn references_duration(ty: &cql_protocol::types::ColumnType) -> bool {
+    use cql_protocol::types::ColumnType as T;
+    match ty {
+        T::Duration => true,
+        T::List(t) | T::Set(t) => references_duration(t),
+        T::Map(k, v) => references_duration(k) || references_duration(v),
+        T::Tuple(ts) => ts.iter().any(references_duration),
+        T::Udt { fields, .. } => fields.iter().any(|(_, t)| references_duration(t)),
+        _ => false,
+    }
+}
+
+/// The kind an index on `column` gets, checked as Cassandra checks an index
+/// target (`CreateIndexStatement.validateIndexTarget`).
+fn index_kind(table: &Table, column: &Column, kind: IndexTargetKind) -> Result<IndexTargetKind, QueryError> {
+    use cql_protocol::types::ColumnType as T;
+    let name = cql_protocol::cql::quote_identifier(&column.name);
+    let collection = matches!(column.ty, T::List(_) | T::Set(_) | T::Map(..));
+    let kind = if kind == IndexTargetKind::Simple && collection {
+        IndexTargetKind::Values
+    } else {
+        kind
+    };
+    if references_duration(&column.ty) {
+        return Err(QueryError::invalid(match &column.ty {
+            T::List(_) | T::Set(_) | T::Map(..) => "Secondary indexes are not supported on collections containing durations",
+            T::Tuple(_) => "Secondary indexes are not supported on tuples containing durations",
+            T::Udt { .. } => "Secondary indexes are not supported on UDTs containing durations",
+            _ => "Secondary indexes are not supported on duration columns",
+        }));
+    }
+    if column.kind == ColumnKind::PartitionKey && table.partition_key_len == 1 {
+        return Err(QueryError::invalid(format!(
+            "Cannot create secondary index on the only partition key column {name}"
+        )));
+    }
+    let frozen_collection = collection && !column.is_multi_cell();
+    if frozen_collection && kind != IndexTargetKind::Full {
+        return Err(QueryError::invalid(format!(
+            "Cannot create {}() index on frozen column {name}. Frozen collections are immutable and must be fully indexed by using the 'full({name})' modifier",
+            kind.as_str()
+        )));
+    }
+    if !frozen_collection && kind == IndexTargetKind::Full {
+        return Err(QueryError::invalid("full() indexes can only be created on frozen collections"));
+    }
+    if !collection && kind != IndexTargetKind::Simple {
+        return Err(QueryError::invalid(format!(
+            "Cannot create {}() index on {name}. Non-collection columns only support simple indexes",
+            kind.as_str()
+        )));
+    }
+    let multi_cell_map = matches!(column.ty, T::Map(..)) && column.is_multi_cell();
+    if !multi_cell_map && matches!(kind, IndexTargetKind::Keys | IndexTargetKind::Entries) {
+        return Err(QueryError::invalid(format!(
+            "Cannot create index on {} of column {name} with non-map type",
+            kind.as_str()
+        )));
+    }
+    if matches!(column.ty, T::Udt { .. }) && column.is_multi_cell() {
+        return Err(QueryError::invalid(format!("Cannot create index on non-frozen UDT column {name}")));
+    }
+    Ok(kind)
+}
+
+/// CREATE INDEX: a secondary index added to its table's schema. The change is
+/// an update of the table, as Cassandra announces it.
+pub fn create_index(schema: &mut Schema, ks_name: &str, stmt: &CreateIndex) -> Result<Option<SchemaChange>, QueryError> {
+    let ks = match schema.keyspaces.get(ks_name) {
+        Some(ks) if ks.system => return Err(not_modifiable(ks_name)),
+        Some(ks) => ks,
+        None => return Err(QueryError::invalid(format!("Keyspace '{ks_name}' doesn't exist"))),
+    };
+    let table = ks
+        .tables
+        .get(&stmt.table.name)
+        .ok_or_else(|| QueryError::invalid(format!("Table '{}' doesn't exist", stmt.table.name)))?;
+    if let Some(name) = &stmt.name {
+        if ks.tables.values().any(|t| t.index(name).is_some()) {
+            if stmt.if_not_exists {
+                return Ok(None);
+            }
+            return Err(QueryError::invalid(format!("Index '{name}' already exists")));
+        }
+    }
+    if table.is_counter_table() {
+        return Err(QueryError::invalid("Secondary indexes on counter tables aren't supported"));
+    }
+    let column = table
+        .column(&stmt.column)
+        .ok_or_else(|| QueryError::invalid(format!("Undefined column name {} in table {ks_name}.{}", stmt.column, table.name)))?;
+    let kind = index_kind(table, column, stmt.kind)?;
+    let name = match &stmt.name {
+        Some(name) => name.clone(),
+        None => default_index_name(ks, &table.name, &column.name),
+    };
+    validate_name(&name, "Index")?;
+    if let Some(equal) = table.indexes.iter().find(|i| i.column == column.name && i.kind == kind) {
+        if stmt.if_not_exists {
+            return Ok(None);
+        }
+        return Err(QueryError::invalid(format!(
+            "Index {name} is a duplicate of existing index {}",
+            equal.name
+        )));
+    }
+    let mut next = (**table).clone();
+    next.indexes.push(Index {
+        name,
+        column: column.name.clone(),
+        kind,
+    });
+    let table_name = next.name.clone();
+    if let Some(ks) = schema.keyspaces.get_mut(ks_name) {
+        ks.tables.insert(table_name.clone(), Arc::new(next));
+    }
+    Ok(Some(change(SchemaChangeType::Updated, table_target(ks_name, &table_name))))
+}
+
+/// DROP INDEX: the index leaves its table's schema.
+pub fn drop_index(schema: &mut Schema, ks_name: &str, stmt: &DropIndex) -> Result<Option<SchemaChange>, QueryError> {
+    if schema.keyspace(ks_name).is_some_and(|k| k.system) {
+        return Err(not_modifiable(ks_name));
+    }
+    let Some(table) = schema.indexed_table(ks_name, &stmt.name.name) else {
+        if stmt.if_exists {
+            return Ok(None);
+        }
+        return Err(QueryError::invalid(format!("Index '{ks_name}.{}' doesn't exist", stmt.name.name)));
+    };
+    let mut next = (**table).clone();
+    next.indexes.retain(|i| i.name != stmt.name.name);
+    let table_name = next.name.clone();
+    if let Some(ks) = schema.keyspaces.get_mut(ks_name) {
+        ks.tables.insert(table_name.clone(), Arc::new(next));
+    }
+    Ok(Some(change(SchemaChangeType::Updated, table_target(ks_name, &table_name))))
 }
 
 fn type_uses(ty: &CqlType, ks: &str, name: &str) -> bool {

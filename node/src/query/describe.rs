@@ -9,7 +9,7 @@ use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 
 use crate::error::QueryError;
-use crate::schema::{cql_type_name, ColumnKind, Keyspace, Schema, Table, UserType};
+use crate::schema::{cql_type_name, ColumnKind, Index, Keyspace, Schema, Table, UserType};
 use crate::system::{NodeInfo, PARTITIONER};
 
 fn spec(name: &str) -> ColumnSpec {
@@ -140,6 +140,26 @@ pub fn table_cql(t: &Table) -> String {
     )
 }
 
+/// `CREATE INDEX name ON ks.table (target);` as Cassandra's DESCRIBE prints it.
+pub fn index_cql(t: &Table, index: &Index) -> String {
+    format!(
+        "CREATE INDEX {} ON {}.{} ({});",
+        q(&index.name),
+        q(&t.keyspace),
+        q(&t.name),
+        index.target()
+    )
+}
+
+/// A table's element row, then one row per index of the table.
+fn table_rows(t: &Table) -> Vec<Vec<String>> {
+    let mut out = vec![vec![t.keyspace.clone(), "table".into(), t.name.clone(), table_cql(t)]];
+    for index in &t.indexes {
+        out.push(vec![t.keyspace.clone(), "index".into(), index.name.clone(), index_cql(t, index)]);
+    }
+    out
+}
+
 fn keyspace_rows(ks: &Keyspace, only: bool) -> Vec<Vec<String>> {
     let mut out = vec![vec![ks.name.clone(), "keyspace".into(), ks.name.clone(), keyspace_cql(ks)]];
     if only {
@@ -149,7 +169,7 @@ fn keyspace_rows(ks: &Keyspace, only: bool) -> Vec<Vec<String>> {
         out.push(vec![ks.name.clone(), "type".into(), t.name.clone(), type_cql(t)]);
     }
     for t in ks.tables.values() {
-        out.push(vec![ks.name.clone(), "table".into(), t.name.clone(), table_cql(t)]);
+        out.extend(table_rows(t));
     }
     out
 }
@@ -207,11 +227,14 @@ pub fn describe(schema: &Schema, session_keyspace: Option<&str>, d: &Describe, n
         ),
         Describe::Functions | Describe::Aggregates => rows(&LISTING, Vec::new()),
         Describe::Keyspace { name, only } => rows(&ELEMENT, keyspace_rows(keyspace(name.as_deref())?, *only)),
-        Describe::Table(qn) => {
-            let t = table(qn)?;
+        Describe::Table(qn) => rows(&ELEMENT, table_rows(table(qn)?)),
+        Describe::Index(qn) => {
+            let ks = keyspace(qn.keyspace.as_deref())?;
+            let (t, index) =
+                index_of(ks, &qn.name).ok_or_else(|| QueryError::invalid(format!("'{}' not found in keyspace '{}'", qn.name, ks.name)))?;
             rows(
                 &ELEMENT,
-                vec![vec![t.keyspace.clone(), "table".into(), t.name.clone(), table_cql(t)]],
+                vec![vec![ks.name.clone(), "index".into(), index.name.clone(), index_cql(t, index)]],
             )
         }
         Describe::Type(qn) => {
@@ -245,7 +268,12 @@ pub fn describe(schema: &Schema, session_keyspace: Option<&str>, d: &Describe, n
             }
             let ks = keyspace(qn.keyspace.as_deref())?;
             if let Some(t) = ks.tables.get(&qn.name) {
-                rows(&ELEMENT, vec![vec![ks.name.clone(), "table".into(), t.name.clone(), table_cql(t)]])
+                rows(&ELEMENT, table_rows(t))
+            } else if let Some((t, index)) = index_of(ks, &qn.name) {
+                rows(
+                    &ELEMENT,
+                    vec![vec![ks.name.clone(), "index".into(), index.name.clone(), index_cql(t, index)]],
+                )
             } else if let Some(t) = ks.types.get(&qn.name) {
                 rows(&ELEMENT, vec![vec![ks.name.clone(), "type".into(), t.name.clone(), type_cql(t)]])
             } else {
@@ -253,4 +281,8 @@ pub fn describe(schema: &Schema, session_keyspace: Option<&str>, d: &Describe, n
             }
         }
     })
+}
+
+fn index_of<'k>(ks: &'k Keyspace, name: &str) -> Option<(&'k Table, &'k Index)> {
+    ks.tables.values().find_map(|t| t.index(name).map(|i| (t.as_ref(), i)))
 }

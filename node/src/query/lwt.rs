@@ -239,6 +239,7 @@ fn check_conditions(
             column: 0,
             op: c.op,
             values: expected.clone().into_iter().collect(),
+            entry_key: None,
         };
         let ok = match (&actual, &expected, c.op) {
             (None, None, Operator::Eq) => true,

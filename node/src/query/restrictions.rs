@@ -6,13 +6,13 @@
 use std::cmp::Ordering;
 use std::ops::Bound;
 
-use cql_protocol::cql::ast::{Operator, Relation, RelationTarget, Term};
+use cql_protocol::cql::ast::{IndexTargetKind, Operator, Relation, RelationTarget, Term};
 use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 
 use super::literal::{evaluate, Binds, Evaluated};
 use crate::error::QueryError;
-use crate::schema::{ColumnKind, Table};
+use crate::schema::{ColumnKind, Index, Table};
 use crate::storage::key::encode_clustering;
 use crate::storage::{prefix_end, ClusteringSlice, PartitionPosition};
 use crate::token::{murmur3_token, partition_key_bytes};
@@ -24,11 +24,18 @@ pub struct Filter {
     pub op: Operator,
     /// One value, or several for IN.
     pub values: Vec<Value>,
+    /// `m[key] op value`: the relation is on this entry of the map.
+    pub entry_key: Option<Value>,
 }
 
 impl Filter {
     /// Whether a row whose column holds `actual` passes.
     pub fn accepts(&self, actual: Option<&Value>) -> bool {
+        let actual = match (&self.entry_key, actual) {
+            (Some(key), Some(Value::Map(pairs))) => pairs.iter().find(|(k, _)| k.compare(key).is_eq()).map(|(_, v)| v),
+            (Some(_), _) => None,
+            (None, actual) => actual,
+        };
         let Some(actual) = actual else { return false };
         let first = self.values.first();
         let cmp = |v: &Value| actual.compare(v);
@@ -91,6 +98,16 @@ pub struct Restrictions {
     pub tuple_filters: Vec<TupleFilter>,
     /// Filtering that Cassandra accepts only with ALLOW FILTERING.
     pub needs_filtering: bool,
+    /// The secondary index that answers one of the relations.
+    pub index: Option<IndexUse>,
+}
+
+/// A secondary index chosen for a query: its name and the values it looks up
+/// (as the index stores them, see `index::IndexLookup`).
+#[derive(Debug, Clone)]
+pub struct IndexUse {
+    pub name: String,
+    pub values: Vec<Vec<u8>>,
 }
 
 /// `(c1, c2, ..) op (v1, v2, ..)` compared in value space, column by column,
@@ -173,6 +190,10 @@ pub fn relation_value_type(table: &Table, relation: &Relation) -> Result<ColumnT
             }
         }
         (RelationTarget::Token(_), _) => ColumnType::Bigint,
+        (RelationTarget::MapEntry { column, .. }, _) => match column_type(column)? {
+            ColumnType::Map(_, v) => *v,
+            _ => return Err(QueryError::invalid(format!("Column {column} cannot be used as a map"))),
+        },
     })
 }
 
@@ -183,6 +204,7 @@ fn relation_values(table: &Table, relation: &Relation, binds: &Binds) -> Result<
         RelationTarget::Column(c) => c.clone(),
         RelationTarget::Tuple(cs) => format!("({})", cs.join(", ")),
         RelationTarget::Token(_) => "partition key token".to_string(),
+        RelationTarget::MapEntry { column, .. } => format!("value({column})"),
     };
     if let (RelationTarget::Token(_), Term::FunctionCall { name, args }) = (&relation.target, &relation.value) {
         if name == "token" {
@@ -312,9 +334,30 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
                             column: idx,
                             op: relation.op,
                             values,
+                            entry_key: None,
                         });
                     }
                 }
+            }
+            RelationTarget::MapEntry { column, key } => {
+                let idx = table.column_index(column).ok_or_else(|| {
+                    QueryError::invalid(format!("Undefined column name {column} in table {}.{}", table.keyspace, table.name))
+                })?;
+                let key_type = match table.columns.get(idx).map(|c| &c.ty) {
+                    Some(ColumnType::Map(k, _)) => k.as_ref().clone(),
+                    _ => return Err(QueryError::invalid(format!("Column {column} cannot be used as a map"))),
+                };
+                let key = match evaluate(key, &key_type, binds, &format!("key({column})"))? {
+                    Evaluated::Value(v) => v,
+                    _ => return Err(QueryError::invalid(format!("Invalid null value for map key of column {column}"))),
+                };
+                needs_filtering = true;
+                filters.push(Filter {
+                    column: idx,
+                    op: relation.op,
+                    values,
+                    entry_key: Some(key),
+                });
             }
             RelationTarget::Tuple(cols) => {
                 let first = cols
@@ -385,6 +428,7 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
                     column,
                     op: if values.len() == 1 { Operator::Eq } else { Operator::In },
                     values,
+                    entry_key: None,
                 });
             }
         }
@@ -442,7 +486,12 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         } else {
             let column = table.partition_key_len + column_pos;
             needs_filtering = true;
-            filters.push(Filter { column, op, values });
+            filters.push(Filter {
+                column,
+                op,
+                values,
+                entry_key: None,
+            });
         }
     }
     for (i, values) in ck_values.into_iter().enumerate() {
@@ -452,6 +501,7 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
                 column: table.partition_key_len + i,
                 op: if values.len() == 1 { Operator::Eq } else { Operator::In },
                 values,
+                entry_key: None,
             });
         }
     }
@@ -465,6 +515,55 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
     } else {
         Vec::new()
     };
+    // One indexed relation is answered by its index, as Cassandra does: the
+    // query needs ALLOW FILTERING only for other relations on columns outside
+    // the primary key (a second indexed one included).
+    let indexed = where_clause.iter().find_map(|relation| match &relation.target {
+        RelationTarget::Column(name) => table.column_index(name).and_then(|c| index_serving(table, c, relation.op, false)),
+        RelationTarget::MapEntry { column, .. } => table.column_index(column).and_then(|c| index_serving(table, c, relation.op, true)),
+        _ => None,
+    });
+    let mut index_use = None;
+    if let Some(index) = indexed {
+        let column = table.column_index(&index.column);
+        needs_filtering = false;
+        for f in &filters {
+            let serves = column == Some(f.column) && index_serving(table, f.column, f.op, f.entry_key.is_some()).is_some();
+            if index_use.is_none() && serves {
+                let values = match &f.entry_key {
+                    Some(key) => f
+                        .values
+                        .iter()
+                        .map(|v| crate::index::entry_value(&key.to_bytes(), &v.to_bytes()))
+                        .collect(),
+                    None => f.values.iter().map(Value::to_bytes).collect(),
+                };
+                index_use = Some(IndexUse {
+                    name: index.name.clone(),
+                    values,
+                });
+            } else if table
+                .columns
+                .get(f.column)
+                .is_some_and(|c| matches!(c.kind, ColumnKind::Regular | ColumnKind::Static))
+            {
+                needs_filtering = true;
+            }
+        }
+        // An indexed clustering column restricted as a slice of the key has
+        // no filter: the lookup takes its value from the relation.
+        if index_use.is_none() {
+            if let Some(relation) = where_clause
+                .iter()
+                .find(|r| matches!(&r.target, RelationTarget::Column(c) if *c == index.column) && r.op == Operator::Eq)
+            {
+                index_use = Some(IndexUse {
+                    name: index.name.clone(),
+                    values: relation_values(table, relation, binds)?.iter().map(Value::to_bytes).collect(),
+                });
+            }
+        }
+    }
     Ok(Restrictions {
         partitions,
         clustering_prefixes: if restricted { prefixes } else { vec![Vec::new()] },
@@ -473,6 +572,25 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         filters,
         tuple_filters,
         needs_filtering,
+        index: index_use,
+    })
+}
+
+/// The index of `table` that answers a relation `op` on `column` (on one of
+/// its map entries when `entry`): `col = v` by an index on the column (or on
+/// the whole frozen collection), `col CONTAINS v` by one on its values,
+/// `col CONTAINS KEY k` by one on its keys, `col[k] = v` by one on its entries.
+pub fn index_serving(table: &Table, column: usize, op: Operator, entry: bool) -> Option<&Index> {
+    let column = table.columns.get(column)?;
+    table.indexes.iter().find(|index| {
+        index.column == column.name
+            && matches!(
+                (index.kind, op, entry),
+                (IndexTargetKind::Simple | IndexTargetKind::Full, Operator::Eq, false)
+                    | (IndexTargetKind::Values, Operator::Contains, false)
+                    | (IndexTargetKind::Keys, Operator::ContainsKey, false)
+                    | (IndexTargetKind::Entries, Operator::Eq, true)
+            )
     })
 }
 

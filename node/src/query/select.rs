@@ -17,6 +17,7 @@ use super::literal::{evaluate, Binds, Evaluated};
 use super::paging::PagingState;
 use super::restrictions::{analyse, partition_position, Partitions, Restrictions};
 use crate::error::QueryError;
+use crate::index::{index_table_id, IndexLookup};
 use crate::schema::{ColumnKind, Table};
 use crate::storage::key::decode_clustering;
 use crate::storage::{LiveData, LiveRow, PartitionPosition, PartitionSelection, ReadCommand, ResumePoint, StorageEngine, Visit};
@@ -501,6 +502,9 @@ impl<'a> Collector<'a> {
                 "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
             ));
         }
+        if r.index.is_some() && !select.order_by.is_empty() {
+            return Err(QueryError::invalid("ORDER BY with 2ndary indexes is not supported."));
+        }
         let reversed = reversed(table, select, &r)?;
         let limit = positive(select.limit.as_ref(), binds, "LIMIT")?;
         let per_partition = positive(select.per_partition_limit.as_ref(), binds, "PER PARTITION LIMIT")?;
@@ -538,6 +542,14 @@ impl<'a> Collector<'a> {
                 position: p.position.clone(),
                 clustering: p.clustering.clone(),
             }),
+            // Within named partitions the index has nothing to add.
+            index: match (&r.index, &r.partitions) {
+                (Some(used), Partitions::Tokens { .. }) => Some(IndexLookup {
+                    index_table: index_table_id(table.id, &used.name),
+                    values: used.values.clone(),
+                }),
+                _ => None,
+            },
         };
         let in_partition = paging.as_ref().map(|p| p.partition_rows).unwrap_or(0);
         let collector = Collector {

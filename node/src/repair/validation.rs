@@ -45,6 +45,7 @@ pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth:
     let mut leaf: Option<(usize, Vec<Mutation>)> = None;
     loop {
         let command = ReadCommand {
+            index: None,
             table,
             partitions: PartitionSelection::Tokens { start, end },
             slices: Vec::new(),

@@ -188,6 +188,7 @@ mod tests {
             e.apply(m).unwrap();
         }
         let cmd = ReadCommand {
+            index: None,
             table: t,
             partitions: PartitionSelection::Tokens {
                 start: Bound::Unbounded,
@@ -234,6 +235,7 @@ mod tests {
         });
         e.apply(d).unwrap();
         let cmd = ReadCommand {
+            index: None,
             table: t,
             partitions: PartitionSelection::Keys(vec![pos(1)]),
             slices: vec![],
@@ -253,6 +255,7 @@ mod tests {
         m.rows.push((vec![1], row(1, "x")));
         e.apply(m).unwrap();
         let cmd = ReadCommand {
+            index: None,
             table: t,
             partitions: PartitionSelection::Keys(vec![pos(1)]),
             slices: vec![(Bound::Included(vec![5]), Bound::Excluded(vec![2]))],

@@ -147,12 +147,16 @@ pub struct ReadCommand {
     /// Rows in descending clustering order within each partition.
     pub reversed: bool,
     pub resume: Option<ResumePoint>,
+    /// A secondary index read: the rows the local index lists for these
+    /// values, within `partitions` (see `index::IndexingEngine`).
+    pub index: Option<crate::index::IndexLookup>,
 }
 
 impl ReadCommand {
     /// Every partition of `table`, whole, in ring order.
     pub fn all(table: Uuid) -> ReadCommand {
         ReadCommand {
+            index: None,
             table,
             partitions: PartitionSelection::Tokens {
                 start: Bound::Unbounded,
@@ -168,6 +172,7 @@ impl ReadCommand {
     /// its static row); no keys: the whole partition.
     pub fn rows(table: Uuid, position: PartitionPosition, clusterings: impl IntoIterator<Item = Vec<u8>>) -> ReadCommand {
         ReadCommand {
+            index: None,
             table,
             partitions: PartitionSelection::Keys(vec![position]),
             slices: clusterings

@@ -62,6 +62,7 @@ fn position(partition: u8) -> PartitionPosition {
 
 fn full_scan() -> ReadCommand {
     ReadCommand {
+        index: None,
         table: TABLE,
         partitions: PartitionSelection::Tokens {
             start: Bound::Unbounded,

@@ -59,6 +59,8 @@ fn visit_statement(statement: &mut Statement, f: &mut Visitor<'_>) {
         | Statement::Truncate(_)
         | Statement::CreateType(_)
         | Statement::DropType(_)
+        | Statement::CreateIndex(_)
+        | Statement::DropIndex(_)
         | Statement::Use(_)
         | Statement::Describe(_)
         | Statement::CreateRole(_)
@@ -138,7 +140,12 @@ fn visit_using(u: &mut Using, f: &mut Visitor<'_>) {
 }
 
 fn visit_relations(relations: &mut [Relation], f: &mut Visitor<'_>) {
-    relations.iter_mut().for_each(|r| visit_term(&mut r.value, f));
+    for r in relations {
+        if let crate::cql::ast::RelationTarget::MapEntry { key, .. } = &mut r.target {
+            visit_term(key, f);
+        }
+        visit_term(&mut r.value, f);
+    }
 }
 
 fn visit_conditions(conditions: &mut [Condition], f: &mut Visitor<'_>) {

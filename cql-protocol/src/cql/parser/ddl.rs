@@ -1,11 +1,11 @@
 //! Schema statements: CREATE / ALTER / DROP KEYSPACE, CREATE / ALTER / DROP TABLE,
-//! TRUNCATE, CREATE / DROP TYPE, and the `WITH name = value AND ...` properties
+//! TRUNCATE, CREATE / DROP TYPE, CREATE / DROP INDEX, and the `WITH name = value AND ...` properties
 //! they share. Option values are kept as written; validating them (a known
 //! compaction class, a positive replication factor) is the schema's job.
 
 use crate::cql::ast::{
-    AlterKeyspace, AlterTable, AlterTableAction, ColumnDef, CreateKeyspace, CreateTable, CreateType, DropKeyspace, DropTable, DropType,
-    Order, Property, QualifiedName, Statement, Truncate,
+    AlterKeyspace, AlterTable, AlterTableAction, ColumnDef, CreateIndex, CreateKeyspace, CreateTable, CreateType, DropIndex, DropKeyspace,
+    DropTable, DropType, IndexTargetKind, Order, Property, QualifiedName, Statement, Truncate,
 };
 
 use super::input::{at_kw, at_sym, ident, if_exists, if_not_exists, kw, qualified_name, sym, PResult, Tokens};
@@ -64,13 +64,61 @@ pub(crate) fn create(i: Tokens<'_>) -> PResult<'_, Statement> {
             }),
         ));
     }
+    if at_kw(&i, "INDEX") {
+        return create_index(i.next()).map(|(i, s)| (i, Statement::CreateIndex(s)));
+    }
     if !(at_kw(&i, "TABLE") || at_kw(&i, "COLUMNFAMILY")) {
         i.expect_err("KEYSPACE");
         i.expect_err("TYPE");
+        i.expect_err("INDEX");
     }
     let (i, ()) = table_keyword(i)?;
     let (i, table) = create_table(i)?;
     Ok((i, Statement::CreateTable(table)))
+}
+
+/// After `CREATE INDEX`: `[IF NOT EXISTS] [name] ON table (target)`.
+fn create_index(i: Tokens<'_>) -> PResult<'_, CreateIndex> {
+    let (i, if_not_exists) = if_not_exists(i)?;
+    let (i, name) = if at_kw(&i, "ON") {
+        (i, None)
+    } else {
+        i.expect_err("ON");
+        let (i, name) = ident(i)?;
+        (i, Some(name))
+    };
+    let (i, ()) = kw("ON")(i)?;
+    let (i, table) = qualified_name(i)?;
+    let (i, ()) = sym("(")(i)?;
+    let kinds = [
+        ("VALUES", IndexTargetKind::Values),
+        ("KEYS", IndexTargetKind::Keys),
+        ("ENTRIES", IndexTargetKind::Entries),
+        ("FULL", IndexTargetKind::Full),
+    ];
+    let wrapped = kinds.iter().find(|(word, _)| at_kw(&i, word) && at_sym(&i.next(), "("));
+    let (i, kind, column) = match wrapped {
+        Some((_, kind)) => {
+            let (i, column) = ident(i.next().next())?;
+            let (i, ()) = sym(")")(i)?;
+            (i, *kind, column)
+        }
+        None => {
+            let (i, column) = ident(i)?;
+            (i, IndexTargetKind::Simple, column)
+        }
+    };
+    let (i, ()) = sym(")")(i)?;
+    Ok((
+        i,
+        CreateIndex {
+            name,
+            table,
+            if_not_exists,
+            kind,
+            column,
+        },
+    ))
 }
 
 fn field(i: Tokens<'_>) -> PResult<'_, (String, crate::cql::ast::CqlType)> {
@@ -336,9 +384,15 @@ pub(crate) fn drop(i: Tokens<'_>) -> PResult<'_, Statement> {
         let (i, name) = qualified_name(i)?;
         return Ok((i, Statement::DropType(DropType { name, if_exists })));
     }
+    if at_kw(&i, "INDEX") {
+        let (i, if_exists) = if_exists(i.next())?;
+        let (i, name) = qualified_name(i)?;
+        return Ok((i, Statement::DropIndex(DropIndex { name, if_exists })));
+    }
     if !at_kw(&i, "COLUMNFAMILY") {
         i.expect_err("KEYSPACE");
         i.expect_err("TYPE");
+        i.expect_err("INDEX");
     }
     let (i, ()) = table_keyword(i)?;
     let (i, if_exists) = if_exists(i)?;

@@ -50,7 +50,22 @@ pub(crate) fn describe(i: Tokens<'_>) -> PResult<'_, Describe> {
             return Ok((rest, Describe::Type(name)));
         }
     }
-    for word in ["CLUSTER", "KEYSPACES", "KEYSPACE", "TABLES", "TABLE", "TYPES", "TYPE", "SCHEMA"] {
+    if at_kw(&i, "INDEX") {
+        if let Ok((rest, name)) = qualified_name(i.next()) {
+            return Ok((rest, Describe::Index(name)));
+        }
+    }
+    for word in [
+        "CLUSTER",
+        "KEYSPACES",
+        "KEYSPACE",
+        "TABLES",
+        "TABLE",
+        "TYPES",
+        "TYPE",
+        "INDEX",
+        "SCHEMA",
+    ] {
         i.expect_err(word);
     }
     let (i, name) = qualified_name(i)?;

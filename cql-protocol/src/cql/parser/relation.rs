@@ -52,6 +52,11 @@ fn relation_target(i: Tokens<'_>) -> PResult<'_, RelationTarget> {
         return Ok((i, RelationTarget::Token(columns)));
     }
     let (i, column) = ident(i)?;
+    if at_sym(&i, "[") {
+        let (i, key) = term(i.next())?;
+        let (i, ()) = sym("]")(i)?;
+        return Ok((i, RelationTarget::MapEntry { column, key }));
+    }
     Ok((i, RelationTarget::Column(column)))
 }
 

@@ -259,6 +259,7 @@ fn describe_forms() {
     assert_eq!(d("DESCRIBE TABLE ks.t"), Describe::Table(qn(Some("ks"), "t")));
     assert_eq!(d("DESCRIBE TYPES"), Describe::Types);
     assert_eq!(d("DESCRIBE TYPE ks.a"), Describe::Type(qn(Some("ks"), "a")));
+    assert_eq!(d("DESCRIBE INDEX ks.t_v_idx"), Describe::Index(qn(Some("ks"), "t_v_idx")));
     assert_eq!(d("DESCRIBE FUNCTIONS"), Describe::Functions);
     assert_eq!(d("DESCRIBE AGGREGATES"), Describe::Aggregates);
     assert_eq!(d("DESCRIBE FULL SCHEMA"), Describe::Schema { full: true });
@@ -349,4 +350,53 @@ fn nodetool_repair_takes_a_keyspace_a_table_and_token_bounds() {
     assert_eq!(parse(&odd.to_string()), odd);
     assert!(crate::cql::parse_statement("NODETOOL REPAIR ks START").is_err());
     assert!(crate::cql::parse_statement("NODETOOL REPAIR ks START 9223372036854775808").is_err());
+}
+
+#[test]
+fn create_and_drop_indexes_with_every_target_kind() {
+    assert_eq!(
+        parse("CREATE INDEX IF NOT EXISTS by_v ON ks.t (v)"),
+        Statement::CreateIndex(CreateIndex {
+            name: Some("by_v".into()),
+            table: qn(Some("ks"), "t"),
+            if_not_exists: true,
+            kind: IndexTargetKind::Simple,
+            column: "v".into(),
+        })
+    );
+    for (text, kind) in [
+        ("values", IndexTargetKind::Values),
+        ("KEYS", IndexTargetKind::Keys),
+        ("entries", IndexTargetKind::Entries),
+        ("full", IndexTargetKind::Full),
+    ] {
+        assert_eq!(
+            parse(&format!("CREATE INDEX ON t ({text}(m))")),
+            Statement::CreateIndex(CreateIndex {
+                name: None,
+                table: qn(None, "t"),
+                if_not_exists: false,
+                kind,
+                column: "m".into(),
+            })
+        );
+    }
+    assert_eq!(
+        parse("CREATE INDEX ON t (keys)"),
+        Statement::CreateIndex(CreateIndex {
+            name: None,
+            table: qn(None, "t"),
+            if_not_exists: false,
+            kind: IndexTargetKind::Simple,
+            column: "keys".into(),
+        }),
+        "a column may be called keys"
+    );
+    assert_eq!(
+        parse("DROP INDEX IF EXISTS ks.by_v"),
+        Statement::DropIndex(DropIndex {
+            name: qn(Some("ks"), "by_v"),
+            if_exists: true
+        })
+    );
 }

@@ -78,6 +78,7 @@ fn cell_row(ts: i64, column: &str, value: &str) -> Row {
 
 fn full_scan(table: Uuid) -> ReadCommand {
     ReadCommand {
+        index: None,
         table,
         partitions: PartitionSelection::Tokens {
             start: Bound::Unbounded,
