@@ -72,11 +72,15 @@ fn position(i: u32) -> PartitionPosition {
 }
 
 fn mutation(i: u32) -> Mutation {
+    mutation_at(i, 1)
+}
+
+fn mutation_at(i: u32, timestamp: i64) -> Mutation {
     let mut m = Mutation::new(TABLE, position(i));
     m.rows.push((
         vec![1],
         Row {
-            marker: Some(crate::storage::Cell::live(1, Vec::new(), 0, 0)),
+            marker: Some(crate::storage::Cell::live(timestamp, Vec::new(), 0, 0)),
             ..Row::default()
         },
     ));
@@ -385,8 +389,14 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
         for (k, r) in replicas.iter().enumerate() {
             assert!(!holds(r.engine.as_ref(), 1), "node {} still holds the row", k + 1);
         }
+        // A late write from before the TRUNCATE (a hint, say) stays out; a
+        // newer one goes in.
         for r in &replicas {
-            r.engine.apply(mutation(2)).unwrap();
+            r.engine.apply(mutation(1)).unwrap();
+            r.engine
+                .apply(mutation_at(2, crate::storage::truncation::now_micros() + 1))
+                .unwrap();
+            assert!(!holds(r.engine.as_ref(), 1), "a write older than the TRUNCATE came back");
         }
         c.view.update(peer(ip(11, 3), "dc1", 100), false);
         assert_eq!(
