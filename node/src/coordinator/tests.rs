@@ -31,7 +31,6 @@ fn ip(c: u8, d: u8) -> IpAddr {
 fn engine() -> Arc<MemoryEngine> {
     let engine = MemoryEngine::new();
     engine.create_table(TABLE).unwrap();
-    engine.create_table(hints::hints_table()).unwrap();
     Arc::new(engine)
 }
 
@@ -98,6 +97,10 @@ fn holds(engine: &dyn StorageEngine, i: u32) -> bool {
     !engine.read_raw(&command, None).unwrap().is_empty()
 }
 
+fn hint_store() -> Arc<hint_store::HintStore> {
+    Arc::new(hint_store::HintStore::temporary())
+}
+
 fn network(dcs: &[(&str, usize)]) -> Strategy {
     Strategy::Network {
         rf_by_dc: dcs.iter().map(|(dc, rf)| (dc.to_string(), *rf)).collect(),
@@ -116,7 +119,7 @@ fn coordinator_with_dc2_down_under(policy: HintPolicy) -> (Coordinator, Arc<Memo
     view.update(peer(ip(0, 3), "dc2", 200), false);
     let engine = engine();
     (
-        Coordinator::new(local, engine.clone(), view, None, Timeouts::default(), policy),
+        Coordinator::new(local, engine.clone(), view, None, Timeouts::default(), hint_store(), policy),
         engine,
     )
 }
@@ -132,7 +135,7 @@ async fn no_hints_with_hinted_handoff_off_nor_for_a_node_down_past_the_window() 
         ..HintPolicy::default()
     };
     for (policy, hints_expected) in [(HintPolicy::default(), 1), (off, 0), (past_window, 0)] {
-        let (c, engine) = coordinator_with_dc2_down_under(policy);
+        let (c, _) = coordinator_with_dc2_down_under(policy);
         tokio::time::sleep(Duration::from_millis(2)).await;
         // Token 1 has its dc2 replica on 127.2.0.2 (token 100), which is down.
         c.write(
@@ -143,23 +146,23 @@ async fn no_hints_with_hinted_handoff_off_nor_for_a_node_down_past_the_window() 
         )
         .await
         .unwrap();
-        let stored = hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().len();
+        let stored = c.hint_store().pending(ip(0, 2)).unwrap().len();
         assert_eq!(stored, hints_expected, "{policy:?}");
     }
 }
 
 #[tokio::test]
 async fn the_hints_for_a_node_that_left_the_ring_are_dropped() {
-    let (c, engine) = coordinator_with_dc2_down();
-    hints::store(engine.as_ref(), ip(0, 2), &mutation(1)).unwrap();
-    hints::store(engine.as_ref(), ip(0, 3), &mutation(2)).unwrap();
+    let (c, _) = coordinator_with_dc2_down();
+    c.hint_store().store(ip(0, 2), &mutation(1)).unwrap();
+    c.hint_store().store(ip(0, 3), &mutation(2)).unwrap();
     let mut left = peer(ip(0, 2), "dc2", 100);
     left.status = crate::cluster::peers::LEFT.into();
     c.view.update(left, false);
     c.drop_hints_of_departed_nodes();
-    assert!(hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().is_empty());
+    assert!(c.hint_store().pending(ip(0, 2)).unwrap().is_empty());
     assert_eq!(
-        hints::pending(engine.as_ref(), ip(0, 3), 10).unwrap().len(),
+        c.hint_store().pending(ip(0, 3)).unwrap().len(),
         1,
         "a node still in the ring keeps its hints"
     );
@@ -314,6 +317,7 @@ async fn three_nodes_within(c: u8, timeouts: Timeouts) -> (Coordinator, Vec<Arc<
         view,
         Some(services[0].clone()),
         timeouts,
+        hint_store(),
         HintPolicy::default(),
     );
     (coordinator, replicas, services)
@@ -367,12 +371,12 @@ async fn a_write_timeout_reports_its_acks_and_the_late_replica_gets_a_hint() {
         assert!(took < Duration::from_millis(900), "the configured 300 ms timeout took {took:?}");
         let late = ip(10, 3);
         let start = Instant::now();
-        while hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap().is_empty() {
+        while c.hint_store().pending(late).unwrap().is_empty() {
             assert!(start.elapsed() < Duration::from_secs(5), "no hint for the late replica");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let hinted = hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap();
-        assert_eq!(hinted.into_iter().map(|(_, m)| m).collect::<Vec<_>>(), vec![mutation(1)]);
+        let hinted = c.hint_store().pending(late).unwrap();
+        assert_eq!(hinted.into_iter().map(|h| h.mutation).collect::<Vec<_>>(), vec![mutation(1)]);
     })
     .await
     .unwrap();
@@ -467,6 +471,44 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             (2, 1),
             "they agree again"
         );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hint_stored_before_a_truncate_and_replayed_after_it_does_not_bring_the_row_back() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(12).await;
+        let target = ip(12, 3);
+        let written = crate::storage::truncation::now_micros();
+        c.hint_store().store(target, &mutation_at(1, written)).unwrap();
+        c.hint_store().store(target, &mutation_at(2, written)).unwrap();
+        c.truncate(&Strategy::Simple { rf: 1 }, TABLE).await.unwrap();
+        let send = |hint: super::hint_file::Hint| {
+            let c = &c;
+            async move {
+                c.send(
+                    target,
+                    Verb::Mutate {
+                        mutations: vec![hint.mutation],
+                    },
+                    LIMIT,
+                )
+                .await
+            }
+        };
+        let replayed = replay_to(c.hint_store(), target, send).await.unwrap();
+        assert_eq!(
+            replayed,
+            Replayed { sent: 2, complete: true },
+            "the replica acknowledged both hints"
+        );
+        assert!(
+            !holds(replicas[2].engine.as_ref(), 1) && !holds(replicas[2].engine.as_ref(), 2),
+            "a truncated row came back"
+        );
+        assert!(c.hint_store().targets().is_empty(), "the delivered file is deleted");
     })
     .await
     .unwrap();

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::peer_auth::NONCE_LEN;
 
 /// The version of the handshake and frame layout described in `docs/internode.md`.
-pub const INTERNODE_VERSION: u8 = 8;
+pub const INTERNODE_VERSION: u8 = 9;
 
 /// The bytes every internode connection starts with, in both directions.
 pub const MAGIC: [u8; 4] = *b"RSTI";
