@@ -48,7 +48,10 @@ async fn wait_states(s: &Session, observer: IpAddr, want: &[(IpAddr, &str)], lim
         if want.iter().all(|(ip, st)| rows.iter().any(|(p, s)| p == ip && s == st)) {
             return Ok(());
         }
-        anyhow::ensure!(start.elapsed() < limit, "{observer} did not show {want:?} within {limit:?}: {rows:?}");
+        anyhow::ensure!(
+            start.elapsed() < limit,
+            "{observer} did not show {want:?} within {limit:?}: {rows:?}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -70,7 +73,11 @@ async fn after_a_truncate_an_old_write_is_dropped_a_new_one_applies_and_the_reco
         let old = 1_000_000i64;
         let write = |k: i32, timestamp: Option<i64>| {
             let using = timestamp.map(|t| format!(" USING TIMESTAMP {t}")).unwrap_or_default();
-            pinned(&format!("INSERT INTO tr.t (k, v) VALUES ({k}, 'x'){using}"), ips[0], Consistency::All)
+            pinned(
+                &format!("INSERT INTO tr.t (k, v) VALUES ({k}, 'x'){using}"),
+                ips[0],
+                Consistency::All,
+            )
         };
         s.query_unpaged(write(1, Some(old)), ()).await?;
         s.query_unpaged(write(2, None), ()).await?;
@@ -93,7 +100,11 @@ async fn after_a_truncate_an_old_write_is_dropped_a_new_one_applies_and_the_reco
         s.query_unpaged(write(2, Some(old + 1)), ()).await?;
         s.query_unpaged(write(4, None), ()).await?;
         for ip in &ips {
-            assert_eq!(keys(&s, *ip, "tr.t", Consistency::One).await?, vec![3, 4], "read through {ip} at ONE");
+            assert_eq!(
+                keys(&s, *ip, "tr.t", Consistency::One).await?,
+                vec![3, 4],
+                "read through {ip} at ONE"
+            );
         }
         Ok(())
     })

@@ -513,3 +513,44 @@ async fn a_hint_stored_before_a_truncate_and_replayed_after_it_does_not_bring_th
     .await
     .unwrap();
 }
+
+#[test]
+fn hints_left_in_the_legacy_system_hints_table_move_into_hint_files() {
+    use cql_protocol::value::Value;
+    let engine = engine();
+    engine.create_table(hints::legacy_hints_table()).unwrap();
+    let target = ip(0, 7);
+    let key = Value::Inet(target).to_bytes();
+    let mut legacy = Mutation::new(
+        hints::legacy_hints_table(),
+        PartitionPosition {
+            token: crate::token::murmur3_token(&key),
+            key,
+        },
+    );
+    for i in 0..2u32 {
+        let mut clustering = Vec::new();
+        let id = Value::Timeuuid(uuid::Uuid::now_v1(&[0, 0, 0, 0, 0, 1]));
+        crate::storage::key::encode_component(&mut clustering, &cql_protocol::types::ColumnType::Timeuuid, &id, false).unwrap();
+        let mut row = Row::default();
+        let bytes = postcard::to_stdvec(&mutation(i)).unwrap();
+        row.columns.insert(
+            "mutation".into(),
+            crate::storage::ColumnData::Simple(crate::storage::Cell::live(1_700_000_000_000_000, bytes, 0, 0)),
+        );
+        legacy.rows.push((clustering, row));
+    }
+    engine.apply(legacy).unwrap();
+    let store = hint_store();
+    assert_eq!(hints::migrate_legacy(engine.as_ref(), &store).unwrap(), 2);
+    let moved = store.pending(target).unwrap();
+    let mut mutations: Vec<Mutation> = moved.iter().map(|h| h.mutation.clone()).collect();
+    mutations.sort_by_key(|m| m.position.token);
+    assert_eq!(mutations, vec![mutation(0), mutation(1)]);
+    assert_eq!(moved[0].created_at, 1_700_000_000_000, "the hint keeps its age (milliseconds)");
+    assert_eq!(
+        hints::migrate_legacy(engine.as_ref(), &store).unwrap(),
+        0,
+        "the table is empty after"
+    );
+}
