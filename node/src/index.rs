@@ -438,6 +438,10 @@ impl StorageEngine for IndexingEngine {
         self.inner.waits_for_sync()
     }
 
+    fn truncated_at(&self, table: Uuid) -> Option<i64> {
+        self.inner.truncated_at(table)
+    }
+
     fn sync(&self) -> Result<(), StorageError> {
         self.inner.sync()
     }

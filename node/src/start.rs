@@ -80,7 +80,16 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen for internode messages on {internode_addr}"))?;
     let (tracing, trace_batches) = crate::trace::Tracing::new(config.address);
-    let handler = Arc::new(crate::replica::ReplicaHandler::new(engine.clone(), info.host_id).with_tracing(tracing.clone()));
+    let hints_dir = config.data_dir.join("hints");
+    let hint_store = Arc::new(
+        crate::coordinator::hint_store::HintStore::open(&hints_dir)
+            .with_context(|| format!("cannot open the hints in {}", hints_dir.display()))?,
+    );
+    let handler = Arc::new(
+        crate::replica::ReplicaHandler::new(engine.clone(), info.host_id)
+            .with_tracing(tracing.clone())
+            .with_hints(config.address, hint_store.clone()),
+    );
     let messaging =
         crate::internode::Messaging::start_with_tls(internode_listener, config.address, peer_auth.clone(), handler, peer_tls.clone()).await;
     // The services, each built from the handles it needs, in order.
@@ -95,8 +104,14 @@ pub async fn run(config: NodeConfig, join: bool) -> anyhow::Result<()> {
         view,
         Some(messaging),
         config.timeouts(),
+        hint_store.clone(),
         config.hint_policy(),
     ));
+    match crate::coordinator::hints::migrate_legacy(engine.as_ref(), &hint_store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(hints = n, "moved the hints of the legacy system.hints table into hint files"),
+        Err(e) => tracing::warn!(error = %e, "cannot move the hints of the legacy system.hints table"),
+    }
     let auth = Arc::new(Auth::new(
         config.auth(),
         RoleStore::new(coordinator.clone(), schema.clone()),

@@ -1,10 +1,10 @@
 //! Hinted handoff: a write that a replica missed (down, or no answer in time) is
-//! kept on the coordinator in `system.hints` and replayed when the replica is
-//! up again. A hint is the mutation itself (postcard bytes), keyed by target
-//! and a time-ordered id; replay deletes it once the target acknowledged, or
-//! refused it. As in Cassandra: no hints with `hinted_handoff_enabled = false`,
-//! none for a node down longer than `max_hint_window_ms`, a hint expires after
-//! `HINT_TTL_SECONDS`, and the hints for a node that left the ring are dropped.
+//! kept on the coordinator as a hint (`hint_store`: per-target append-only
+//! files) and replayed when the replica is up again (`Coordinator::replay_hints`).
+//! As in Cassandra: no hints with `hinted_handoff_enabled = false`, none for a
+//! node down longer than `max_hint_window_ms`, a hint expires after
+//! `HINT_TTL_SECONDS`, the hints for a node that left the ring are dropped, and
+//! a decommissioning node hands its hints to another node before it leaves.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,17 +12,21 @@ use std::time::Duration;
 
 use cql_protocol::value::Value;
 
+use super::hint_file::Hint;
+use super::hint_store::HintStore;
 use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
-use crate::storage::{
-    Cell, ColumnData, DeletionTime, LiveData, Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine, Visit,
-};
-use crate::token::murmur3_token;
+use crate::storage::{LiveData, ReadCommand, StorageEngine, Visit};
 
 /// How long a hint is kept: the default `gc_grace_seconds` (10 days). Past a
 /// table's grace its tombstones may be purged, so an older hint could bring
 /// deleted data back.
 pub const HINT_TTL_SECONDS: i32 = 864_000;
+
+/// Whether a hint created at `created_at` (milliseconds) is past its TTL at `now_ms`.
+pub fn expired(hint: &Hint, now_ms: i64) -> bool {
+    now_ms.saturating_sub(hint.created_at) > i64::from(HINT_TTL_SECONDS) * 1000
+}
 
 /// When hints are written (Cassandra's `hinted_handoff_enabled` and
 /// `max_hint_window_ms`).
@@ -45,19 +49,23 @@ impl Default for HintPolicy {
 /// Stores the hints of one node by its policy.
 #[derive(Clone)]
 pub struct Hinter {
-    engine: Arc<dyn StorageEngine>,
+    store: Arc<HintStore>,
     view: Arc<ClusterView>,
     policy: HintPolicy,
 }
 
 impl Hinter {
-    pub fn new(engine: Arc<dyn StorageEngine>, view: Arc<ClusterView>, policy: HintPolicy) -> Hinter {
-        Hinter { engine, view, policy }
+    pub fn new(store: Arc<HintStore>, view: Arc<ClusterView>, policy: HintPolicy) -> Hinter {
+        Hinter { store, view, policy }
+    }
+
+    pub fn store(&self) -> &Arc<HintStore> {
+        &self.store
     }
 
     /// Stores a hint of `mutation` for `target`, unless hints are off or the
     /// target has been down longer than the window; returns whether it did.
-    pub fn hint(&self, target: IpAddr, mutation: &Mutation) -> bool {
+    pub fn hint(&self, target: IpAddr, mutation: &crate::storage::Mutation) -> bool {
         if !self.policy.enabled {
             return false;
         }
@@ -65,7 +73,7 @@ impl Hinter {
             tracing::debug!(%target, down_s = down.as_secs(), "no hint: the node has been down longer than max_hint_window_ms");
             return false;
         }
-        match store(self.engine.as_ref(), target, mutation) {
+        match self.store.store(target, mutation) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(%target, error = %e, "cannot store a hint");
@@ -75,116 +83,41 @@ impl Hinter {
     }
 }
 
-/// The fixed id of `system.hints` (see `system::definitions`).
-pub fn hints_table() -> uuid::Uuid {
+/// The fixed id of the legacy `system.hints` table (see `system::definitions`),
+/// where hints were rows before they were files.
+pub fn legacy_hints_table() -> uuid::Uuid {
     crate::system::system_table_id("system", "hints")
 }
 
-fn position(target: IpAddr) -> PartitionPosition {
-    let key = Value::Inet(target).to_bytes();
-    PartitionPosition {
-        token: murmur3_token(&key),
-        key,
-    }
-}
-
-/// Stores a hint for `target`.
-pub fn store(engine: &dyn StorageEngine, target: IpAddr, mutation: &Mutation) -> Result<(), QueryError> {
-    let bytes = postcard::to_stdvec(mutation).map_err(|e| QueryError::Server {
-        message: format!("cannot encode a hint: {e}"),
-    })?;
-    let now = chrono::Utc::now();
-    let id = uuid::Uuid::now_v1(&[0, 0, 0, 0, 0, 1]);
-    let mut clustering = Vec::new();
-    crate::storage::key::encode_component(
-        &mut clustering,
-        &cql_protocol::types::ColumnType::Timeuuid,
-        &Value::Timeuuid(id),
-        false,
-    )
-    .map_err(|e| QueryError::Server { message: e.to_string() })?;
-    let ts = now.timestamp_micros();
-    let mut row = Row {
-        marker: Some(Cell::live(ts, Vec::new(), HINT_TTL_SECONDS, now.timestamp())),
-        ..Row::default()
-    };
-    row.columns.insert(
-        "mutation".into(),
-        ColumnData::Simple(Cell::live(ts, bytes, HINT_TTL_SECONDS, now.timestamp())),
-    );
-    let mut m = Mutation::new(hints_table(), position(target));
-    m.rows.push((clustering, row));
-    engine.apply(m)?;
-    crate::metrics::global().hints_stored.inc();
-    Ok(())
-}
-
-/// The hints waiting for `target`: (clustering key, mutation).
-pub fn pending(engine: &dyn StorageEngine, target: IpAddr, limit: usize) -> Result<Vec<(Vec<u8>, Mutation)>, QueryError> {
-    let command = ReadCommand {
-        index: None,
-        table: hints_table(),
-        partitions: PartitionSelection::Keys(vec![position(target)]),
-        slices: Vec::new(),
-        reversed: false,
-        resume: None,
-    };
-    let mut out = Vec::new();
-    engine.read(&command, chrono::Utc::now().timestamp(), &mut |_, row| {
-        if let Some((clustering, live)) = row {
+/// Moves the hints left in the legacy `system.hints` table into `store` and
+/// empties the table (as Cassandra 3.0's `LegacyHintsMigrator`); returns how
+/// many moved.
+pub fn migrate_legacy(engine: &dyn StorageEngine, store: &HintStore) -> Result<usize, QueryError> {
+    let table = legacy_hints_table();
+    let mut found = Vec::new();
+    engine.read(&ReadCommand::all(table), chrono::Utc::now().timestamp(), &mut |pv, row| {
+        let target = Value::deserialize(&cql_protocol::types::ColumnType::Inet, &pv.position.key);
+        if let (Ok(Value::Inet(target)), Some((_, live))) = (target, row) {
             if let Some(LiveData::Simple(cell)) = live.get("mutation") {
-                if let Ok(m) = postcard::from_bytes::<Mutation>(&cell.value) {
-                    out.push((clustering.to_vec(), m));
+                if let Ok(mutation) = postcard::from_bytes(&cell.value) {
+                    found.push((target, cell.timestamp / 1000, mutation));
                 }
             }
         }
-        if out.len() >= limit {
-            Visit::Stop
-        } else {
-            Visit::Continue
-        }
+        Visit::Continue
     })?;
-    Ok(out)
-}
-
-/// Deletes a delivered hint.
-pub fn delete(engine: &dyn StorageEngine, target: IpAddr, clustering: Vec<u8>) -> Result<(), QueryError> {
-    let now = chrono::Utc::now();
-    let mut m = Mutation::new(hints_table(), position(target));
-    m.rows.push((
-        clustering,
-        Row {
-            deletion: Some(DeletionTime {
-                timestamp: now.timestamp_micros(),
-                local_deletion_time: now.timestamp(),
-            }),
-            ..Row::default()
-        },
-    ));
-    engine.apply(m)?;
-    Ok(())
-}
-
-/// Every node this one holds hints for.
-pub fn targets(engine: &dyn StorageEngine) -> Result<Vec<IpAddr>, QueryError> {
-    let mut out = Vec::new();
-    engine.read(&ReadCommand::all(hints_table()), chrono::Utc::now().timestamp(), &mut |pv, _| {
-        if let Ok(Value::Inet(target)) = Value::deserialize(&cql_protocol::types::ColumnType::Inet, &pv.position.key) {
-            out.push(target);
-        }
-        Visit::NextPartition
-    })?;
-    Ok(out)
-}
-
-/// Deletes every hint for `target` (a node that left the ring).
-pub fn drop_all(engine: &dyn StorageEngine, target: IpAddr) -> Result<(), QueryError> {
-    let now = chrono::Utc::now();
-    let mut m = Mutation::new(hints_table(), position(target));
-    m.partition_deletion = Some(DeletionTime {
-        timestamp: now.timestamp_micros(),
-        local_deletion_time: now.timestamp(),
-    });
-    engine.apply(m)?;
-    Ok(())
+    if found.is_empty() {
+        return Ok(0);
+    }
+    for (target, created_at, mutation) in &found {
+        let hint = Hint {
+            created_at: *created_at,
+            mutation: Clone::clone(mutation),
+        };
+        store
+            .store_hint(*target, &hint)
+            .map_err(|e| QueryError::Server { message: e.to_string() })?;
+    }
+    engine.truncate(table)?;
+    Ok(found.len())
 }

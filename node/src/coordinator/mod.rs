@@ -12,6 +12,8 @@ pub mod cas;
 pub mod consistency;
 pub mod counter;
 pub mod digest;
+pub mod hint_file;
+pub mod hint_store;
 pub mod hints;
 pub mod replicas;
 pub mod truncate;
@@ -132,18 +134,19 @@ struct Metrics {
 impl Coordinator {
     /// A coordinator for the node at `local`. Without `messaging` it reaches
     /// only its own replica (tests, and a node-local keyspace). Writes that
-    /// miss a replica leave hints by `hint_policy`.
+    /// miss a replica leave hints in `hint_store` by `hint_policy`.
     pub fn new(
         local: IpAddr,
         engine: Arc<dyn StorageEngine>,
         view: Arc<ClusterView>,
         messaging: Option<Arc<Messaging>>,
         timeouts: Timeouts,
+        hint_store: Arc<hint_store::HintStore>,
         hint_policy: hints::HintPolicy,
     ) -> Coordinator {
         Coordinator {
             local,
-            hints: hints::Hinter::new(engine.clone(), view.clone(), hint_policy),
+            hints: hints::Hinter::new(hint_store, view.clone(), hint_policy),
             engine,
             view,
             messaging,
@@ -469,6 +472,11 @@ impl Coordinator {
 }
 
 impl Coordinator {
+    /// This node's hints.
+    pub fn hint_store(&self) -> &Arc<hint_store::HintStore> {
+        self.hints.store()
+    }
+
     /// Replays stored hints to replicas that are up, until `stop` is set.
     pub async fn replay_hints(self: Arc<Self>, mut stop: crate::jobs::Stop) {
         for round in 0u64.. {
@@ -480,41 +488,113 @@ impl Coordinator {
                 self.drop_hints_of_departed_nodes();
             }
             let topology = self.view.topology();
-            for target in topology.up.iter().copied().filter(|t| *t != self.local) {
-                let Ok(pending) = hints::pending(self.engine.as_ref(), target, 256) else {
-                    continue;
+            let store = self.hint_store();
+            for target in store.targets().into_iter().filter(|t| *t != self.local && topology.up.contains(t)) {
+                let coordinator: &Coordinator = &self;
+                let send = |hint: hint_file::Hint| async move {
+                    let verb = Verb::Mutate {
+                        mutations: vec![hint.mutation],
+                    };
+                    coordinator.send(target, verb, coordinator.timeouts().write).await
                 };
-                for (clustering, mutation) in pending {
-                    match self
-                        .send(target, Verb::Mutate { mutations: vec![mutation] }, self.timeouts().write)
-                        .await
-                    {
-                        Ok(Reply::Ack) => {
-                            crate::metrics::global().hints_replayed.inc();
-                            let _ = hints::delete(self.engine.as_ref(), target, clustering);
-                        }
-                        // Refused (a dropped table, say): it will never be taken.
-                        Ok(reply) => {
-                            tracing::warn!(%target, reply = %reply_summary(&reply), "a replica refused a hint; dropping it");
-                            let _ = hints::delete(self.engine.as_ref(), target, clustering);
-                        }
-                        Err(_) => break,
-                    }
+                match replay_to(store, target, send).await {
+                    Ok(r) => crate::metrics::global().hints_replayed.inc_by(r.sent as u64),
+                    Err(e) => tracing::warn!(%target, error = %e, "cannot replay hints"),
                 }
             }
         }
     }
+
+    /// Hands every hint this node holds to another live node, which keeps
+    /// them for their targets (or applies those meant for itself): what a
+    /// decommissioning node does before it leaves (Cassandra's
+    /// `HintsService.transferHints`). The node taken is the first live one of
+    /// this data centre in ring order, else of any. Returns how many hints went.
+    pub async fn transfer_hints(&self) -> Result<usize, String> {
+        let store = self.hint_store();
+        let targets: Vec<IpAddr> = store.targets().into_iter().filter(|t| !self.view.is_gone(*t)).collect();
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let topology = self.view.topology();
+        let local_dc = topology.local_dc();
+        let mut live: Vec<IpAddr> = topology
+            .members()
+            .into_iter()
+            .filter(|n| *n != self.local && topology.is_up(n))
+            .collect();
+        live.sort_by_key(|n| (topology.data_center(n) != local_dc, *n));
+        let Some(receiver) = live.first().copied() else {
+            return Err("no live node to hand this node's hints to".into());
+        };
+        let mut moved = 0;
+        for target in targets {
+            let send = |hint: hint_file::Hint| async move {
+                let verb = Verb::Hint {
+                    target,
+                    created_at: hint.created_at,
+                    mutation: hint.mutation,
+                };
+                self.send(receiver, verb, self.timeouts().write).await
+            };
+            match replay_to(store, target, send).await {
+                Ok(Replayed { sent, complete: true }) => moved += sent,
+                Ok(_) => return Err(format!("{receiver} did not take the hints for {target}")),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        tracing::info!(%receiver, hints = moved, "handed this node's hints over");
+        Ok(moved)
+    }
+}
+
+/// Sends every hint for `target`, file by file, by `send`; a file whose
+/// hints all went (or were refused, or expired) is deleted. Stops at the
+/// first hint that gets no answer, remembering how far it got.
+pub async fn replay_to<F, Fut>(store: &hint_store::HintStore, target: IpAddr, send: F) -> Result<Replayed, hint_store::HintStoreError>
+where
+    F: Fn(hint_file::Hint) -> Fut,
+    Fut: std::future::Future<Output = Result<Reply, String>>,
+{
+    let mut sent = 0;
+    for path in store.files(target)? {
+        let (hints, delivered) = store.read(&path)?;
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for (i, hint) in hints.into_iter().enumerate().skip(delivered) {
+            if hints::expired(&hint, now_ms) {
+                continue;
+            }
+            match send(hint).await {
+                Ok(Reply::Ack) => sent += 1,
+                // Refused (a dropped table, say): it will never be taken.
+                Ok(reply) => tracing::warn!(%target, reply = %reply_summary(&reply), "a replica refused a hint; dropping it"),
+                Err(_) => {
+                    store.delivered(&path, i);
+                    return Ok(Replayed { sent, complete: false });
+                }
+            }
+        }
+        store.delete(&path)?;
+    }
+    Ok(Replayed { sent, complete: true })
+}
+
+/// What one `replay_to` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replayed {
+    /// Hints the receiver acknowledged.
+    pub sent: usize,
+    /// Whether none is left (none failed to go).
+    pub complete: bool,
 }
 
 impl Coordinator {
     /// Drops the hints kept for nodes that left the ring (decommissioned or
     /// removed): they will never be delivered.
     fn drop_hints_of_departed_nodes(&self) {
-        let Ok(targets) = hints::targets(self.engine.as_ref()) else {
-            return;
-        };
-        for target in targets.into_iter().filter(|t| self.view.is_gone(*t)) {
-            match hints::drop_all(self.engine.as_ref(), target) {
+        let store = self.hint_store();
+        for target in store.targets().into_iter().filter(|t| self.view.is_gone(*t)) {
+            match store.drop_all(target) {
                 Ok(()) => tracing::info!(%target, "dropped the hints for a node that left the ring"),
                 Err(e) => tracing::warn!(%target, error = %e, "cannot drop the hints for a node that left the ring"),
             }

@@ -31,7 +31,6 @@ fn ip(c: u8, d: u8) -> IpAddr {
 fn engine() -> Arc<MemoryEngine> {
     let engine = MemoryEngine::new();
     engine.create_table(TABLE).unwrap();
-    engine.create_table(hints::hints_table()).unwrap();
     Arc::new(engine)
 }
 
@@ -72,11 +71,15 @@ fn position(i: u32) -> PartitionPosition {
 }
 
 fn mutation(i: u32) -> Mutation {
+    mutation_at(i, 1)
+}
+
+fn mutation_at(i: u32, timestamp: i64) -> Mutation {
     let mut m = Mutation::new(TABLE, position(i));
     m.rows.push((
         vec![1],
         Row {
-            marker: Some(crate::storage::Cell::live(1, Vec::new(), 0, 0)),
+            marker: Some(crate::storage::Cell::live(timestamp, Vec::new(), 0, 0)),
             ..Row::default()
         },
     ));
@@ -93,6 +96,10 @@ fn holds(engine: &dyn StorageEngine, i: u32) -> bool {
         resume: None,
     };
     !engine.read_raw(&command, None).unwrap().is_empty()
+}
+
+fn hint_store() -> Arc<hint_store::HintStore> {
+    Arc::new(hint_store::HintStore::temporary())
 }
 
 fn network(dcs: &[(&str, usize)]) -> Strategy {
@@ -113,7 +120,7 @@ fn coordinator_with_dc2_down_under(policy: HintPolicy) -> (Coordinator, Arc<Memo
     view.update(peer(ip(0, 3), "dc2", 200), false);
     let engine = engine();
     (
-        Coordinator::new(local, engine.clone(), view, None, Timeouts::default(), policy),
+        Coordinator::new(local, engine.clone(), view, None, Timeouts::default(), hint_store(), policy),
         engine,
     )
 }
@@ -129,7 +136,7 @@ async fn no_hints_with_hinted_handoff_off_nor_for_a_node_down_past_the_window() 
         ..HintPolicy::default()
     };
     for (policy, hints_expected) in [(HintPolicy::default(), 1), (off, 0), (past_window, 0)] {
-        let (c, engine) = coordinator_with_dc2_down_under(policy);
+        let (c, _) = coordinator_with_dc2_down_under(policy);
         tokio::time::sleep(Duration::from_millis(2)).await;
         // Token 1 has its dc2 replica on 127.2.0.2 (token 100), which is down.
         c.write(
@@ -140,23 +147,23 @@ async fn no_hints_with_hinted_handoff_off_nor_for_a_node_down_past_the_window() 
         )
         .await
         .unwrap();
-        let stored = hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().len();
+        let stored = c.hint_store().pending(ip(0, 2)).unwrap().len();
         assert_eq!(stored, hints_expected, "{policy:?}");
     }
 }
 
 #[tokio::test]
 async fn the_hints_for_a_node_that_left_the_ring_are_dropped() {
-    let (c, engine) = coordinator_with_dc2_down();
-    hints::store(engine.as_ref(), ip(0, 2), &mutation(1)).unwrap();
-    hints::store(engine.as_ref(), ip(0, 3), &mutation(2)).unwrap();
+    let (c, _) = coordinator_with_dc2_down();
+    c.hint_store().store(ip(0, 2), &mutation(1)).unwrap();
+    c.hint_store().store(ip(0, 3), &mutation(2)).unwrap();
     let mut left = peer(ip(0, 2), "dc2", 100);
     left.status = crate::cluster::peers::LEFT.into();
     c.view.update(left, false);
     c.drop_hints_of_departed_nodes();
-    assert!(hints::pending(engine.as_ref(), ip(0, 2), 10).unwrap().is_empty());
+    assert!(c.hint_store().pending(ip(0, 2)).unwrap().is_empty());
     assert_eq!(
-        hints::pending(engine.as_ref(), ip(0, 3), 10).unwrap().len(),
+        c.hint_store().pending(ip(0, 3)).unwrap().len(),
         1,
         "a node still in the ring keeps its hints"
     );
@@ -312,6 +319,7 @@ async fn three_nodes_within(c: u8, timeouts: Timeouts) -> (Coordinator, Vec<Arc<
         view,
         Some(services[0].clone()),
         timeouts,
+        hint_store(),
         HintPolicy::default(),
     );
     (coordinator, replicas, services)
@@ -365,12 +373,12 @@ async fn a_write_timeout_reports_its_acks_and_the_late_replica_gets_a_hint() {
         assert!(took < Duration::from_millis(900), "the configured 300 ms timeout took {took:?}");
         let late = ip(10, 3);
         let start = Instant::now();
-        while hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap().is_empty() {
+        while c.hint_store().pending(late).unwrap().is_empty() {
             assert!(start.elapsed() < Duration::from_secs(5), "no hint for the late replica");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let hinted = hints::pending(replicas[0].engine.as_ref(), late, 10).unwrap();
-        assert_eq!(hinted.into_iter().map(|(_, m)| m).collect::<Vec<_>>(), vec![mutation(1)]);
+        let hinted = c.hint_store().pending(late).unwrap();
+        assert_eq!(hinted.into_iter().map(|h| h.mutation).collect::<Vec<_>>(), vec![mutation(1)]);
     })
     .await
     .unwrap();
@@ -387,8 +395,14 @@ async fn truncate_empties_the_table_on_every_node_and_is_unavailable_with_one_do
         for (k, r) in replicas.iter().enumerate() {
             assert!(!holds(r.engine.as_ref(), 1), "node {} still holds the row", k + 1);
         }
+        // A late write from before the TRUNCATE (a hint, say) stays out; a
+        // newer one goes in.
         for r in &replicas {
-            r.engine.apply(mutation(2)).unwrap();
+            r.engine.apply(mutation(1)).unwrap();
+            r.engine
+                .apply(mutation_at(2, crate::storage::truncation::now_micros() + 1))
+                .unwrap();
+            assert!(!holds(r.engine.as_ref(), 1), "a write older than the TRUNCATE came back");
         }
         c.view.update(peer(ip(11, 3), "dc1", 100), false);
         assert_eq!(
@@ -463,4 +477,83 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hint_stored_before_a_truncate_and_replayed_after_it_does_not_bring_the_row_back() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(12).await;
+        let target = ip(12, 3);
+        let written = crate::storage::truncation::now_micros();
+        c.hint_store().store(target, &mutation_at(1, written)).unwrap();
+        c.hint_store().store(target, &mutation_at(2, written)).unwrap();
+        c.truncate(&Strategy::Simple { rf: 1 }, TABLE).await.unwrap();
+        let send = |hint: super::hint_file::Hint| {
+            let c = &c;
+            async move {
+                c.send(
+                    target,
+                    Verb::Mutate {
+                        mutations: vec![hint.mutation],
+                    },
+                    LIMIT,
+                )
+                .await
+            }
+        };
+        let replayed = replay_to(c.hint_store(), target, send).await.unwrap();
+        assert_eq!(
+            replayed,
+            Replayed { sent: 2, complete: true },
+            "the replica acknowledged both hints"
+        );
+        assert!(
+            !holds(replicas[2].engine.as_ref(), 1) && !holds(replicas[2].engine.as_ref(), 2),
+            "a truncated row came back"
+        );
+        assert!(c.hint_store().targets().is_empty(), "the delivered file is deleted");
+    })
+    .await
+    .unwrap();
+}
+
+#[test]
+fn hints_left_in_the_legacy_system_hints_table_move_into_hint_files() {
+    use cql_protocol::value::Value;
+    let engine = engine();
+    engine.create_table(hints::legacy_hints_table()).unwrap();
+    let target = ip(0, 7);
+    let key = Value::Inet(target).to_bytes();
+    let mut legacy = Mutation::new(
+        hints::legacy_hints_table(),
+        PartitionPosition {
+            token: crate::token::murmur3_token(&key),
+            key,
+        },
+    );
+    for i in 0..2u32 {
+        let mut clustering = Vec::new();
+        let id = Value::Timeuuid(uuid::Uuid::now_v1(&[0, 0, 0, 0, 0, 1]));
+        crate::storage::key::encode_component(&mut clustering, &cql_protocol::types::ColumnType::Timeuuid, &id, false).unwrap();
+        let mut row = Row::default();
+        let bytes = postcard::to_stdvec(&mutation(i)).unwrap();
+        row.columns.insert(
+            "mutation".into(),
+            crate::storage::ColumnData::Simple(crate::storage::Cell::live(1_700_000_000_000_000, bytes, 0, 0)),
+        );
+        legacy.rows.push((clustering, row));
+    }
+    engine.apply(legacy).unwrap();
+    let store = hint_store();
+    assert_eq!(hints::migrate_legacy(engine.as_ref(), &store).unwrap(), 2);
+    let moved = store.pending(target).unwrap();
+    let mut mutations: Vec<Mutation> = moved.iter().map(|h| h.mutation.clone()).collect();
+    mutations.sort_by_key(|m| m.position.token);
+    assert_eq!(mutations, vec![mutation(0), mutation(1)]);
+    assert_eq!(moved[0].created_at, 1_700_000_000_000, "the hint keeps its age (milliseconds)");
+    assert_eq!(
+        hints::migrate_legacy(engine.as_ref(), &store).unwrap(),
+        0,
+        "the table is empty after"
+    );
 }

@@ -70,6 +70,16 @@ pub enum Verb {
     /// The Merkle tree of this replica's content of `table` over `span`, with
     /// `2^depth` leaves, for a repair; answered by `Tree`. New in version 8.
     Validate { table: Uuid, span: TokenSpan, depth: u8 },
+    /// A hint handed over by a decommissioning node (Cassandra's `HINT_REQ`
+    /// from `HintsService.transferHints`): the receiver applies `mutation` when
+    /// it is `target` itself, else keeps it as its own hint for `target`,
+    /// created at `created_at` (milliseconds since the epoch, for its TTL).
+    /// Answered by `Ack`. New in version 9 (verb 13).
+    Hint {
+        target: std::net::IpAddr,
+        created_at: i64,
+        mutation: Mutation,
+    },
 }
 
 /// A replica's answer to one verb.
@@ -127,6 +137,7 @@ impl Verb {
             Verb::CounterLead { .. } => "counter_lead",
             Verb::Traced { .. } => "traced",
             Verb::Validate { .. } => "validate",
+            Verb::Hint { .. } => "hint",
         }
     }
 
@@ -145,6 +156,7 @@ impl Verb {
             Verb::CounterLead { .. } => "COUNTER_MUTATION",
             Verb::Traced { .. } => "TRACED",
             Verb::Validate { .. } => "VALIDATION_REQ",
+            Verb::Hint { .. } => "HINT_REQ",
         }
     }
 
@@ -152,7 +164,7 @@ impl Verb {
     /// names it (a traced verb's events' `thread`).
     pub fn stage(&self) -> &'static str {
         match self {
-            Verb::Mutate { .. } | Verb::Truncate { .. } | Verb::CounterLead { .. } => "MutationStage",
+            Verb::Mutate { .. } | Verb::Truncate { .. } | Verb::CounterLead { .. } | Verb::Hint { .. } => "MutationStage",
             Verb::Read { .. } | Verb::ReadDigest { .. } => "ReadStage",
             Verb::StreamRead { .. } | Verb::StreamPush { .. } => "StreamStage",
             Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } => "PaxosStage",
@@ -337,6 +349,11 @@ mod tests {
                 table: Uuid::from_u128(7),
                 span: TokenSpan { first: -5, last: 9 },
                 depth: 4,
+            },
+            Verb::Hint {
+                target: std::net::IpAddr::from([127, 0, 0, 3]),
+                created_at: 1_700_000_000_000,
+                mutation: sample_mutation(),
             },
         ];
         for verb in verbs {

@@ -73,7 +73,8 @@ impl Handler for Replica {
             | Verb::PaxosCommit { .. }
             | Verb::CounterLead { .. }
             | Verb::Traced { .. }
-            | Verb::Validate { .. }) => crate::replica::local_reply(&self.engine, verb),
+            | Verb::Validate { .. }
+            | Verb::Hint { .. }) => crate::replica::local_reply(&self.engine, verb),
             Verb::Ping => {
                 if self.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(600));

@@ -1,6 +1,7 @@
 //! Decommission: this node gossips LEAVING, waits a ring delay (writes now
 //! also reach the nodes taking its ranges over), streams every range it
-//! replicates to its new replica, gossips LEFT and ends the process. Refused
+//! replicates to its new replica, hands its hints to another live node
+//! (`Coordinator::transfer_hints`), gossips LEFT and ends the process. Refused
 //! when a keyspace would keep fewer nodes than its replication factor, or
 //! while another node moves. A failed stream puts the node back to NORMAL.
 
@@ -56,6 +57,13 @@ pub async fn run(services: Arc<Services>, config: MovementConfig) -> Result<Tota
         warn!(error = %e, "decommission failed; this node stays in the ring as NORMAL");
         view.set_local_status(NORMAL);
         return Err(e);
+    }
+    // As Cassandra's unbootstrap: the data first, then the hints, so a write
+    // only this node holds for a down replica still reaches it.
+    if let Err(e) = services.coordinator.transfer_hints().await {
+        warn!(error = %e, "decommission failed: cannot hand this node's hints over; it stays in the ring as NORMAL");
+        view.set_local_status(NORMAL);
+        return Err(format!("cannot hand this node's hints over: {e}"));
     }
     let schema = services.schema.snapshot();
     if let Err(e) = crate::system::write_bootstrapped(services.engine.as_ref(), &schema, DECOMMISSIONED) {

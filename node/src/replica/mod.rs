@@ -15,6 +15,8 @@ use uuid::Uuid;
 
 use self::locks::PartitionLocks;
 use crate::coordinator::digest;
+use crate::coordinator::hint_file::Hint;
+use crate::coordinator::hint_store::HintStore;
 use crate::internode::{Reply, Verb};
 use crate::storage::StorageEngine;
 
@@ -84,6 +86,9 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
         Verb::Traced { .. } => Reply::Failed {
             message: "a traced verb is unwrapped by internode::answer".into(),
         },
+        Verb::Hint { .. } => Reply::Failed {
+            message: "a handed-over hint needs the node's replica service (ReplicaHandler)".into(),
+        },
     }
 }
 
@@ -145,6 +150,8 @@ pub struct ReplicaHandler {
     host_id: Uuid,
     locks: PartitionLocks,
     tracing: Option<Arc<crate::trace::Tracing>>,
+    /// This node's address and hints, for hints handed over by a leaving node.
+    hints: Option<(IpAddr, Arc<HintStore>)>,
 }
 
 impl ReplicaHandler {
@@ -154,6 +161,28 @@ impl ReplicaHandler {
             host_id,
             locks: PartitionLocks::default(),
             tracing: None,
+            hints: None,
+        }
+    }
+
+    /// Takes the hints a leaving node hands over into `store` (this node is `local`).
+    pub fn with_hints(mut self, local: IpAddr, store: Arc<HintStore>) -> ReplicaHandler {
+        self.hints = Some((local, store));
+        self
+    }
+
+    /// A handed-over hint: applied when this node is its target, else kept.
+    fn take_hint(&self, target: IpAddr, hint: Hint) -> Reply {
+        match &self.hints {
+            Some((local, _)) if *local == target => match self.engine.apply(hint.mutation) {
+                Ok(()) => Reply::Ack,
+                Err(e) => failed(e),
+            },
+            Some((_, store)) => match store.store_hint(target, &hint) {
+                Ok(()) => Reply::Ack,
+                Err(e) => failed(e),
+            },
+            None => failed("this node keeps no hints"),
         }
     }
 
@@ -188,6 +217,11 @@ impl crate::internode::Handler for ReplicaHandler {
                 Ok(partitions) => Reply::Data { partitions },
                 Err(e) => failed(e),
             },
+            Verb::Hint {
+                target,
+                created_at,
+                mutation,
+            } => self.take_hint(target, Hint { created_at, mutation }),
             other => local_reply(engine, other),
         }
     }
@@ -199,6 +233,7 @@ impl crate::internode::Handler for ReplicaHandler {
             | Verb::PaxosPropose { .. }
             | Verb::PaxosCommit { .. }
             | Verb::CounterLead { .. } => self.engine.waits_for_sync(),
+            Verb::Hint { .. } => true,
             Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
             Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } | Verb::Validate { .. } => true,
             Verb::Traced { .. } => false,

@@ -9,6 +9,7 @@ use std::sync::RwLock;
 use uuid::Uuid;
 
 use super::partition::{resume_after, skipped_by_resume, token_before_end, token_in, Partition, RawAnswer};
+use super::truncation::{now_micros, Truncations};
 use super::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, StorageEngine, StorageError, Visitor};
 
 type Table = RwLock<BTreeMap<PartitionPosition, Partition>>;
@@ -16,6 +17,7 @@ type Table = RwLock<BTreeMap<PartitionPosition, Partition>>;
 #[derive(Debug, Default)]
 pub struct MemoryEngine {
     tables: RwLock<HashMap<Uuid, std::sync::Arc<Table>>>,
+    truncations: Truncations,
 }
 
 impl MemoryEngine {
@@ -106,17 +108,26 @@ impl StorageEngine for MemoryEngine {
     fn drop_table(&self, table: Uuid) -> Result<(), StorageError> {
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         tables.remove(&table);
+        self.truncations.forget(table);
         Ok(())
     }
 
     fn truncate(&self, table: Uuid) -> Result<(), StorageError> {
         let t = self.table(table)?;
+        self.truncations.record(table, now_micros());
         t.write().unwrap_or_else(|e| e.into_inner()).clear();
         Ok(())
     }
 
+    fn truncated_at(&self, table: Uuid) -> Option<i64> {
+        self.truncations.get(table)
+    }
+
     fn apply(&self, mutation: Mutation) -> Result<(), StorageError> {
         let t = self.table(mutation.table)?;
+        let Some(mutation) = self.truncations.filter(mutation) else {
+            return Ok(());
+        };
         let mut partitions = t.write().unwrap_or_else(|e| e.into_inner());
         partitions.entry(mutation.position.clone()).or_default().apply(mutation);
         Ok(())

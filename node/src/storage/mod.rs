@@ -11,6 +11,7 @@ pub mod memory;
 mod partition;
 #[cfg(test)]
 mod read_raw_tests;
+pub mod truncation;
 
 use std::ops::Bound;
 
@@ -239,7 +240,13 @@ pub type Visitor<'v> = dyn FnMut(&PartitionView<'_>, Option<(&[u8], &LiveRow)>) 
 pub trait StorageEngine: Send + Sync + 'static {
     fn create_table(&self, table: Uuid) -> Result<(), StorageError>;
     fn drop_table(&self, table: Uuid) -> Result<(), StorageError>;
+    /// Empties `table` and records when (`truncated_at`): from then on the
+    /// engine drops whatever a mutation holds that is not newer than that
+    /// (`truncation`), so hints, late writes and streams cannot bring the
+    /// data back. The record is kept across restarts.
     fn truncate(&self, table: Uuid) -> Result<(), StorageError>;
+    /// When this node last truncated `table` (microseconds since the epoch).
+    fn truncated_at(&self, table: Uuid) -> Option<i64>;
     fn apply(&self, mutation: Mutation) -> Result<(), StorageError>;
     fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError>;
 

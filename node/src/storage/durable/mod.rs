@@ -30,6 +30,7 @@ use self::layout::{Component, RowId, RowPart};
 pub use self::sync::CommitLogSync;
 use self::sync::{GroupCommit, PeriodicSync};
 use super::partition::{resume_after, skipped_by_resume, token_in, Partition, RawAnswer, Slice};
+use super::truncation::{now_micros, Truncations};
 use super::{
     prefix_end, ColumnData, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, Row, StorageEngine, StorageError,
     Visitor,
@@ -101,7 +102,16 @@ pub struct DurableEngine {
     clock: Clock,
     memtable_bytes: u64,
     next_write_id: AtomicU64,
+    /// The truncation records (`TRUNCATIONS_KEYSPACE`), also held in memory.
+    truncation_records: Keyspace,
+    truncations: Truncations,
 }
+
+/// The fjall keyspace of the truncation records: key the table id (16 bytes),
+/// value a version byte then the truncation time (i64 big-endian, microseconds
+/// since the epoch). Not a table: its name is no table id.
+const TRUNCATIONS_KEYSPACE: &str = "truncated_at";
+const TRUNCATION_RECORD_VERSION: u8 = 1;
 
 impl std::fmt::Debug for DurableEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -145,6 +155,10 @@ impl DurableEngine {
             .open()
             .map_err(|e| engine_error(dir, e))?;
         let health = Arc::new(CommitHealth::new(options.commit_failure_policy));
+        let truncation_records = db
+            .keyspace(TRUNCATIONS_KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(|e| engine_error(dir, e))?;
+        let truncations = Truncations::new(load_truncations(dir, &truncation_records)?);
         let periodic = match options.sync {
             CommitLogSync::Periodic { period } => Some(PeriodicSync::start(db.clone(), period, health.clone())?),
             CommitLogSync::Batch => None,
@@ -162,6 +176,8 @@ impl DurableEngine {
             clock: options.clock,
             memtable_bytes: options.memtable_bytes.clamp(MIN_MEMTABLE, MAX_MEMTABLE),
             next_write_id: AtomicU64::new(initial_write_id()),
+            truncation_records,
+            truncations,
         };
         for name in engine.db.list_keyspace_names() {
             if let Ok(table) = Uuid::try_parse(&name) {
@@ -249,6 +265,9 @@ impl DurableEngine {
         let mut all = Vec::with_capacity(mutations.len());
         for mutation in mutations {
             let keyspace = self.keyspace(mutation.table)?;
+            let Some(mutation) = self.truncations.filter(mutation) else {
+                continue;
+            };
             let mut entries = BTreeMap::new();
             self.entries(mutation, &mut entries);
             // Refused whole, before anything is written (fjall would panic on it).
@@ -666,11 +685,29 @@ impl StorageEngine for DurableEngine {
         if let Some(keyspace) = removed {
             self.db.delete_keyspace(keyspace).map_err(|e| self.error(e))?;
         }
+        self.truncations.forget(table);
+        self.truncation_records.remove(table.as_bytes()).map_err(|e| self.error(e))?;
         Ok(())
     }
 
+    /// The record first, durable, then the table's data: a crash in between
+    /// leaves data that nothing older can be added to, never the reverse.
     fn truncate(&self, table: Uuid) -> Result<(), StorageError> {
-        self.keyspace(table)?.clear().map_err(|e| self.error(e))
+        let keyspace = self.keyspace(table)?;
+        let at = now_micros();
+        let mut record = vec![TRUNCATION_RECORD_VERSION];
+        record.extend_from_slice(&at.to_be_bytes());
+        self.truncation_records
+            .insert(table.as_bytes(), record)
+            .map_err(|e| self.error(e))?;
+        self.truncations.record(table, at);
+        self.sync()?;
+        keyspace.clear().map_err(|e| self.error(e))?;
+        self.sync()
+    }
+
+    fn truncated_at(&self, table: Uuid) -> Option<i64> {
+        self.truncations.get(table)
     }
 
     fn apply(&self, mutation: Mutation) -> Result<(), StorageError> {
@@ -773,6 +810,29 @@ impl StorageEngine for DurableEngine {
     fn set_gc_grace(&self, table: Uuid, seconds: i32) {
         self.gc_grace.write().unwrap_or_else(|e| e.into_inner()).insert(table, seconds);
     }
+}
+
+/// Reads the truncation records (see `TRUNCATIONS_KEYSPACE`).
+fn load_truncations(dir: &Path, records: &Keyspace) -> Result<Vec<(Uuid, i64)>, StorageError> {
+    let corrupt = |message: String| StorageError::Corrupt {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let mut out = Vec::new();
+    for item in records.iter() {
+        let (k, v) = item.into_inner().map_err(|e| engine_error(dir, e))?;
+        let table = Uuid::from_slice(&k).map_err(|_| corrupt(format!("a truncation record's key has {} bytes, not 16", k.len())))?;
+        let at = match v.split_first() {
+            Some((&TRUNCATION_RECORD_VERSION, time)) => i64::from_be_bytes(
+                time.try_into()
+                    .map_err(|_| corrupt(format!("the truncation record of {table} is {} bytes long", v.len())))?,
+            ),
+            Some((version, _)) => return Err(corrupt(format!("the truncation record of {table} has unknown version {version}"))),
+            None => return Err(corrupt(format!("the truncation record of {table} is empty"))),
+        };
+        out.push((table, at));
+    }
+    Ok(out)
 }
 
 /// The share of the ring a token range covers (tokens are uniformly spread by
