@@ -3,7 +3,8 @@
 //! the STARTUP itself may carry the COMPRESSION flag, its body compressed. LZ4
 //! bodies are a 4-byte big-endian uncompressed length and an LZ4 block; Snappy
 //! bodies are a raw Snappy block (which states its own length). Decompression
-//! checks the stated length against a limit before allocating.
+//! checks the stated length against a limit, and against what a block of its
+//! size can expand to, before allocating.
 
 use crate::error::DecodeError;
 use crate::frame::{FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
@@ -32,6 +33,15 @@ impl Compression {
         match self {
             Compression::Lz4 => "lz4",
             Compression::Snappy => "snappy",
+        }
+    }
+
+    /// The most bytes one compressed byte can stand for: an LZ4 match-length
+    /// byte adds at most 255 bytes; a 3-byte Snappy copy writes at most 64.
+    fn max_expansion(self) -> usize {
+        match self {
+            Compression::Lz4 => 255,
+            Compression::Snappy => 22,
         }
     }
 
@@ -74,6 +84,15 @@ impl Compression {
                 length: length as u64,
                 max: max_len as u64,
             });
+        }
+        // The decompressors allocate the stated length up front: a short body
+        // stating a long one would cost that memory before failing.
+        let most = block.len().saturating_mul(self.max_expansion());
+        if length > most {
+            return Err(malformed(format!(
+                "states {length} bytes, more than a {}-byte block can hold",
+                block.len()
+            )));
         }
         let body = match self {
             Compression::Lz4 => lz4_flex::block::decompress(block, length).map_err(|e| malformed(e.to_string()))?,
@@ -146,6 +165,27 @@ mod tests {
             Compression::Lz4.decompress(&lies, 1 << 20),
             Err(DecodeError::TooLong { length: 4_294_967_295, .. })
         ));
+    }
+
+    #[test]
+    fn a_short_body_stating_a_long_one_is_refused_before_allocating() {
+        // Found by the fuzzer (fuzz target cql-lz4 / cql-snappy): within the frame
+        // limit, but far more than the block can expand to.
+        let lz4 = [0x0F, 0xFF, 0xFF, 0xFF, 0x10, 0x61];
+        let snappy = [0xFF, 0xFF, 0xFF, 0x7F, 0x00];
+        for (c, body) in [(Compression::Lz4, &lz4[..]), (Compression::Snappy, &snappy[..])] {
+            let err = c.decompress(body, 256 << 20).unwrap_err();
+            assert!(err.to_string().contains("more than a"), "{}: {err}", c.name());
+        }
+        let body = vec![0u8; 100_000];
+        for c in BOTH {
+            assert_eq!(
+                c.decompress(&c.compress(&body), 1 << 20).unwrap(),
+                body,
+                "{}: a real ratio passes",
+                c.name()
+            );
+        }
     }
 
     #[test]
