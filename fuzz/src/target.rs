@@ -3,15 +3,20 @@
 //! words worth splicing in. The decoders are the project's; the targets only
 //! call them.
 
+/// Makes a target's seeds.
+pub type Seeds = fn() -> Vec<Vec<u8>>;
+/// Runs a target's decoder: `true` when the input decoded.
+pub type Decode = fn(&[u8]) -> bool;
+
 #[derive(Clone, Copy)]
 pub struct Target {
     pub name: &'static str,
     /// What the target decodes, for `--list`.
     pub about: &'static str,
     /// Valid encodings, written to the committed corpus by `--write-corpus`.
-    pub seeds: fn() -> Vec<Vec<u8>>,
+    pub seeds: Seeds,
     /// Runs the decoder on one input: `true` when it decoded.
-    pub decode: fn(&[u8]) -> bool,
+    pub decode: Decode,
     /// Words the mutator may insert (keywords of a text format).
     pub dictionary: &'static [&'static [u8]],
 }
