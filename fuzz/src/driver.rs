@@ -191,3 +191,70 @@ fn save(dir: &Path, target: &str, seed: u64, input: u64, bytes: &[u8]) -> Option
     let path = dir.join(format!("{target}-seed{seed}-input{input}.bin"));
     fs::create_dir_all(dir).and_then(|()| fs::write(&path, bytes)).ok().map(|()| path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(decode: crate::target::Decode) -> Target {
+        Target {
+            name: "test",
+            about: "",
+            seeds: Vec::new,
+            decode,
+            dictionary: &[],
+        }
+    }
+
+    #[test]
+    fn a_panicking_decoder_is_a_finding_with_its_message() {
+        let t = target(|input| input.first() == Some(&1) && panic!("byte one"));
+        assert_eq!(check(&t, &[0]), Ok(false));
+        let Err(Problem::Panic { message }) = check(&t, &[1]) else {
+            panic!("no panic found");
+        };
+        assert!(message.starts_with("byte one at "), "{message}");
+    }
+
+    #[test]
+    fn an_allocation_sized_by_the_input_is_a_finding() {
+        let t = target(|input| {
+            let len = input.first().map_or(0, |b| usize::from(*b) << 22);
+            std::hint::black_box(Vec::<u8>::with_capacity(len)).capacity() > 0
+        });
+        assert_eq!(check(&t, &[0]), Ok(false));
+        assert_eq!(check(&t, &[1]), Ok(true), "4 MiB is within the budget");
+        assert_eq!(
+            check(&t, &[255]),
+            Err(Problem::Allocation {
+                bytes: 255 << 22,
+                budget: allocation_budget(1)
+            })
+        );
+    }
+
+    #[test]
+    fn a_run_finds_the_same_inputs_from_the_same_seed() {
+        let t = target(|input| input.len() > 3 && input.get(1) == Some(&0xff) && panic!("found"));
+        let dir = std::env::temp_dir().join(format!("rustica-fuzz-driver-{}", std::process::id()));
+        let run = |seed| {
+            let mut found = Vec::new();
+            let settings = Settings {
+                inputs: 20_000,
+                seed,
+                crashes: &dir,
+            };
+            let report = run(&t, &[vec![0; 8]], &settings, |f| found.push((f.input, f.saved.clone())));
+            (report.panics, found)
+        };
+        let (panics, found) = run(3);
+        assert!(panics > 0, "the mutator reaches a 0xff in byte 1");
+        assert_eq!((panics, found.clone()), run(3));
+        let (_, Some(path)) = &found[0] else {
+            panic!("the first finding is saved");
+        };
+        let saved = fs::read(path).unwrap();
+        assert_eq!(check(&t, &saved).map_err(|_| ()), Err(()), "the saved input replays the panic");
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

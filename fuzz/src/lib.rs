@@ -1,5 +1,5 @@
 //! A fuzz driver on stable Rust for every decoder that reads bytes from outside
-//! the node: CQL frames, bodies, values and statements; internode hellos,
+//! the node: CQL frames, bodies, values, SASL tokens and statements; internode hellos,
 //! frames, verbs, replies and stream chunks; gossip frames, messages and schema
 //! events; the durable engine's keys and values, clustering keys, hint records
 //! and paging states. Each target mutates its committed seed corpus
