@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use cql_protocol::compression::{compress_frame, Compression};
+use cql_protocol::cql::ast::Statement;
 use cql_protocol::cql::parse_statement;
 use cql_protocol::frame::{decode_request, FrameHeader, Opcode, RequestFrame, DEFAULT_MAX_FRAME_LEN, FLAG_COMPRESSION, HEADER_LEN};
 use cql_protocol::option::{read_option, write_option};
@@ -16,6 +17,7 @@ use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 use cql_protocol::wire::{Consistency, Reader};
 use node::auth::sasl::parse_plain;
+use node::query::literal::{evaluate, Binds};
 use num_bigint::BigInt;
 use uuid::Uuid;
 
@@ -38,6 +40,13 @@ pub fn targets() -> Vec<Target> {
         body("cql-register", Opcode::Register),
         body("cql-batch", Opcode::Batch),
         body("cql-auth-response", Opcode::AuthResponse),
+        Target {
+            name: "cql-literal",
+            about: "a literal in CQL text evaluated as a value of a column type (chosen by the first byte)",
+            seeds: literal_seeds,
+            decode: decode_literal,
+            dictionary: CQL_WORDS,
+        },
         Target {
             name: "sasl-plain",
             about: "the SASL PLAIN token of an AUTH_RESPONSE: authzid, user, password",
@@ -379,6 +388,80 @@ fn value_seeds() -> Vec<Vec<u8>> {
             out
         })
         .collect()
+}
+
+/// The column types a literal is evaluated as, with a literal of each.
+fn literal_cases() -> Vec<(ColumnType, &'static str)> {
+    vec![
+        (ColumnType::Int, "42"),
+        (ColumnType::Bigint, "-9223372036854775808"),
+        (ColumnType::Varint, "123456789012345678901234567890"),
+        (ColumnType::Decimal, "-1.5e10"),
+        (ColumnType::Double, "NaN"),
+        (ColumnType::Float, "-Infinity"),
+        (ColumnType::Varchar, "'héllo'"),
+        (ColumnType::Ascii, "$$abc$$"),
+        (ColumnType::Blob, "0xcafe"),
+        (ColumnType::Boolean, "true"),
+        (ColumnType::Uuid, "123e4567-e89b-12d3-a456-426614174000"),
+        (ColumnType::Timeuuid, "50554d6e-29bb-11e5-b345-feff819cdc9f"),
+        (ColumnType::Timestamp, "'2024-01-02 03:04:05.678+0100'"),
+        (ColumnType::Timestamp, "1700000000000"),
+        (ColumnType::Date, "'2024-01-02'"),
+        (ColumnType::Time, "'12:34:56.789012345'"),
+        (ColumnType::Inet, "'::1'"),
+        (ColumnType::Duration, "1y2mo3w4d5h6m7s8ms9us10ns"),
+        (ColumnType::Duration, "P1Y2M3DT4H5M6S"),
+        (ColumnType::Smallint, "-32768"),
+        (ColumnType::Tinyint, "127"),
+        (ColumnType::Counter, "5"),
+        (ColumnType::List(Box::new(ColumnType::Int)), "[1, 2, 3]"),
+        (ColumnType::Set(Box::new(ColumnType::Varchar)), "{'a', 'b'}"),
+        (
+            ColumnType::Map(Box::new(ColumnType::Varchar), Box::new(ColumnType::Timestamp)),
+            "{'a': '2024-01-02', 'b': 0}",
+        ),
+        (ColumnType::Tuple(vec![ColumnType::Int, ColumnType::Varchar]), "(1, 'a')"),
+        (
+            ColumnType::Udt {
+                keyspace: "ks".into(),
+                name: "u".into(),
+                fields: vec![("a".into(), ColumnType::Int), ("b".into(), ColumnType::Varchar)],
+            },
+            "{a: 1, b: 'x'}",
+        ),
+    ]
+}
+
+fn literal_seeds() -> Vec<Vec<u8>> {
+    literal_cases()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            let mut out = vec![i as u8];
+            out.extend_from_slice(text.as_bytes());
+            out
+        })
+        .collect()
+}
+
+/// The literal is read as the value of an INSERT, as a client would write it.
+fn decode_literal(input: &[u8]) -> bool {
+    let Some((selector, text)) = input.split_first() else {
+        return false;
+    };
+    let cases = literal_cases();
+    let Some((ty, _)) = cases.get(usize::from(*selector) % cases.len()) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(text);
+    let Ok(Statement::Insert(insert)) = parse_statement(&format!("INSERT INTO t (k) VALUES ({text})")) else {
+        return false;
+    };
+    let Some(term) = insert.values.first() else {
+        return false;
+    };
+    evaluate(term, ty, &Binds::default(), "k").is_ok()
 }
 
 fn decode_statement(input: &[u8]) -> bool {
