@@ -1,6 +1,6 @@
 //! CQL native protocol targets: the frame header and what follows it, each
-//! request body, compressed bodies, bound values by their `[option]` type, and
-//! the CQL statement parser.
+//! request body, compressed bodies, SASL PLAIN tokens, bound values by their
+//! `[option]` type, literals by their column type, and the CQL statement parser.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -86,7 +86,7 @@ pub fn targets() -> Vec<Target> {
 }
 
 fn body(name: &'static str, opcode: Opcode) -> Target {
-    // One decoder per opcode; a fn pointer cannot capture, so dispatch on the name.
+    // A fn pointer cannot capture the opcode, so each opcode gets its own pair.
     let (seeds, decode): (Seeds, Decode) = match opcode {
         Opcode::Startup => (|| seeds_of(Opcode::Startup), |b| Request::decode(Opcode::Startup, b).is_ok()),
         Opcode::Options => (|| seeds_of(Opcode::Options), |b| Request::decode(Opcode::Options, b).is_ok()),
