@@ -3,7 +3,8 @@
 //! the STARTUP itself may carry the COMPRESSION flag, its body compressed. LZ4
 //! bodies are a 4-byte big-endian uncompressed length and an LZ4 block; Snappy
 //! bodies are a raw Snappy block (which states its own length). Decompression
-//! checks the stated length against a limit before allocating.
+//! checks the stated length against a limit, and against what a block of its
+//! size can expand to, before allocating.
 
 use crate::error::DecodeError;
 use crate::frame::{FrameHeader, FLAG_COMPRESSION, HEADER_LEN};
@@ -32,6 +33,15 @@ impl Compression {
         match self {
             Compression::Lz4 => "lz4",
             Compression::Snappy => "snappy",
+        }
+    }
+
+    /// The most bytes one compressed byte can stand for: an LZ4 match-length
+    /// byte adds at most 255 bytes; a 3-byte Snappy copy writes at most 64.
+    fn max_expansion(self) -> usize {
+        match self {
+            Compression::Lz4 => 255,
+            Compression::Snappy => 22,
         }
     }
 
@@ -74,6 +84,15 @@ impl Compression {
                 length: length as u64,
                 max: max_len as u64,
             });
+        }
+        // The decompressors allocate the stated length up front: a short body
+        // stating a long one would cost that memory before failing.
+        let most = block.len().saturating_mul(self.max_expansion());
+        if length > most {
+            return Err(malformed(format!(
+                "states {length} bytes, more than a {}-byte block can hold",
+                block.len()
+            )));
         }
         let body = match self {
             Compression::Lz4 => lz4_flex::block::decompress(block, length).map_err(|e| malformed(e.to_string()))?,
@@ -146,6 +165,38 @@ mod tests {
             Compression::Lz4.decompress(&lies, 1 << 20),
             Err(DecodeError::TooLong { length: 4_294_967_295, .. })
         ));
+    }
+
+    #[test]
+    fn a_short_body_stating_a_long_one_is_refused_before_allocating() {
+        // Inputs the fuzzer found (targets cql-lz4 and cql-snappy, seed 1): 5 MiB
+        // stated by a 2-byte LZ4 block, 16 MiB by a 4-byte Snappy body; within
+        // the frame limit, far beyond what the blocks can expand to.
+        let lz4 = [0x00, 0x4f, 0x00, 0x04, 0x20, 0x00];
+        let snappy = [0xff, 0xff, 0xff, 0x07];
+        assert_eq!(
+            Compression::Lz4.decompress(&lz4, 256 << 20),
+            Err(DecodeError::Decompression {
+                algorithm: "lz4",
+                reason: "states 5177348 bytes, more than a 2-byte block can hold".into()
+            })
+        );
+        assert_eq!(
+            Compression::Snappy.decompress(&snappy, 256 << 20),
+            Err(DecodeError::Decompression {
+                algorithm: "snappy",
+                reason: "states 16777215 bytes, more than a 4-byte block can hold".into()
+            })
+        );
+        let body = vec![0u8; 100_000];
+        for c in BOTH {
+            assert_eq!(
+                c.decompress(&c.compress(&body), 1 << 20).unwrap(),
+                body,
+                "{}: a real ratio passes",
+                c.name()
+            );
+        }
     }
 
     #[test]
