@@ -500,8 +500,10 @@ async fn handle_traced(
             warnings,
         };
     };
-    let (response, warnings) =
-        crate::client_warn::collect(crate::trace::within(trace.state.clone(), handle(queries, session, request))).await;
+    // Boxed: a traced request's future, nested in the trace's and the
+    // warnings' scopes, overflowed a worker's stack in debug builds.
+    let traced = Box::pin(crate::trace::within(trace.state.clone(), handle(queries, session, request)));
+    let (response, warnings) = crate::client_warn::collect(traced).await;
     let trace_id = trace.asked.then_some(trace.state.session);
     tracing.finish(trace);
     Answered {

@@ -37,7 +37,6 @@ from cassandra.query import SimpleStatement
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SECRET = "rustica chaos cluster secret"
-CHAIN = "RUSTICA_CHAOS"
 KEYSPACE = "chaos"
 COUNTER_KEYS = 8
 
@@ -109,15 +108,17 @@ class Node:
 
 
 class Network:
-    """Partitions between address groups with an iptables chain of our own."""
+    """Partitions between address groups with an iptables chain of our own
+    (one per address range, so two runs on different ranges keep apart)."""
 
-    def __init__(self):
+    def __init__(self, base):
+        self.chain = "RUSTICA_CHAOS_" + base.replace(".", "_")
         self.usable, self.why = self._check()
         if self.usable:
-            self._run("-N", CHAIN, check=False)
-            self._run("-F", CHAIN)
-            if self._run("-C", "INPUT", "-j", CHAIN, check=False) != 0:
-                self._run("-I", "INPUT", "-j", CHAIN)
+            self._run("-N", self.chain, check=False)
+            self._run("-F", self.chain)
+            if self._run("-C", "INPUT", "-j", self.chain, check=False) != 0:
+                self._run("-I", "INPUT", "-j", self.chain)
 
     @staticmethod
     def _check():
@@ -137,18 +138,18 @@ class Network:
     def partition(self, left, right):
         for a in left:
             for b in right:
-                self._run("-A", CHAIN, "-s", a, "-d", b, "-j", "DROP")
-                self._run("-A", CHAIN, "-s", b, "-d", a, "-j", "DROP")
+                self._run("-A", self.chain, "-s", a, "-d", b, "-j", "DROP")
+                self._run("-A", self.chain, "-s", b, "-d", a, "-j", "DROP")
 
     def heal(self):
         if self.usable:
-            self._run("-F", CHAIN)
+            self._run("-F", self.chain)
 
     def remove(self):
         if self.usable:
-            self._run("-F", CHAIN, check=False)
-            self._run("-D", "INPUT", "-j", CHAIN, check=False)
-            self._run("-X", CHAIN, check=False)
+            self._run("-F", self.chain, check=False)
+            self._run("-D", "INPUT", "-j", self.chain, check=False)
+            self._run("-X", self.chain, check=False)
 
 
 class Ledger:
@@ -287,7 +288,7 @@ class Chaos:
         seeds = self.addresses[:2]
         self.nodes = [Node(a, self.work_dir, seeds, clock_offset_ms=(skew_ms if i == nodes - 1 else 0))
                       for i, a in enumerate(self.addresses)]
-        self.network = Network()
+        self.network = Network(base)
         self.faults = {"kill": 0, "pause": 0, "partition": 0}
         self.ledger = Ledger()
 

@@ -48,7 +48,10 @@ def connect(addresses):
 def wait_all_up(addresses):
     deadline = time.monotonic() + UP_TIMEOUT_S
     for address in addresses:
-        c = Cluster([address], port=CQL_PORT, protocol_version=4)
+        # Pinned: each node must see every node UN itself, not whichever node
+        # the driver would ask.
+        c = Cluster([address], port=CQL_PORT, protocol_version=4, execution_profiles={
+            EXEC_PROFILE_DEFAULT: ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([address]))})
         try:
             session = c.connect()
             while sum(1 for r in session.execute("SELECT state FROM system.cluster_status")

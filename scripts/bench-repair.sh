@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Anti-entropy repair rates: two nodes on 127.0.31.1-2 with hints off, GB
+# gibibytes (default 1) loaded at RF 2 with `rustica stress` (4 KiB values).
+# First a repair of replicas that agree (every byte hashed, nothing streamed:
+# the "compared" rate), then node 2 is stopped, a tenth of the rows rewritten,
+# node 2 started again and repaired (the "streamed" rate). Prints each repair's
+# own summary (ranges, rows and bytes streamed, MiB/s) and its wall time.
+# Release build; data under a temporary directory, removed at the end.
+# Usage: scripts/bench-repair.sh [GB]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+GB=${1:-1}
+BIN=${RUSTICA_BIN:-}
+export RUSTICA_CLUSTER_SECRET="${RUSTICA_CLUSTER_SECRET:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+if [[ -z "$BIN" ]]; then
+    cargo build --release -p tools
+    BIN=target/release/rustica
+fi
+DIR=$(mktemp -d /tmp/rustica-bench-repair.XXXXXX)
+cleanup() {
+    pkill -f "$DIR" 2>/dev/null || true
+    sleep 1
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+A=127.0.31.1
+B=127.0.31.2
+printf 'hinted_handoff_enabled = false\n' > "$DIR/rustica.toml"
+start_node() { # address, name
+    "$BIN" node --config "$DIR/rustica.toml" --address "$1" --data-dir "$DIR/$2" --seeds $A >> "$DIR/$2.log" 2>&1 &
+    until "$BIN" shell --host "$1" -e "SELECT key FROM system.local" >/dev/null 2>&1; do sleep 0.5; done
+}
+start_node $A node1
+start_node $B node2
+until [[ $("$BIN" status --host $A | grep -c '^UN') -eq 2 ]]; do sleep 0.5; done
+VALUE=4096
+OPS=$(( GB * 1024 * 1024 * 1024 / VALUE ))
+echo "bench-repair: loading $OPS rows of $VALUE bytes (~$GB GiB) at RF 2"
+"$BIN" stress --host $A --mode write --ops "$OPS" --value-size $VALUE --concurrency 64 \
+    --keyspace bench --replication-factor 2 --consistency all
+"$BIN" shell --host $A -e "NODETOOL FLUSH" >/dev/null 2>&1 || true
+"$BIN" status --host $A | tail -2
+timed_repair() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$BIN" repair bench --host $A
+    t1=$(date +%s%N)
+    echo "bench-repair: $1: $(( (t1 - t0) / 1000000 )) ms wall"
+}
+timed_repair "replicas agreeing"
+echo "bench-repair: node 2 stopped; a tenth of the rows rewritten on node 1 alone"
+pkill -f "$DIR/node2" || true
+until [[ $("$BIN" status --host $A | grep -c '^DN') -eq 1 ]]; do sleep 0.5; done
+"$BIN" stress --host $A --mode write --ops $(( OPS / 10 )) --value-size $VALUE --concurrency 64 \
+    --keyspace bench --replication-factor 2 --consistency one
+start_node $B node2
+until [[ $("$BIN" status --host $A | grep -c '^UN') -eq 2 ]]; do sleep 0.5; done
+timed_repair "a tenth of the rows differing"
+timed_repair "again, after the repair"
