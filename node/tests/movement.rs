@@ -9,32 +9,20 @@
 mod common;
 
 use std::collections::{BTreeSet, HashSet};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{within, TestCluster};
+use common::{pinned, within, TestCluster};
 use futures::stream::{self, StreamExt};
 use scylla::client::session::Session;
-use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
 use scylla::statement::prepared::PreparedStatement;
 use scylla::statement::unprepared::Statement;
 use scylla::statement::Consistency;
 
 const ROWS: i32 = 100_000;
 const RF: usize = 3;
-
-fn pinned(text: &str, node: IpAddr, cl: Consistency) -> Statement {
-    let mut q = Statement::new(text);
-    q.set_consistency(cl);
-    q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
-        NodeIdentifier::NodeAddress(SocketAddr::new(node, 9042)),
-        None,
-    )));
-    q.set_request_timeout(Some(Duration::from_secs(60)));
-    q
-}
 
 /// The `state` column of `observer`'s `system.cluster_status`, by node.
 async fn states(s: &Session, observer: IpAddr) -> anyhow::Result<Vec<(IpAddr, String)>> {

@@ -5,24 +5,12 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use common::{within, TestCluster};
+use common::{pinned, within, TestCluster};
 use scylla::client::session::Session;
-use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
-use scylla::statement::{Consistency, Statement};
-
-fn pinned(text: &str, node: IpAddr, cl: Consistency) -> Statement {
-    let mut q = Statement::new(text);
-    q.set_consistency(cl);
-    q.set_load_balancing_policy(Some(SingleTargetLoadBalancingPolicy::new(
-        NodeIdentifier::NodeAddress(SocketAddr::new(node, 9042)),
-        None,
-    )));
-    q.set_request_timeout(Some(Duration::from_secs(60)));
-    q
-}
+use scylla::statement::Consistency;
 
 async fn keys(s: &Session, node: IpAddr, table: &str, cl: Consistency) -> anyhow::Result<Vec<i32>> {
     let mut keys: Vec<i32> = s

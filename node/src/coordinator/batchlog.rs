@@ -140,14 +140,6 @@ pub fn removal(id: Uuid) -> Mutation {
     m
 }
 
-/// When batch `id` was written (its time-based id), in Unix milliseconds.
-fn written_at_ms(id: &Uuid) -> Option<i64> {
-    id.get_timestamp().map(|ts| {
-        let (secs, nanos) = ts.to_unix();
-        secs as i64 * 1000 + i64::from(nanos / 1_000_000)
-    })
-}
-
 /// The batches of this node's batchlog written before `before_ms` (Unix
 /// milliseconds), at most `limit`: (id, mutations). An entry that does not
 /// decode is returned with no mutations, so that it is removed.
@@ -163,7 +155,7 @@ pub fn due(engine: &dyn StorageEngine, before_ms: i64, limit: usize) -> Result<V
             let Ok(id) = Uuid::from_slice(&pv.position.key) else {
                 return Visit::NextPartition;
             };
-            if written_at_ms(&id).is_some_and(|at| at < before_ms) {
+            if crate::query::literal::timeuuid_millis(&id).is_some_and(|at| at < before_ms) {
                 let mutations = match live.get("mutations") {
                     Some(LiveData::Complex(cells)) => cells
                         .iter()

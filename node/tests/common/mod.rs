@@ -585,3 +585,15 @@ fn derived_addresses_stay_clear_of_reserved_loopback_subnets() {
     }
     assert_ne!(derive_address("t", 1, 0), derive_address("t", 2, 0));
 }
+
+/// `text` at `cl`, sent only to `node` (its own coordinator), with a 60 s timeout.
+pub fn pinned(text: &str, node: IpAddr, cl: scylla::statement::Consistency) -> scylla::statement::unprepared::Statement {
+    let mut q = scylla::statement::unprepared::Statement::new(text);
+    q.set_consistency(cl);
+    q.set_load_balancing_policy(Some(scylla::policies::load_balancing::SingleTargetLoadBalancingPolicy::new(
+        scylla::policies::load_balancing::NodeIdentifier::NodeAddress(SocketAddr::new(node, 9042)),
+        None,
+    )));
+    q.set_request_timeout(Some(Duration::from_secs(60)));
+    q
+}
