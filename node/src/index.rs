@@ -27,7 +27,7 @@ use crate::schema_service::SchemaService;
 use crate::storage::cell::{Cell, ColumnData, Row};
 use crate::storage::key::{decode_clustering, decode_component, encode_clustering};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, StorageEngine, StorageError, Visitor};
+use crate::storage::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, ReadLimits, StorageEngine, StorageError, Visitor};
 use crate::token::{murmur3_token, split_partition_key};
 
 /// What an index read looks up: the hidden table of the index and the indexed
@@ -268,7 +268,7 @@ impl IndexingEngine {
                 continue;
             }
             self.inner.create_table(id)?;
-            let existing = self.inner.read_raw(&ReadCommand::all(table.id), None)?;
+            let existing = self.inner.read_raw(&ReadCommand::all(table.id), ReadLimits::NONE)?;
             let only_this = Table {
                 indexes: vec![index.clone()],
                 ..table.clone()
@@ -317,7 +317,7 @@ impl IndexingEngine {
                     reversed: false,
                     table: lookup.index_table,
                 },
-                None,
+                ReadLimits::NONE,
             )?;
             for (entry_key, _) in entries.iter().flat_map(|m| m.rows.iter()) {
                 let Ok(parts) = decode_clustering(&ENTRY_CLUSTERING, entry_key) else {
@@ -344,7 +344,7 @@ impl IndexingEngine {
             if whole {
                 read.slices = command.slices.clone();
             }
-            out.extend(self.inner.read_raw(&read, None)?);
+            out.extend(self.inner.read_raw(&read, ReadLimits::NONE)?);
         }
         Ok(out)
     }
@@ -418,9 +418,9 @@ impl StorageEngine for IndexingEngine {
         }
     }
 
-    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError> {
+    fn read_raw(&self, command: &ReadCommand, limits: ReadLimits) -> Result<Vec<Mutation>, StorageError> {
         match &command.index {
-            None => self.inner.read_raw(command, limit_rows),
+            None => self.inner.read_raw(command, limits),
             Some(lookup) => {
                 let found = MemoryEngine::from_mutations(command.table, self.lookup_raw(command, lookup)?);
                 found.read_raw(
@@ -428,7 +428,7 @@ impl StorageEngine for IndexingEngine {
                         index: None,
                         ..command.clone()
                     },
-                    limit_rows,
+                    limits,
                 )
             }
         }
@@ -523,7 +523,7 @@ mod tests {
             ..ReadCommand::all(table.id)
         };
         engine
-            .read_raw(&command, None)
+            .read_raw(&command, ReadLimits::NONE)
             .unwrap()
             .iter()
             .map(|m| i32::from_be_bytes(m.position.key.clone().try_into().unwrap()))

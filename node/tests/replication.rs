@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::{db_error, within, TestCluster};
+use futures::StreamExt;
 use scylla::client::session::Session;
 use scylla::errors::DbError;
 use scylla::policies::load_balancing::{NodeIdentifier, SingleTargetLoadBalancingPolicy};
@@ -357,6 +358,76 @@ async fn a_logged_batch_whose_coordinator_dies_is_replayed_by_the_batchlog() {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
+        Ok(())
+    })
+    .await;
+}
+
+/// Replicas are asked for a page's worth at a time (`coordinator::short_read`):
+/// a partition larger than an internode frame (64 MiB) reads whole at QUORUM,
+/// paged and unpaged, and a `LIMIT 1` read makes every replica read one row,
+/// as the replicas' own trace events say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_larger_than_a_frame_reads_at_quorum_and_limit_1_reads_one_row_per_replica() {
+    within(Duration::from_secs(240), async {
+        let cluster = TestCluster::start(3).await;
+        let s = cluster.session_to(1).await?;
+        let ips = cluster.addresses();
+        wait_for_states(
+            &s,
+            ips[0],
+            &[(ips[0], "UN"), (ips[1], "UN"), (ips[2], "UN")],
+            Duration::from_secs(30),
+        )
+        .await?;
+        s.query_unpaged(
+            "CREATE KEYSPACE wide WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}",
+            (),
+        )
+        .await?;
+        s.query_unpaged("CREATE TABLE wide.t (k int, c int, v blob, PRIMARY KEY (k, c))", ())
+            .await?;
+        s.await_schema_agreement().await?;
+        const ROWS: i32 = 70;
+        let mut insert = s.prepare("INSERT INTO wide.t (k, c, v) VALUES (1, ?, ?)").await?;
+        insert.set_consistency(Consistency::All);
+        let blob = vec![7u8; 1 << 20];
+        for c in 0..ROWS {
+            s.execute_unpaged(&insert, (c, &blob)).await?;
+        }
+
+        let mut select = Statement::new("SELECT c, v FROM wide.t WHERE k = 1");
+        select.set_consistency(Consistency::Quorum);
+        select.set_page_size(7);
+        let mut seen = Vec::new();
+        let mut pager = s.query_iter(select, ()).await?.rows_stream::<(i32, Vec<u8>)>()?;
+        while let Some(row) = pager.next().await {
+            let (c, v) = row?;
+            anyhow::ensure!(v.len() == blob.len(), "row {c} holds {} bytes", v.len());
+            seen.push(c);
+        }
+        assert_eq!(seen, (0..ROWS).collect::<Vec<_>>(), "paged, 7 rows a page");
+        let mut count = Statement::new("SELECT count(*) FROM wide.t WHERE k = 1");
+        count.set_consistency(Consistency::Quorum);
+        let count: i64 = s.query_unpaged(count, ()).await?.into_rows_result()?.single_row::<(i64,)>()?.0;
+        assert_eq!(count, i64::from(ROWS), "an aggregate over the whole partition");
+
+        let mut first = Statement::new("SELECT c FROM wide.t WHERE k = 1 LIMIT 1");
+        first.set_consistency(Consistency::All);
+        first.set_tracing(true);
+        let result = s.query_unpaged(first, ()).await?;
+        let id = result.tracing_id().expect("a traced request's response carries its session id");
+        let (c,) = result.into_rows_result()?.single_row::<(i32,)>()?;
+        assert_eq!(c, 0);
+        let info = s.get_tracing_info(&id).await?;
+        let reads: Vec<&str> = info
+            .events
+            .iter()
+            .filter_map(|e| e.activity.as_deref())
+            .filter(|a| a.starts_with("Read ") && a.contains("live rows"))
+            .collect();
+        assert_eq!(reads.len(), 3, "one read on each replica: {info:?}");
+        assert!(reads.iter().all(|a| a.starts_with("Read 1 live rows")), "{reads:?}");
         Ok(())
     })
     .await;

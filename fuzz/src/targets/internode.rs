@@ -13,7 +13,7 @@ use node::paxos::{Ballot, Promise, Proposal};
 use node::repair::merkle::{MerkleTree, TokenSpan};
 use node::storage::cell::Cell;
 use node::storage::{
-    ColumnData, DeletionTime, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ResumePoint, Row,
+    ColumnData, DeletionTime, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ReadLimits, ResumePoint, Row,
 };
 use uuid::Uuid;
 
@@ -193,7 +193,10 @@ fn verbs() -> Vec<Verb> {
         },
         Verb::Read {
             command: read.clone(),
-            limit_rows: Some(100),
+            limits: ReadLimits {
+                rows: Some(100),
+                bytes: Some(4 << 20),
+            },
         },
         Verb::Read {
             command: ReadCommand {
@@ -203,11 +206,14 @@ fn verbs() -> Vec<Verb> {
                 resume: None,
                 ..read.clone()
             },
-            limit_rows: None,
+            limits: ReadLimits::NONE,
         },
         Verb::Ping,
         Verb::Truncate { table: TABLE },
-        Verb::ReadDigest { command: read },
+        Verb::ReadDigest {
+            command: read,
+            limits: ReadLimits::rows(10),
+        },
         Verb::StreamRead {
             table: TABLE,
             start: Bound::Excluded(-9),

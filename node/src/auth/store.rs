@@ -116,7 +116,7 @@ impl RoleStore {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>, LiveRow)>, QueryError> {
         let mut rows = Vec::new();
         self.coordinator
-            .read(strategy, cl, command, now_seconds(), &mut |pv, row| {
+            .read(strategy, cl, command, None, now_seconds(), &mut |pv, row| {
                 if let Some((clustering, live)) = row {
                     rows.push((pv.position.key.clone(), clustering.to_vec(), live.clone()));
                 }

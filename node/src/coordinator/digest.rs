@@ -8,7 +8,7 @@
 //! costs a full read from each replica, with read repair.
 
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, ReadCommand, StorageEngine, StorageError};
+use crate::storage::{Mutation, ReadCommand, ReadLimits, StorageEngine, StorageError};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -24,7 +24,7 @@ pub fn digest(command: &ReadCommand, partitions: Vec<Mutation>) -> Result<u64, S
 
 /// The digest of an answer already merged into `engine`.
 pub fn digest_of(engine: &MemoryEngine, command: &ReadCommand) -> Result<u64, StorageError> {
-    let reconciled = engine.read_raw(command, None)?;
+    let reconciled = engine.read_raw(command, ReadLimits::NONE)?;
     let bytes = postcard::to_stdvec(&reconciled).map_err(|e| StorageError::Engine { message: e.to_string() })?;
     Ok(fnv1a(&bytes))
 }

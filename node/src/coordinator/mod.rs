@@ -16,6 +16,7 @@ pub mod hint_file;
 pub mod hint_store;
 pub mod hints;
 pub mod replicas;
+mod short_read;
 pub mod truncate;
 pub mod write;
 
@@ -33,7 +34,7 @@ use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
 use crate::internode::{Messaging, Outbound, Reply, Verb};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, PartitionSelection, ReadCommand, StorageEngine, Visit, Visitor};
+use crate::storage::{Mutation, PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine, Visit, Visitor};
 
 pub struct Coordinator {
     local: IpAddr,
@@ -77,6 +78,13 @@ impl Default for Timeouts {
         }
     }
 }
+
+/// The most rows a replica is asked for in one round of a read, whatever the
+/// page: rounds go on until the visitor has what it needs.
+const ROUND_ROWS: usize = 10_000;
+/// The most row data a replica answers in one round, so that a partition of
+/// any size can be read through frames of at most `MAX_FRAME`.
+const ROUND_BYTES: u32 = 4 << 20;
 
 /// What sending a verb needs, detached from the coordinator so that a replica
 /// write can outlive the request that started it.
@@ -220,12 +228,17 @@ impl Coordinator {
     /// live row to `visitor` in ring order until it says stop. A node-local
     /// keyspace, or a level this node's own replica meets alone, reads the local
     /// engine directly; otherwise one partition or ring range at a time is
-    /// fetched from enough replicas, merged and repaired (`fetch`).
+    /// fetched from enough replicas, merged and repaired (`fetch`), in rounds
+    /// of at most `want` rows (what the visitor is expected to take: a page or
+    /// a LIMIT; `None` when it cannot tell) and `ROUND_BYTES` of row data,
+    /// each trusted only as far as every replica's answer reached
+    /// (`short_read`).
     pub async fn read(
         &self,
         strategy: &Strategy,
         cl: Consistency,
         command: &ReadCommand,
+        want: Option<usize>,
         now: i64,
         visitor: &mut Visitor<'_>,
     ) -> Result<(), QueryError> {
@@ -269,28 +282,41 @@ impl Coordinator {
                     .collect()
             }
         };
-        for (token, part, timeout) in parts {
-            let fetched = self.fetch(strategy, cl, token, &part, timeout).await?;
-            let mut stopped = false;
-            let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
-                let v = visitor(pv, row);
-                stopped |= v == Visit::Stop;
-                v
-            };
-            match fetched {
-                Fetched::Local => self.engine.read(&part, now, &mut visit)?,
-                Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
-            }
-            if stopped {
-                break;
+        let limits = ReadLimits {
+            rows: Some(want.unwrap_or(ROUND_ROWS).clamp(1, ROUND_ROWS) as u32),
+            bytes: Some(ROUND_BYTES),
+        };
+        for (token, mut part, timeout) in parts {
+            let mut rounds = short_read::Rounds::default();
+            loop {
+                let (fetched, cut) = self.fetch(strategy, cl, token, &part, timeout, limits).await?;
+                let mut stopped = false;
+                let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
+                    let v = rounds.visit(cut.as_ref(), visitor, pv, row);
+                    stopped |= v == Visit::Stop;
+                    v
+                };
+                match fetched {
+                    Fetched::Local => self.engine.read(&part, now, &mut visit)?,
+                    Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
+                }
+                if stopped {
+                    return Ok(());
+                }
+                match rounds.next(cut, visitor) {
+                    Some(resume) => part.resume = Some(resume),
+                    None => break,
+                }
             }
         }
         Ok(())
     }
 
-    /// Fetches one command's raw data from enough replicas of `token`, merges it,
-    /// and repairs replicas whose answer differed. `Local` when this node's own
-    /// replica meets the level alone: the caller reads the engine itself.
+    /// Fetches one command's raw data from enough replicas of `token`, each
+    /// answering within `limits`, merges it, and repairs replicas whose answer
+    /// differed; with the point up to which the merge holds when an answer
+    /// was cut short (`short_read`). `Local` when this node's own replica
+    /// meets the level alone: the caller reads the engine itself, whole.
     /// `timeout` is the read or the range timeout, as the command is.
     async fn fetch(
         &self,
@@ -299,7 +325,8 @@ impl Coordinator {
         token: i64,
         command: &ReadCommand,
         timeout: Duration,
-    ) -> Result<Fetched, QueryError> {
+        limits: ReadLimits,
+    ) -> Result<(Fetched, Option<ResumePoint>), QueryError> {
         let topology = self.view.topology();
         let local_dc = topology.local_dc();
         let requirement = Requirement::for_level(cl, strategy, &local_dc);
@@ -321,10 +348,13 @@ impl Coordinator {
             if crate::trace::is_on() {
                 self.trace_local_read(command);
             }
-            return Ok(Fetched::Local);
+            return Ok((Fetched::Local, None));
         }
-        if let Some(agreed) = self.digest_read(&requirement, &topology, &candidates, command, timeout).await {
-            return Ok(Fetched::Merged(agreed));
+        if let Some((agreed, cut)) = self
+            .digest_read(&requirement, &topology, &candidates, command, timeout, limits)
+            .await
+        {
+            return Ok((Fetched::Merged(agreed), cut));
         }
         let mut tally = Tally::new(&requirement);
         let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
@@ -345,7 +375,7 @@ impl Coordinator {
             let replies = join_all(batch.iter().map(|r| {
                 let verb = Verb::Read {
                     command: command.clone(),
-                    limit_rows: None,
+                    limits,
                 };
                 async move { (*r, self.send(*r, verb, timeout).await) }
             }))
@@ -357,11 +387,17 @@ impl Coordinator {
                 }
             }
         }
+        let cut = short_read::cutoff(answers.iter().map(|(_, a)| a.as_slice()), limits, command.reversed);
+        if let Some(cut) = &cut {
+            for (_, answer) in &mut answers {
+                short_read::trim(answer, cut, command.reversed);
+            }
+        }
         let merged = MemoryEngine::from_mutations(command.table, answers.iter().flat_map(|(_, p)| p.iter().cloned()).collect());
         if answers.len() > 1 {
             self.repair(&merged, command, &answers).await?;
         }
-        Ok(Fetched::Merged(merged))
+        Ok((Fetched::Merged(merged), cut))
     }
 
     /// A traced read this node's replica answers alone: what it reads, as a
@@ -372,7 +408,7 @@ impl Coordinator {
             PartitionSelection::Keys(_) => "Executing single-partition query",
             PartitionSelection::Tokens { .. } => "Executing range scan",
         });
-        if let Ok(raw) = self.engine.read_raw(command, None) {
+        if let Ok(raw) = self.engine.read_raw(command, ReadLimits::NONE) {
             let (live, tombstones) = crate::replica::row_and_tombstone_counts(&raw);
             crate::trace::event_with(|| format!("Read {live} live rows and {tombstones} tombstone cells"));
         }
@@ -388,7 +424,8 @@ impl Coordinator {
         candidates: &[(IpAddr, &str)],
         command: &ReadCommand,
         timeout: Duration,
-    ) -> Option<MemoryEngine> {
+        limits: ReadLimits,
+    ) -> Option<(MemoryEngine, Option<ResumePoint>)> {
         let mut tally = Tally::new(requirement);
         let batch = tally.pick(candidates);
         let (data_replica, digest_replicas) = batch.split_first()?;
@@ -402,16 +439,20 @@ impl Coordinator {
         let data = async {
             let verb = Verb::Read {
                 command: command.clone(),
-                limit_rows: None,
+                limits,
             };
             self.send(*data_replica, verb, timeout).await
         };
         let digests = join_all(digest_replicas.iter().map(|r| async move {
-            let verb = Verb::ReadDigest { command: command.clone() };
+            let verb = Verb::ReadDigest {
+                command: command.clone(),
+                limits,
+            };
             (*r, self.send(*r, verb, timeout).await)
         }));
         let (data, digests) = futures::future::join(data, digests).await;
         let Ok(Reply::Data { partitions }) = data else { return None };
+        let cut = short_read::cutoff([partitions.as_slice()], limits, command.reversed);
         let data = MemoryEngine::from_mutations(command.table, partitions);
         let expected = digest::digest_of(&data, command).ok()?;
         tally.answer(topology.data_center(data_replica));
@@ -429,13 +470,13 @@ impl Coordinator {
             return None;
         }
         self.metrics.digest_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some(data)
+        Some((data, cut))
     }
 
     /// Blocking read repair: every replica whose answer differs from the merge
     /// gets the merged partitions before the read is answered.
     async fn repair(&self, merged: &MemoryEngine, command: &ReadCommand, answers: &[(IpAddr, Vec<Mutation>)]) -> Result<(), QueryError> {
-        let full = merged.read_raw(command, None)?;
+        let full = merged.read_raw(command, ReadLimits::NONE)?;
         let mut repairs = Vec::new();
         for (replica, got) in answers {
             let stale: Vec<Mutation> = full

@@ -95,7 +95,7 @@ fn holds(engine: &dyn StorageEngine, i: u32) -> bool {
         reversed: false,
         resume: None,
     };
-    !engine.read_raw(&command, None).unwrap().is_empty()
+    !engine.read_raw(&command, ReadLimits::NONE).unwrap().is_empty()
 }
 
 fn hint_store() -> Arc<hint_store::HintStore> {
@@ -220,7 +220,7 @@ async fn local_one_is_unavailable_where_the_local_data_centre_has_no_replica() {
         resume: None,
     };
     assert_eq!(
-        c.fetch(&s, Consistency::LocalOne, 1, &read, Duration::from_secs(1))
+        c.fetch(&s, Consistency::LocalOne, 1, &read, Duration::from_secs(1), ReadLimits::NONE)
             .await
             .map(|_| ()),
         err,
@@ -445,7 +445,12 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             resume: None,
         };
         let timeout = Duration::from_secs(2);
-        let merged = merged_answer(c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap());
+        let merged = merged_answer(
+            c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout, ReadLimits::NONE)
+                .await
+                .unwrap()
+                .0,
+        );
         assert!(holds(&merged, 1));
         assert_eq!((metric(&c, "digest_reads"), metric(&c, "digest_mismatches")), (1, 0));
 
@@ -457,18 +462,25 @@ async fn a_quorum_read_takes_data_from_one_replica_and_digests_from_the_others_u
             row.marker = Some(crate::storage::Cell::live(2, Vec::new(), 0, 0));
         }
         replicas[2].engine.apply(newer.clone()).unwrap();
-        let merged = merged_answer(c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap());
+        let merged = merged_answer(
+            c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout, ReadLimits::NONE)
+                .await
+                .unwrap()
+                .0,
+        );
         assert_eq!(metric(&c, "digest_mismatches"), 1);
         assert_eq!(
-            merged.read_raw(&command, None).unwrap(),
-            replicas[2].engine.read_raw(&command, None).unwrap()
+            merged.read_raw(&command, ReadLimits::NONE).unwrap(),
+            replicas[2].engine.read_raw(&command, ReadLimits::NONE).unwrap()
         );
         assert_eq!(
-            replicas[0].engine.read_raw(&command, None).unwrap(),
-            replicas[2].engine.read_raw(&command, None).unwrap(),
+            replicas[0].engine.read_raw(&command, ReadLimits::NONE).unwrap(),
+            replicas[2].engine.read_raw(&command, ReadLimits::NONE).unwrap(),
             "the stale replica was repaired"
         );
-        c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout).await.unwrap();
+        c.fetch(&strategy, Consistency::Quorum, 1, &command, timeout, ReadLimits::NONE)
+            .await
+            .unwrap();
         assert_eq!(
             (metric(&c, "digest_reads"), metric(&c, "digest_mismatches")),
             (2, 1),
@@ -556,4 +568,109 @@ fn hints_left_in_the_legacy_system_hints_table_move_into_hint_files() {
         0,
         "the table is empty after"
     );
+}
+
+/// Partition 1 with a row (marker at `timestamp`) at each clustering byte.
+fn rows_at(clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
+    let mut m = Mutation::new(TABLE, position(1));
+    for c in clusterings {
+        m.rows.push((
+            vec![c],
+            Row {
+                marker: Some(crate::storage::Cell::live(timestamp, Vec::new(), 0, 0)),
+                ..Row::default()
+            },
+        ));
+    }
+    m
+}
+
+/// Partition 1 with these rows deleted at `timestamp`.
+fn deletions_at(clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
+    let mut m = Mutation::new(TABLE, position(1));
+    for c in clusterings {
+        m.rows.push((
+            vec![c],
+            Row {
+                deletion: Some(crate::storage::DeletionTime {
+                    timestamp,
+                    local_deletion_time: 1,
+                }),
+                ..Row::default()
+            },
+        ));
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_in_small_rounds_trusts_each_merge_only_as_far_as_every_answer_reached() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(13).await;
+        let strategy = Strategy::Simple { rf: 3 };
+        // Node 1 missed the odd rows; nodes 2 and 3 hold every row, and
+        // deleted rows 10 to 19 later. Each answer of 3 rows ends elsewhere,
+        // so trusting any answer past the earliest end would skip rows or
+        // bring deleted ones back.
+        replicas[0].engine.apply(rows_at((0..40).step_by(2), 1)).unwrap();
+        for r in &replicas[1..] {
+            r.engine.apply(rows_at(0..40, 1)).unwrap();
+            r.engine.apply(deletions_at(10..20, 2)).unwrap();
+        }
+        let command = ReadCommand {
+            index: None,
+            table: TABLE,
+            partitions: PartitionSelection::Keys(vec![position(1)]),
+            slices: Vec::new(),
+            reversed: false,
+            resume: None,
+        };
+        let expected: Vec<u8> = (0..10).chain(20..40).collect();
+        for reversed in [false, true] {
+            let command = ReadCommand {
+                reversed,
+                ..command.clone()
+            };
+            let mut seen = Vec::new();
+            c.read(&strategy, Consistency::All, &command, Some(3), 0, &mut |_, row| {
+                if let Some((clustering, _)) = row {
+                    seen.push(clustering[0]);
+                }
+                Visit::Continue
+            })
+            .await
+            .unwrap();
+            let mut want = expected.clone();
+            if reversed {
+                want.reverse();
+            }
+            assert_eq!(seen, want, "reversed: {reversed}");
+        }
+        // A visitor that stops early stops the rounds: the first live rows after 10.
+        let mut seen = Vec::new();
+        c.read(&strategy, Consistency::All, &command, Some(2), 0, &mut |_, row| {
+            if let Some((clustering, _)) = row {
+                if clustering[0] >= 9 {
+                    seen.push(clustering[0]);
+                }
+            }
+            if seen.len() == 2 {
+                Visit::Stop
+            } else {
+                Visit::Continue
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen, vec![9, 20]);
+        // The reads repaired node 1 as far as they went.
+        assert!(replicas[0]
+            .engine
+            .read_raw(&command, ReadLimits::NONE)
+            .unwrap()
+            .iter()
+            .all(|m| m.rows.iter().any(|(c, _)| c == &vec![1])));
+    })
+    .await
+    .unwrap();
 }

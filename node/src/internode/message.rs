@@ -13,24 +13,24 @@ use super::frame::{EncodeError, Frame, Kind};
 use crate::movement::chunk::StreamChunk;
 use crate::paxos::{Ballot, Promise, Proposal};
 use crate::repair::merkle::{MerkleTree, TokenSpan};
-use crate::storage::{Mutation, PartitionPosition, ReadCommand, ResumePoint};
+use crate::storage::{Mutation, PartitionPosition, ReadCommand, ReadLimits, ResumePoint};
 
 /// A request to a replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verb {
     /// Apply these mutations (atomically where the engine can); answered by `Ack`.
     Mutate { mutations: Vec<Mutation> },
-    /// The replica's unresolved content for a read (`StorageEngine::read_raw`);
-    /// answered by `Data`.
-    Read { command: ReadCommand, limit_rows: Option<u32> },
+    /// The replica's unresolved content for a read (`StorageEngine::read_raw`),
+    /// within `limits` (rows and bytes since version 10); answered by `Data`.
+    Read { command: ReadCommand, limits: ReadLimits },
     /// Liveness; answered by `Pong`.
     Ping,
     /// Empty this table (TRUNCATE, sent to every node); answered by `Ack`.
     /// New in version 2.
     Truncate { table: Uuid },
     /// Only a digest of what `Read` would answer (`coordinator::digest`);
-    /// answered by `Digest`. New in version 3.
-    ReadDigest { command: ReadCommand },
+    /// answered by `Digest`. New in version 3; `limits` since version 10.
+    ReadDigest { command: ReadCommand, limits: ReadLimits },
     /// The next chunk of a table's content over a token range, from `resume`
     /// on, at most `max_rows` rows; answered by `Stream`. New in version 4.
     StreamRead {
@@ -314,7 +314,10 @@ mod tests {
                         clustering: Some(vec![3]),
                     }),
                 },
-                limit_rows: Some(100),
+                limits: ReadLimits {
+                    rows: Some(100),
+                    bytes: Some(1 << 20),
+                },
             },
             Verb::Ping,
             Verb::Truncate { table: Uuid::from_u128(3) },

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::frame::{Frame, Hello, Kind};
 use super::*;
 use crate::storage::memory::MemoryEngine;
+use crate::storage::ReadLimits;
 use crate::storage::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, Row, StorageEngine};
 
 const PORT: u16 = 7000;
@@ -60,7 +61,7 @@ impl Handler for Replica {
                 Ok(()) => Reply::Ack,
                 Err(e) => Reply::Failed { message: e.to_string() },
             },
-            Verb::Read { command, limit_rows } => match self.engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
+            Verb::Read { command, limits } => match self.engine.read_raw(&command, limits) {
                 Ok(partitions) => Reply::Data { partitions },
                 Err(e) => Reply::Failed { message: e.to_string() },
             },
@@ -183,7 +184,7 @@ fn read_of(i: u32) -> Verb {
             reversed: false,
             resume: None,
         },
-        limit_rows: None,
+        limits: ReadLimits::NONE,
     }
 }
 
@@ -214,7 +215,10 @@ async fn a_traced_verb_is_answered_and_the_replica_records_its_events_under_the_
         );
         batch.done.unwrap().send(()).unwrap();
         assert_eq!(answering.await.unwrap(), Ok(Reply::Ack));
-        assert_eq!(b_replica.engine.read_raw(&ReadCommand::all(TABLE), None).unwrap(), vec![write(3)]);
+        assert_eq!(
+            b_replica.engine.read_raw(&ReadCommand::all(TABLE), ReadLimits::NONE).unwrap(),
+            vec![write(3)]
+        );
     })
     .await
     .expect("test timed out");
@@ -432,7 +436,7 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x0afuture hello").await.unwrap();
+        s.write_all(b"RSTI\x0bfuture hello").await.unwrap();
         let got = closed_by_peer(&mut s).await;
         let (hello, used) = Hello::parse(&got).unwrap().unwrap();
         assert_eq!((hello.cluster_name.as_str(), hello.address, used), ("test", b_ip, got.len()));

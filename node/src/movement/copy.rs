@@ -13,10 +13,13 @@ use uuid::Uuid;
 
 use super::chunk::{self, StreamChunk};
 use crate::internode::{Messaging, Reply, Verb};
-use crate::storage::{PartitionSelection, ReadCommand, ResumePoint, StorageEngine};
+use crate::storage::{PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine};
 
 /// Rows per chunk: about a megabyte for rows of a kilobyte.
 pub const CHUNK_ROWS: u32 = 1000;
+/// About the most row data one chunk holds, whatever its row count, so that
+/// a chunk of large rows stays well within an internode frame.
+const CHUNK_BYTES: u32 = 8 << 20;
 /// How long one chunk may take to read or apply.
 const CHUNK_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -30,7 +33,10 @@ pub fn read_chunk(
     resume: Option<ResumePoint>,
     max_rows: u32,
 ) -> Result<(StreamChunk, Option<ResumePoint>), String> {
-    let max_rows = max_rows.max(1) as usize;
+    let limits = ReadLimits {
+        rows: Some(max_rows.max(1)),
+        bytes: Some(CHUNK_BYTES),
+    };
     let command = ReadCommand {
         index: None,
         table,
@@ -39,8 +45,8 @@ pub fn read_chunk(
         reversed: false,
         resume,
     };
-    let partitions = engine.read_raw(&command, Some(max_rows)).map_err(|e| e.to_string())?;
-    let next = if chunk::row_count(&partitions) >= max_rows {
+    let partitions = engine.read_raw(&command, limits).map_err(|e| e.to_string())?;
+    let next = if limits.reached(&partitions) {
         // Full: continue after the last row sent (or the whole last partition).
         partitions.last().map(|m| ResumePoint {
             position: m.position.clone(),

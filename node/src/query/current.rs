@@ -43,7 +43,7 @@ impl Current {
         for (position, clustering) in rows {
             let command = ReadCommand::rows(table.id, position.clone(), clustering.clone());
             coordinator
-                .read(strategy, cl, &command, now, &mut |pv, row| {
+                .read(strategy, cl, &command, Some(1), now, &mut |pv, row| {
                     if let Some(s) = &pv.static_row {
                         current.statics.insert(position.clone(), s.clone());
                     }

@@ -697,7 +697,9 @@ impl QueryProcessor {
                     cl = self.serial_read(&strategy, &compiled.table, position, cl).await?;
                 }
                 self.coordinator
-                    .read(&strategy, cl, &command, read.now, &mut |pv, row| collector.visit(pv, row))
+                    .read(&strategy, cl, &command, collector.wanted(), read.now, &mut |pv, row| {
+                        collector.visit(pv, row)
+                    })
                     .await?;
                 Ok(ResultBody::Rows(collector.finish()?))
             }

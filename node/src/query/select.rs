@@ -577,6 +577,23 @@ impl<'a> Collector<'a> {
         Ok((command, collector))
     }
 
+    /// How many rows the read should bring for this page: the rows left
+    /// under LIMIT, or one more than the page (to tell whether there is
+    /// more); `None` when every row is needed (an aggregate, rows sorted
+    /// after the read). Rows the filters drop or a GROUP BY folds only make
+    /// the read go on for longer (`Coordinator::read`).
+    pub fn wanted(&self) -> Option<usize> {
+        if self.post_order.is_some() || (self.compiled.aggregate && self.compiled.group_clustering.is_none()) {
+            return None;
+        }
+        let page = self.page_size.map(|n| n.saturating_add(1));
+        let limit = (self.remaining != usize::MAX).then_some(self.remaining);
+        match (page, limit) {
+            (Some(p), Some(l)) => Some(p.min(l)),
+            (p, l) => p.or(l),
+        }
+    }
+
     /// Takes one row (or a partition with no rows) of the answer; says whether
     /// to go on. An error stops the read and is returned by `finish`.
     pub fn visit(&mut self, pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &LiveRow)>) -> Visit {

@@ -1,6 +1,6 @@
 //! The replica's side of a repair (`Verb::Validate`): the Merkle tree of its
 //! content of one table over a token span. The span is read in chunks of at
-//! most `CHUNK_ROWS` rows, in token order; each leaf's partitions are
+//! most `CHUNK` (rows and bytes), in token order; each leaf's partitions are
 //! reconciled (each cell's newest version, tombstones and TTLs kept, as the
 //! digest of a read is: `coordinator::digest`) and hashed, so replicas that
 //! hold the same data in different stages of compaction agree. Only one leaf
@@ -10,10 +10,13 @@ use uuid::Uuid;
 
 use super::merkle::{MerkleTree, TokenSpan, EMPTY_LEAF, MAX_DEPTH};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, PartitionSelection, ReadCommand, ResumePoint, StorageEngine};
+use crate::storage::{Mutation, PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine};
 
-/// Rows read from storage at once.
-const CHUNK_ROWS: usize = 2000;
+/// What is read from storage at once: rows, and bytes of row data.
+const CHUNK: ReadLimits = ReadLimits {
+    rows: Some(2000),
+    bytes: Some(8 << 20),
+};
 
 /// A replica's tree and what it read to build it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,8 +55,8 @@ pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth:
             reversed: false,
             resume: resume.take(),
         };
-        let partitions = engine.read_raw(&command, Some(CHUNK_ROWS)).map_err(|e| e.to_string())?;
-        let full = crate::movement::chunk::row_count(&partitions) >= CHUNK_ROWS;
+        let partitions = engine.read_raw(&command, CHUNK).map_err(|e| e.to_string())?;
+        let full = CHUNK.reached(&partitions);
         if full {
             resume = partitions.last().map(|m| ResumePoint {
                 position: m.position.clone(),
@@ -84,7 +87,9 @@ pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth:
 
 fn hash_leaf(out: &mut Validation, table: Uuid, index: usize, partitions: Vec<Mutation>) -> Result<(), String> {
     let merged = MemoryEngine::from_mutations(table, partitions);
-    let reconciled = merged.read_raw(&ReadCommand::all(table), None).map_err(|e| e.to_string())?;
+    let reconciled = merged
+        .read_raw(&ReadCommand::all(table), ReadLimits::NONE)
+        .map_err(|e| e.to_string())?;
     if reconciled.is_empty() {
         return Ok(());
     }

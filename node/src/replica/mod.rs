@@ -27,9 +27,9 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Ok(()) => Reply::Ack,
             Err(e) => Reply::Failed { message: e.to_string() },
         },
-        Verb::Read { command, limit_rows } => {
+        Verb::Read { command, limits } => {
             trace_read_start(&command);
-            match engine.read_raw(&command, limit_rows.map(|n| n as usize)) {
+            match engine.read_raw(&command, limits) {
                 Ok(partitions) => {
                     trace_read_counts(&partitions);
                     Reply::Data { partitions }
@@ -42,9 +42,9 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             Ok(()) => Reply::Ack,
             Err(e) => Reply::Failed { message: e.to_string() },
         },
-        Verb::ReadDigest { command } => {
+        Verb::ReadDigest { command, limits } => {
             trace_read_start(&command);
-            let read = engine.read_raw(&command, None).and_then(|p| {
+            let read = engine.read_raw(&command, limits).and_then(|p| {
                 trace_read_counts(&p);
                 digest::digest(&command, p)
             });

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::partition::{resume_after, skipped_by_resume, token_before_end, token_in, Partition, RawAnswer};
 use super::truncation::{now_micros, Truncations};
-use super::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, StorageEngine, StorageError, Visitor};
+use super::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, ReadLimits, StorageEngine, StorageError, Visitor};
 
 type Table = RwLock<BTreeMap<PartitionPosition, Partition>>;
 
@@ -140,8 +140,8 @@ impl StorageEngine for MemoryEngine {
         })
     }
 
-    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError> {
-        let mut answer = RawAnswer::new(command, limit_rows);
+    fn read_raw(&self, command: &ReadCommand, limits: ReadLimits) -> Result<Vec<Mutation>, StorageError> {
+        let mut answer = RawAnswer::new(command, limits);
         self.each_partition(command, &mut |position, p| answer.add(position, p))?;
         Ok(answer.partitions)
     }

@@ -9,6 +9,7 @@ pub mod durable;
 pub mod key;
 pub mod memory;
 mod partition;
+pub mod read_limits;
 #[cfg(test)]
 mod read_raw_tests;
 pub mod truncation;
@@ -18,6 +19,7 @@ use std::ops::Bound;
 use uuid::Uuid;
 
 pub use cell::{Cell, ColumnData, DeletionTime, LiveCell, LiveData, LiveRow, Row};
+pub use read_limits::ReadLimits;
 
 /// Where a partition sits in the ring order: by token, then by key bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -88,24 +90,26 @@ impl Mutation {
     /// cell's value and path with 16 bytes of timestamp, TTL and deletion
     /// time, each clustering, and 12 bytes per row marker or deletion.
     pub fn data_size(&self) -> usize {
-        let cell = |c: &Cell| 16 + c.value.as_ref().map_or(0, Vec::len);
-        let row = |clustering: &[u8], r: &Row| {
-            let cells: usize = r
-                .columns
-                .values()
-                .map(|d| match d {
-                    ColumnData::Simple(c) => cell(c),
-                    ColumnData::Complex { cells, deletion } => {
-                        cells.iter().map(|(path, c)| path.len() + cell(c)).sum::<usize>() + deletion.as_ref().map_or(0, |_| 12)
-                    }
-                })
-                .sum();
-            clustering.len() + cells + r.marker.as_ref().map_or(0, |_| 12) + r.deletion.as_ref().map_or(0, |_| 12)
-        };
         self.partition_deletion.as_ref().map_or(0, |_| 12)
             + self.range_tombstones.len() * 12
-            + self.static_row.as_ref().map_or(0, |r| row(&[], r))
-            + self.rows.iter().map(|(c, r)| row(c, r)).sum::<usize>()
+            + self.static_row.as_ref().map_or(0, |r| Mutation::row_size(&[], r))
+            + self.rows.iter().map(|(c, r)| Mutation::row_size(c, r)).sum::<usize>()
+    }
+
+    /// One row's share of `data_size`.
+    pub fn row_size(clustering: &[u8], r: &Row) -> usize {
+        let cell = |c: &Cell| 16 + c.value.as_ref().map_or(0, Vec::len);
+        let cells: usize = r
+            .columns
+            .values()
+            .map(|d| match d {
+                ColumnData::Simple(c) => cell(c),
+                ColumnData::Complex { cells, deletion } => {
+                    cells.iter().map(|(path, c)| path.len() + cell(c)).sum::<usize>() + deletion.as_ref().map_or(0, |_| 12)
+                }
+            })
+            .sum();
+        clustering.len() + cells + r.marker.as_ref().map_or(0, |_| 12) + r.deletion.as_ref().map_or(0, |_| 12)
     }
 
     pub fn new(table: Uuid, position: PartitionPosition) -> Mutation {
@@ -255,11 +259,10 @@ pub trait StorageEngine: Send + Sync + 'static {
     /// a `Mutation`, nothing resolved (partition deletion, every range tombstone,
     /// the static row, and the rows in the command's slices in ascending
     /// clustering order, with their tombstones and expired cells). Partitions
-    /// with nothing stored in the selection are left out. With `limit_rows`, the
-    /// answer stops after that many rows in total (a partition without rows
-    /// counts one); a partition cut short keeps its first rows in read order
-    /// (the highest clusterings when `reversed`).
-    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError>;
+    /// with nothing stored in the selection are left out. The answer stops
+    /// where it reaches `limits` (`read_limits`); a partition cut short keeps
+    /// its first rows in read order (the highest clusterings when `reversed`).
+    fn read_raw(&self, command: &ReadCommand, limits: ReadLimits) -> Result<Vec<Mutation>, StorageError>;
 
     /// Applies every mutation; the durable engine makes them one atomic write
     /// (all or none survive a crash), the default applies them one by one.

@@ -13,10 +13,13 @@ use std::ops::Bound;
 use uuid::Uuid;
 
 use super::cell::resolve_row;
+use super::read_limits::Budget;
 /// A clustering slice: bounds on clustering bytes.
 pub(crate) type Slice = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 
-use super::{DeletionTime, Mutation, PartitionPosition, PartitionView, RangeTombstone, ReadCommand, ResumePoint, Row, Visit, Visitor};
+use super::{
+    DeletionTime, Mutation, PartitionPosition, PartitionView, RangeTombstone, ReadCommand, ReadLimits, ResumePoint, Row, Visit, Visitor,
+};
 
 #[derive(Debug, Default)]
 pub(crate) struct Partition {
@@ -54,14 +57,34 @@ impl Partition {
         now: i64,
         visitor: &mut Visitor<'_>,
     ) -> bool {
+        let mut seen_live = false;
+        self.visit_part(position, command, after, now, visitor, &mut seen_live, after.is_none()) != Visit::Stop
+    }
+
+    /// Visits the live rows of one part of a partition (its rows after
+    /// `after`), setting `seen_live` when it visits one. `whole_seen`: this
+    /// part ends a read of the partition from its start, so when no part had
+    /// a live row the visitor gets the partition without rows (its static
+    /// row alone). Says how the visitor left: `Continue` when it saw every
+    /// row of the part.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn visit_part(
+        &self,
+        position: &PartitionPosition,
+        command: &ReadCommand,
+        after: Option<&[u8]>,
+        now: i64,
+        visitor: &mut Visitor<'_>,
+        seen_live: &mut bool,
+        whole_seen: bool,
+    ) -> Visit {
         let view = PartitionView {
             position,
             static_row: resolve_row(&self.static_row, self.deletion, now),
         };
         let full = [(Bound::Unbounded, Bound::Unbounded)];
         let slices: &[Slice] = if command.slices.is_empty() { &full } else { &command.slices };
-        let mut any = false;
-        let mut visit_slice = |slice: &(Bound<Vec<u8>>, Bound<Vec<u8>>)| -> Option<bool> {
+        let mut visit_slice = |slice: &(Bound<Vec<u8>>, Bound<Vec<u8>>)| -> Option<Visit> {
             let (start, end) = slice_range(slice, after, command.reversed)?;
             let range = self.rows.range::<[u8], _>((start, end));
             let rows: Box<dyn Iterator<Item = (&Vec<u8>, &Row)>> = if command.reversed { Box::new(range.rev()) } else { Box::new(range) };
@@ -69,11 +92,10 @@ impl Partition {
                 let Some(live) = resolve_row(row, self.covering_deletion(clustering), now) else {
                     continue;
                 };
-                any = true;
+                *seen_live = true;
                 match visitor(&view, Some((clustering, &live))) {
                     Visit::Continue => {}
-                    Visit::NextPartition => return Some(true),
-                    Visit::Stop => return Some(false),
+                    left => return Some(left),
                 }
             }
             None
@@ -84,14 +106,17 @@ impl Partition {
             Box::new(slices.iter())
         };
         for slice in ordered {
-            if let Some(keep_going) = visit_slice(slice) {
-                return keep_going;
+            if let Some(left) = visit_slice(slice) {
+                return left;
             }
         }
-        if !any && after.is_none() && view.static_row.is_some() {
-            return visitor(&view, None) != Visit::Stop;
+        if !*seen_live && whole_seen && view.static_row.is_some() {
+            return match visitor(&view, None) {
+                Visit::Stop => Visit::Stop,
+                _ => Visit::NextPartition,
+            };
         }
-        true
+        Visit::Continue
     }
 }
 
@@ -102,15 +127,15 @@ impl Partition {
 
     /// The stored content a read of `command` selects here, unresolved: the
     /// partition deletion, every range tombstone, the static row, and the rows
-    /// in the slices (after `after` in read order), at most `limit` of them
-    /// taken in read order. None when that is nothing.
+    /// in the slices (after `after` in read order), taken in read order while
+    /// `budget` lasts (`read_limits`). None when that is nothing.
     pub(crate) fn raw_mutation(
         &self,
         table: Uuid,
         position: &PartitionPosition,
         command: &ReadCommand,
         after: Option<&[u8]>,
-        limit: Option<usize>,
+        budget: &Budget,
     ) -> Option<Mutation> {
         let full = [(Bound::Unbounded, Bound::Unbounded)];
         let slices: &[Slice] = if command.slices.is_empty() { &full } else { &command.slices };
@@ -120,6 +145,7 @@ impl Partition {
             Box::new(slices.iter())
         };
         let mut rows = BTreeMap::new();
+        let mut taken_bytes = 0;
         'slices: for slice in ordered {
             let Some((start, end)) = slice_range(slice, after, command.reversed) else {
                 continue;
@@ -127,9 +153,10 @@ impl Partition {
             let range = self.rows.range::<[u8], _>((start, end));
             let range: Box<dyn Iterator<Item = (&Vec<u8>, &Row)>> = if command.reversed { Box::new(range.rev()) } else { Box::new(range) };
             for (clustering, row) in range.filter(|(_, r)| !r.is_empty()) {
-                if limit.is_some_and(|l| rows.len() >= l) {
+                if budget.rows_left().is_some_and(|l| rows.len() >= l) || budget.bytes_spent_by(taken_bytes) {
                     break 'slices;
                 }
+                taken_bytes += Mutation::row_size(clustering, row);
                 rows.insert(clustering.clone(), row.clone());
             }
         }
@@ -173,35 +200,40 @@ impl Partition {
     }
 }
 
-/// `read_raw`'s answer as it is gathered partition by partition, counting rows
-/// against the limit (a partition without rows counts one).
+/// `read_raw`'s answer as it is gathered partition by partition, within its
+/// limits (`read_limits`).
 pub(crate) struct RawAnswer<'c> {
     command: &'c ReadCommand,
-    left: Option<usize>,
+    budget: Budget,
     pub(crate) partitions: Vec<Mutation>,
 }
 
 impl<'c> RawAnswer<'c> {
-    pub(crate) fn new(command: &'c ReadCommand, limit_rows: Option<usize>) -> RawAnswer<'c> {
+    pub(crate) fn new(command: &'c ReadCommand, limits: ReadLimits) -> RawAnswer<'c> {
         RawAnswer {
             command,
-            left: limit_rows,
+            budget: Budget::new(limits),
             partitions: Vec::new(),
         }
     }
 
-    /// Adds what the command selects of one partition; false once the limit is reached.
+    /// Adds what the command selects of one partition; false once the limits are reached.
     pub(crate) fn add(&mut self, position: &PartitionPosition, partition: &Partition) -> bool {
-        if self.left == Some(0) {
+        if self.budget.is_spent() {
             return false;
         }
         let after = resume_after(self.command.resume.as_ref(), position);
-        if let Some(m) = partition.raw_mutation(self.command.table, position, self.command, after, self.left) {
-            let counted = m.rows.len().max(1);
-            self.left = self.left.map(|l| l.saturating_sub(counted));
+        if let Some(m) = partition.raw_mutation(self.command.table, position, self.command, after, &self.budget) {
+            self.budget.spend(&m);
             self.partitions.push(m);
         }
-        self.left != Some(0)
+        !self.budget.is_spent()
+    }
+
+    /// How many more rows the answer may take, as far as the row count says:
+    /// a storage scan need not gather more of a partition than that.
+    pub(crate) fn rows_left(&self) -> Option<usize> {
+        self.budget.rows_left()
     }
 }
 
@@ -214,6 +246,25 @@ fn bound_key(b: &Bound<Vec<u8>>) -> BoundKey {
         Bound::Included(v) => (1, v.clone(), 0),
         Bound::Excluded(v) => (1, v.clone(), 1),
     }
+}
+
+/// The clustering slices a read of one partition still has to cover after
+/// the resume point `after` (all of them without one), in ascending order:
+/// a storage scan need not look at rows before it. `None`: the whole
+/// partition.
+pub(crate) fn slices_after(slices: &[Slice], after: Option<&[u8]>, reversed: bool) -> Option<Vec<Slice>> {
+    let Some(after) = after else {
+        return (!slices.is_empty()).then(|| slices.to_vec());
+    };
+    let full = [(Bound::Unbounded, Bound::Unbounded)];
+    let slices: &[Slice] = if slices.is_empty() { &full } else { slices };
+    Some(
+        slices
+            .iter()
+            .filter_map(|s| slice_range(s, Some(after), reversed))
+            .map(|(start, end)| (start.map(<[u8]>::to_vec), end.map(<[u8]>::to_vec)))
+            .collect(),
+    )
 }
 
 /// A clustering slice borrowed, as `BTreeMap::range` takes it.

@@ -229,7 +229,7 @@ fn over_the_wire(partitions: Vec<Mutation>) -> Vec<Mutation> {
 fn merged(replicas: &[&dyn StorageEngine], cmd: &ReadCommand) -> MemoryEngine {
     let answers = replicas
         .iter()
-        .flat_map(|r| over_the_wire(r.read_raw(cmd, None).unwrap()))
+        .flat_map(|r| over_the_wire(r.read_raw(cmd, ReadLimits::NONE).unwrap()))
         .collect();
     MemoryEngine::from_mutations(TABLE, answers)
 }
@@ -254,13 +254,14 @@ fn check_history(writes: &[Write], a: u8, b: u8) -> Result<(), TestCaseError> {
     let now = T0 + 10;
     for cmd in commands(a, b) {
         prop_assert_eq!(
-            replica_a.read_raw(&cmd, None).unwrap(),
-            replica_a_model.read_raw(&cmd, None).unwrap(),
+            replica_a.read_raw(&cmd, ReadLimits::NONE).unwrap(),
+            replica_a_model.read_raw(&cmd, ReadLimits::NONE).unwrap(),
             "engines disagree on {:?}",
             cmd
         );
-        let limited = replica_a.read_raw(&cmd, Some(usize::from(a) + 1)).unwrap();
-        prop_assert_eq!(&limited, &replica_a_model.read_raw(&cmd, Some(usize::from(a) + 1)).unwrap());
+        let limits = ReadLimits::rows(usize::from(a) + 1);
+        let limited = replica_a.read_raw(&cmd, limits).unwrap();
+        prop_assert_eq!(&limited, &replica_a_model.read_raw(&cmd, limits).unwrap());
         prop_assert!(limited.iter().map(|m| m.rows.len().max(1)).sum::<usize>() <= usize::from(a) + 1);
         let both = merged(&[&replica_a, &replica_b], &cmd);
         prop_assert_eq!(read(&both, &cmd, now), read(&all, &cmd, now), "merged answers differ on {:?}", cmd);
@@ -340,7 +341,7 @@ fn a_deletion_on_one_replica_wins_over_older_data_on_another() {
     p.partition_deletion = Some(at(20));
     deleting.apply(p).unwrap();
 
-    let raw = deleting.read_raw(&full_scan(), None).unwrap();
+    let raw = deleting.read_raw(&full_scan(), ReadLimits::NONE).unwrap();
     assert_eq!(raw.len(), 2, "the tombstones themselves are the answer: {raw:?}");
     let one_way = merged(&[&old, &deleting], &full_scan());
     assert_eq!(
@@ -369,7 +370,7 @@ fn an_expired_cell_still_hides_an_older_value_on_another_replica() {
     m.rows.push((vec![1], row));
     older.apply(m).unwrap();
 
-    let raw = newer.read_raw(&full_scan(), None).unwrap();
+    let raw = newer.read_raw(&full_scan(), ReadLimits::NONE).unwrap();
     assert_eq!(raw.len(), 1, "an expired cell is still stored and sent");
     let both = merged(&[&newer, &older], &full_scan());
     assert_eq!(values(&read(&both, &full_scan(), T0 + 60)), vec![]);
@@ -400,10 +401,10 @@ fn the_limit_counts_rows_and_partitions_without_rows() {
             .apply(Mutation::new(TABLE, PartitionPosition { token: 9, key: vec![] }))
             .unwrap();
 
-        let shape = |limit, reversed| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+        let shape = |limit: Option<usize>, reversed| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
             let cmd = ReadCommand { reversed, ..full_scan() };
             engine
-                .read_raw(&cmd, limit)
+                .read_raw(&cmd, limit.map_or(ReadLimits::NONE, ReadLimits::rows))
                 .unwrap()
                 .into_iter()
                 .map(|m| (m.position.key, m.rows.into_iter().map(|(c, _)| c).collect()))
@@ -425,7 +426,11 @@ fn the_limit_counts_rows_and_partitions_without_rows() {
             shape(Some(4), false),
             vec![(p("p0"), vec![vec![0], vec![1], vec![2]]), (p("p1"), vec![])]
         );
-        assert_eq!(shape(Some(0), false), vec![]);
+        let nothing = ReadLimits {
+            rows: Some(0),
+            bytes: None,
+        };
+        assert_eq!(engine.read_raw(&full_scan(), nothing).unwrap(), vec![]);
     }
 }
 
@@ -448,7 +453,7 @@ fn resuming_a_raw_read_skips_what_was_already_sent() {
         ..full_scan()
     };
     let rows: Vec<(Vec<u8>, Vec<u8>)> = engine
-        .read_raw(&cmd, None)
+        .read_raw(&cmd, ReadLimits::NONE)
         .unwrap()
         .into_iter()
         .flat_map(|m| m.rows.into_iter().map(move |(c, _)| (m.position.key.clone(), c)))

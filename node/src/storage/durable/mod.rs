@@ -29,11 +29,11 @@ use self::failure::{CommitFailurePolicy, CommitHealth};
 use self::layout::{Component, RowId, RowPart};
 pub use self::sync::CommitLogSync;
 use self::sync::{GroupCommit, PeriodicSync};
-use super::partition::{resume_after, skipped_by_resume, token_in, Partition, RawAnswer, Slice};
+use super::partition::{resume_after, skipped_by_resume, slices_after, token_before_end, token_in, Partition, RawAnswer, Slice};
 use super::truncation::{now_micros, Truncations};
 use super::{
-    prefix_end, ColumnData, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, Row, StorageEngine, StorageError,
-    Visitor,
+    prefix_end, ColumnData, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ReadLimits, ResumePoint, Row,
+    StorageEngine, StorageError, Visit, Visitor,
 };
 
 /// Seconds since the epoch; tests inject their own.
@@ -301,38 +301,48 @@ impl DurableEngine {
         Ok(())
     }
 
-    /// Loads one partition, only the rows the slices may select (a superset:
-    /// `Partition::visit` applies the slices exactly).
+    /// Loads one partition, only the rows the command's slices may select
+    /// after its resume point (a superset: `Partition::visit` and
+    /// `raw_mutation` apply them exactly), and in a forward read no more than
+    /// `row_cap` rows: an answer limited to that many never needs more.
     fn load_partition(
         &self,
         keyspace: &Keyspace,
         position: &PartitionPosition,
-        slices: &[Slice],
-    ) -> Result<Option<Partition>, StorageError> {
+        command: &ReadCommand,
+        row_cap: Option<usize>,
+    ) -> Result<Option<(Partition, bool)>, StorageError> {
         let prefix = layout::partition_prefix(position);
-        let mut builder = PartitionBuilder::default();
-        if slices.is_empty() {
+        let mut builder = PartitionBuilder {
+            row_cap: row_cap.filter(|_| !command.reversed),
+            ..PartitionBuilder::default()
+        };
+        let after = resume_after(command.resume.as_ref(), position);
+        let Some(slices) = slices_after(&command.slices, after, command.reversed) else {
             let end = prefix_end(&prefix);
-            self.scan(keyspace, (Bound::Included(prefix), end), &mut builder, slices)?;
-        } else {
-            let rows = layout::rows_prefix(position);
-            let mut ranges = vec![(Bound::Included(prefix), Bound::Excluded(rows.clone()))];
-            for (start, end) in slices {
-                let lo = match start {
-                    Bound::Included(s) | Bound::Excluded(s) => layout::row_lower_bound(position, s),
-                    Bound::Unbounded => rows.clone(),
-                };
-                let hi = match end {
-                    Bound::Included(e) | Bound::Excluded(e) => prefix_end(&layout::row_lower_bound(position, e)),
-                    Bound::Unbounded => prefix_end(&rows),
-                };
-                ranges.push((Bound::Included(lo), hi));
-            }
-            for range in ranges {
-                self.scan(keyspace, range, &mut builder, slices)?;
-            }
+            self.scan(keyspace, (Bound::Included(prefix), end), &mut builder, &[])?;
+            return Ok(builder.finish());
+        };
+        let rows = layout::rows_prefix(position);
+        let mut ranges = vec![(Bound::Included(prefix), Bound::Excluded(rows.clone()))];
+        for (start, end) in &slices {
+            let lo = match start {
+                Bound::Included(s) | Bound::Excluded(s) => layout::row_lower_bound(position, s),
+                Bound::Unbounded => rows.clone(),
+            };
+            let hi = match end {
+                Bound::Included(e) | Bound::Excluded(e) => prefix_end(&layout::row_lower_bound(position, e)),
+                Bound::Unbounded => prefix_end(&rows),
+            };
+            ranges.push((Bound::Included(lo), hi));
         }
-        Ok(builder.any.then_some(builder.partition))
+        for range in ranges {
+            if builder.capped {
+                break;
+            }
+            self.scan(keyspace, range, &mut builder, &slices)?;
+        }
+        Ok(builder.finish())
     }
 
     /// Adds the entries of one key range of a partition to `builder`. Older
@@ -368,6 +378,9 @@ impl DurableEngine {
                 }
                 older = 0;
                 self.add_entry(builder, &k, &v, slices)?;
+                if builder.capped {
+                    return Ok(());
+                }
             }
             return Ok(());
         }
@@ -389,8 +402,10 @@ impl DurableEngine {
     }
 
     /// Calls `f` with each partition the command selects, in ring order, rebuilt
-    /// from disk, skipping those the resume point is past, until `f` returns false.
-    fn each_partition(&self, command: &ReadCommand, f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool) -> Result<(), StorageError> {
+    /// from disk, skipping those the resume point is past, until `f` returns
+    /// false. In a forward read a partition holds at most `row_cap` rows, and
+    /// `f` is told when it was cut there.
+    fn each_partition(&self, command: &ReadCommand, row_cap: Option<usize>, f: &mut PartitionFn<'_>) -> Result<(), StorageError> {
         let keyspace = self.keyspace(command.table)?;
         match &command.partitions {
             PartitionSelection::Keys(keys) => {
@@ -399,15 +414,15 @@ impl DurableEngine {
                 keys.sort();
                 keys.dedup();
                 for key in keys.iter().filter(|k| !skipped_by_resume(resume, k)) {
-                    if let Some(p) = self.load_partition(&keyspace, key, &command.slices)? {
-                        if !f(key, &p) {
+                    if let Some((p, capped)) = self.load_partition(&keyspace, key, command, row_cap)? {
+                        if !f(key, &p, capped) {
                             break;
                         }
                     }
                 }
                 Ok(())
             }
-            PartitionSelection::Tokens { start, end } => self.read_tokens(&keyspace, command, start, end, f),
+            PartitionSelection::Tokens { start, end } => self.read_tokens(&keyspace, command, start, end, row_cap, f),
         }
     }
 
@@ -417,22 +432,34 @@ impl DurableEngine {
         command: &ReadCommand,
         start: &Bound<i64>,
         end: &Bound<i64>,
-        f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool,
+        row_cap: Option<usize>,
+        f: &mut PartitionFn<'_>,
     ) -> Result<(), StorageError> {
         let resume = command.resume.as_ref();
         let Some((lo, hi)) = token_keys(start, end) else {
             return Ok(());
         };
         let lo = match resume {
+            // Resumed inside a partition: the rest of that one as a single
+            // partition read (from the resume point on), then the partitions after it.
+            Some(r) if r.clustering.is_some() && token_in(start, r.position.token) && token_before_end(end, r.position.token) => {
+                if let Some((p, capped)) = self.load_partition(keyspace, &r.position, command, row_cap)? {
+                    if !f(&r.position, &p, capped) {
+                        return Ok(());
+                    }
+                }
+                match prefix_end(&layout::partition_prefix(&r.position)) {
+                    Bound::Excluded(next) => Bound::Included(next),
+                    _ => return Ok(()),
+                }
+            }
             Some(r) if token_in(start, r.position.token) => Bound::Included(layout::partition_prefix(&r.position)),
             _ => lo,
         };
         let mut current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)> = None;
-        let finish = |current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)>,
-                      f: &mut dyn FnMut(&PartitionPosition, &Partition) -> bool|
-         -> bool {
+        let finish = |current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)>, f: &mut PartitionFn<'_>| -> bool {
             match current {
-                Some((position, _, b)) if b.any => f(&position, &b.partition),
+                Some((position, _, b)) if b.any => f(&position, &b.partition, b.capped),
                 _ => true,
             }
         };
@@ -455,11 +482,25 @@ impl DurableEngine {
                         current = Some((entry.position, prefix, PartitionBuilder::skipping()));
                         continue;
                     }
-                    current = Some((entry.position, prefix, PartitionBuilder::default()));
+                    let builder = PartitionBuilder {
+                        row_cap: row_cap.filter(|_| !command.reversed),
+                        ..PartitionBuilder::default()
+                    };
+                    current = Some((entry.position, prefix, builder));
                 }
-                let Some((_, _, builder)) = current.as_mut() else { continue };
+                let Some((_, prefix, builder)) = current.as_mut() else { continue };
                 if builder.skip {
                     continue;
+                }
+                if builder.capped {
+                    // Enough rows of this partition: on to the next one.
+                    match prefix_end(prefix) {
+                        Bound::Excluded(next) => {
+                            lo = Bound::Included(next);
+                            continue 'seek;
+                        }
+                        _ => break,
+                    }
                 }
                 // As in `scan`: older versions lose unread, and past a few of
                 // them the scan seeks over the rest.
@@ -533,7 +574,18 @@ struct PartitionBuilder {
     any: bool,
     skip: bool,
     last: Option<(Vec<u8>, i64)>,
+    /// The most rows to gather; past it the builder is `capped`.
+    row_cap: Option<usize>,
+    /// An entry of one row more than `row_cap` came: the rest is not needed.
+    capped: bool,
 }
+
+/// What `each_partition` calls with each partition: its position, its
+/// content, and whether it was cut at the row cap (more rows follow).
+type PartitionFn<'a> = dyn FnMut(&PartitionPosition, &Partition, bool) -> bool + 'a;
+
+/// The most rows of one partition a visited read holds at once.
+const VISIT_CHUNK_ROWS: usize = 1000;
 
 /// The longest key fjall takes (its key length is a u16).
 const MAX_KEY: usize = u16::MAX as usize;
@@ -547,6 +599,12 @@ impl PartitionBuilder {
     /// entry just added, which loses to it unread.
     fn is_older_version(&self, component: &[u8], timestamp: i64) -> bool {
         matches!(&self.last, Some((last, last_ts)) if last.as_slice() == component && timestamp < *last_ts)
+    }
+
+    /// The partition gathered, and whether it was cut at the row cap; `None`
+    /// when nothing of it was found.
+    fn finish(self) -> Option<(Partition, bool)> {
+        self.any.then_some((self.partition, self.capped))
     }
 
     fn skipping() -> PartitionBuilder {
@@ -578,6 +636,10 @@ impl PartitionBuilder {
                     RowId::Static => &mut p.static_row,
                     RowId::Clustering(c) => {
                         if !slices.is_empty() && !slices.iter().any(|(s, e)| super::contains(s, e, &c)) {
+                            return;
+                        }
+                        if self.row_cap.is_some_and(|cap| p.rows.len() >= cap) && !p.rows.contains_key(&c) {
+                            self.capped = true;
                             return;
                         }
                         p.rows.entry(c).or_default()
@@ -718,16 +780,60 @@ impl StorageEngine for DurableEngine {
         self.write(mutations)
     }
 
+    /// Visits the rows of each partition in parts of at most
+    /// `VISIT_CHUNK_ROWS` (forward reads), so that a visitor that stops
+    /// early (a LIMIT, a page) never has the whole of a large partition read.
     fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError> {
+        let keyspace = self.keyspace(command.table)?;
         let resume = command.resume.as_ref();
-        self.each_partition(command, &mut |position, p| {
-            p.visit(position, command, resume_after(resume, position), now, visitor)
-        })
+        let mut failed = None;
+        self.each_partition(command, Some(VISIT_CHUNK_ROWS), &mut |position, first, capped| {
+            let from = resume_after(resume, position);
+            let mut seen_live = false;
+            // The parts after the first, as they are loaded.
+            let mut rest: Option<(Partition, bool)> = None;
+            let mut after = from.map(<[u8]>::to_vec);
+            loop {
+                let (p, capped) = rest.as_ref().map_or((first, capped), |(p, c)| (p, *c));
+                match p.visit_part(
+                    position,
+                    command,
+                    after.as_deref(),
+                    now,
+                    visitor,
+                    &mut seen_live,
+                    !capped && from.is_none(),
+                ) {
+                    Visit::Stop => return false,
+                    Visit::NextPartition => return true,
+                    Visit::Continue if !capped => return true,
+                    Visit::Continue => {}
+                }
+                after = p.rows.keys().next_back().cloned();
+                let from_last = ReadCommand {
+                    resume: Some(ResumePoint {
+                        position: position.clone(),
+                        clustering: after.clone(),
+                    }),
+                    ..command.clone()
+                };
+                match self.load_partition(&keyspace, position, &from_last, Some(VISIT_CHUNK_ROWS)) {
+                    Ok(Some(next)) => rest = Some(next),
+                    Ok(None) => return true,
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
-    fn read_raw(&self, command: &ReadCommand, limit_rows: Option<usize>) -> Result<Vec<Mutation>, StorageError> {
-        let mut answer = RawAnswer::new(command, limit_rows);
-        self.each_partition(command, &mut |position, p| answer.add(position, p))?;
+    fn read_raw(&self, command: &ReadCommand, limits: ReadLimits) -> Result<Vec<Mutation>, StorageError> {
+        let mut answer = RawAnswer::new(command, limits);
+        let row_cap = answer.rows_left();
+        self.each_partition(command, row_cap, &mut |position, p, _| answer.add(position, p))?;
         Ok(answer.partitions)
     }
 

@@ -270,7 +270,7 @@ fn a_truncation_is_recorded_across_restarts_and_drops_older_writes_only() {
     write(&h, b"new", at + 1);
     let keys: Vec<Vec<u8>> = h
         .engine()
-        .read_raw(&full_scan(t), None)
+        .read_raw(&full_scan(t), ReadLimits::NONE)
         .unwrap()
         .into_iter()
         .map(|m| m.position.key)
@@ -824,4 +824,93 @@ fn the_data_size_counts_flushed_tables_not_the_preallocated_journal() {
     h.engine().flush().unwrap();
     let flushed = h.engine().data_bytes();
     assert!(flushed > 0 && flushed < 1 << 20, "{flushed} bytes for 200 rows of 100 bytes");
+}
+
+/// Partitions wider than a visited part (`VISIT_CHUNK_ROWS`) and than a raw
+/// answer's row limit read as the memory engine reads them, whole or from a
+/// resume point, by key or by token range, forward and reversed: rows in
+/// order, a partition whose first part holds only deleted rows answered with
+/// its rows (not as a partition without rows), and one whose rows are all
+/// deleted answered once with its static row.
+#[test]
+fn wide_partitions_read_in_parts_as_the_memory_engine_reads_them_whole() {
+    let h = Harness::new(CommitLogSync::Periodic {
+        period: Duration::from_secs(10),
+    });
+    let mem = MemoryEngine::new();
+    let t = Uuid::from_u128(3);
+    h.engine().create_table(t).unwrap();
+    mem.create_table(t).unwrap();
+    let rows = (VISIT_CHUNK_ROWS * 2 + 500) as u16;
+    let deleted = |n: u16| {
+        let r = Row {
+            deletion: Some(DeletionTime {
+                timestamp: 2,
+                local_deletion_time: T0,
+            }),
+            ..Row::default()
+        };
+        (n.to_be_bytes().to_vec(), r)
+    };
+    // Partition a: rows deleted up to past the first part; b: all deleted.
+    for (key, dead) in [(b"a", VISIT_CHUNK_ROWS as u16 + 10), (b"b", rows)] {
+        let mut m = Mutation::new(t, pos(7, key));
+        m.static_row = Some(cell_row(1, "s", "static"));
+        m.rows = (0..rows).map(|n| (n.to_be_bytes().to_vec(), cell_row(1, "v", "x"))).collect();
+        h.engine().apply(m.clone()).unwrap();
+        mem.apply(m).unwrap();
+        let mut d = Mutation::new(t, pos(7, key));
+        d.rows = (0..dead).map(deleted).collect();
+        h.engine().apply(d.clone()).unwrap();
+        mem.apply(d).unwrap();
+    }
+    h.engine().flush().unwrap();
+    let by_key = ReadCommand {
+        partitions: PartitionSelection::Keys(vec![pos(7, b"a"), pos(7, b"b")]),
+        ..full_scan(t)
+    };
+    for base in [by_key, full_scan(t)] {
+        for resume in [
+            None,
+            Some(ResumePoint {
+                position: pos(7, b"a"),
+                clustering: Some(1500u16.to_be_bytes().to_vec()),
+            }),
+        ] {
+            for reversed in [false, true] {
+                let cmd = ReadCommand {
+                    reversed,
+                    resume: resume.clone(),
+                    ..base.clone()
+                };
+                let seen = read(h.engine(), &cmd, T0);
+                assert_eq!(
+                    seen,
+                    read(&mem, &cmd, T0),
+                    "{:?} reversed {reversed} resume {:?}",
+                    cmd.partitions,
+                    cmd.resume
+                );
+                let without_rows = seen.iter().filter(|(_, key, _, row)| key == b"b" && row.is_none()).count();
+                assert_eq!(without_rows, 1, "partition b answered once without rows");
+                for limit in [1, 999, 1000, 1001, 3000] {
+                    let limits = ReadLimits::rows(limit);
+                    assert_eq!(
+                        h.engine().read_raw(&cmd, limits).unwrap(),
+                        mem.read_raw(&cmd, limits).unwrap(),
+                        "limit {limit}"
+                    );
+                }
+            }
+        }
+    }
+    // A visitor that stops at the first live row of a wide partition.
+    let mut first = None;
+    h.engine()
+        .read(&full_scan(t), T0, &mut |_, row| {
+            first = row.map(|(c, _)| c.to_vec());
+            Visit::Stop
+        })
+        .unwrap();
+    assert_eq!(first, Some((VISIT_CHUNK_ROWS as u16 + 10).to_be_bytes().to_vec()));
 }
