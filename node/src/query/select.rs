@@ -824,7 +824,13 @@ impl<'a> Collector<'a> {
             }
         }
         if self.group.is_none() {
+            // PER PARTITION LIMIT counts groups here, as Cassandra's
+            // GroupByAwareCounter does: the partition's rows count once each.
+            if self.per_partition.is_some_and(|n| self.in_partition >= n) {
+                return Ok(Visit::NextPartition);
+            }
             self.group = Some(key);
+            self.in_partition += 1;
         }
         let compiled = self.compiled;
         for (acc, p) in self.accumulators.iter_mut().zip(&compiled.projections) {
@@ -833,7 +839,6 @@ impl<'a> Collector<'a> {
         if self.first_row.is_none() {
             self.first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
         }
-        self.in_partition += 1;
         self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec()), self.in_partition));
         Ok(Visit::Continue)
     }

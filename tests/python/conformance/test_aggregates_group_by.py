@@ -90,8 +90,6 @@ def test_group_by_with_limit_counts_groups(db, sales):
     assert db.rows(f"SELECT k, c1, count(*) FROM {sales} GROUP BY k, c1 LIMIT 4") == groups[:4]
 
 
-@pytest.mark.xfail(strict=True, reason="PER PARTITION LIMIT with GROUP BY counts rows, not groups: "
-                                       "PER PARTITION LIMIT 1 answers every group of each partition")
 def test_group_by_with_per_partition_limit_counts_groups(db, sales):
     groups = db.rows(f"SELECT k, c1, count(*) FROM {sales} GROUP BY k, c1", fetch_size=0)
     assert db.rows(f"SELECT k, c1, count(*) FROM {sales} GROUP BY k, c1 PER PARTITION LIMIT 1") == \
