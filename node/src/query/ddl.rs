@@ -46,7 +46,7 @@ fn user_keyspace<'s>(schema: &'s mut Schema, name: &str) -> Result<&'s mut Keysp
     match schema.keyspaces.get_mut(name) {
         Some(ks) if ks.system => Err(not_modifiable(name)),
         Some(ks) => Ok(ks),
-        None => Err(QueryError::invalid(format!("Keyspace '{name}' does not exist"))),
+        None => Err(QueryError::invalid(format!("Keyspace '{name}' doesn't exist"))),
     }
 }
 
@@ -68,6 +68,20 @@ fn property_map(p: &Property) -> Result<BTreeMap<String, String>, QueryError> {
 }
 
 /// `replication = {...}` validated and normalised to full class names.
+/// A replication factor as Cassandra's ReplicationFactor reads it: a
+/// number, not negative; `context` says where it was given (" for dc1").
+fn replication_factor(rf: &str, context: &str) -> Result<(), QueryError> {
+    match rf.trim().parse::<i64>() {
+        Err(_) => Err(QueryError::Config {
+            message: format!("Replication factor must be numeric; found {rf}"),
+        }),
+        Ok(n) if n < 0 => Err(QueryError::Config {
+            message: format!("Replication factor must be non-negative; found {rf}{context}"),
+        }),
+        Ok(_) => Ok(()),
+    }
+}
+
 fn replication(properties: &[Property]) -> Result<Option<BTreeMap<String, String>>, QueryError> {
     let Some(p) = properties.iter().find(|p| p.name == "replication") else {
         return Ok(None);
@@ -82,11 +96,7 @@ fn replication(properties: &[Property]) -> Result<Option<BTreeMap<String, String
             let rf = map.get("replication_factor").ok_or_else(|| QueryError::Config {
                 message: "SimpleStrategy requires a replication_factor strategy option.".into(),
             })?;
-            if rf.parse::<u32>().is_err() {
-                return Err(QueryError::Config {
-                    message: format!("Replication factor must be non-negative; found {rf}"),
-                });
-            }
+            replication_factor(rf, "")?;
             if map.len() > 1 {
                 let extra: Vec<_> = map.keys().filter(|k| *k != "replication_factor").cloned().collect();
                 return Err(QueryError::Config {
@@ -97,11 +107,7 @@ fn replication(properties: &[Property]) -> Result<Option<BTreeMap<String, String
         }
         "NetworkTopologyStrategy" => {
             for (dc, rf) in &map {
-                if rf.parse::<u32>().is_err() {
-                    return Err(QueryError::Config {
-                        message: format!("Replication factor must be non-negative; found {rf} for {dc}"),
-                    });
-                }
+                replication_factor(rf, &format!(" for {dc}"))?;
             }
             "org.apache.cassandra.locator.NetworkTopologyStrategy"
         }
@@ -112,7 +118,14 @@ fn replication(properties: &[Property]) -> Result<Option<BTreeMap<String, String
         }
         _ => {
             return Err(QueryError::Config {
-                message: format!("Unable to find replication strategy class '{class}'"),
+                message: format!(
+                    "Unable to find replication strategy class '{}'",
+                    if class.contains('.') {
+                        class.clone()
+                    } else {
+                        format!("org.apache.cassandra.locator.{class}")
+                    }
+                ),
             })
         }
     };
@@ -322,7 +335,7 @@ pub fn create_table(
     let ks = schema
         .keyspaces
         .get(ks_name)
-        .ok_or_else(|| QueryError::invalid(format!("Keyspace '{ks_name}' does not exist")))?;
+        .ok_or_else(|| QueryError::invalid(format!("Keyspace '{ks_name}' doesn't exist")))?;
     if ks.system {
         return Err(not_modifiable(ks_name));
     }
@@ -384,7 +397,8 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
             }
             if !is_frozen_or_simple(&d.ty) {
                 return Err(QueryError::invalid(format!(
-                    "Invalid non-frozen collection type for PRIMARY KEY component {name}"
+                    "Invalid non-frozen collection type {} for PRIMARY KEY component {name}",
+                    crate::schema::cql_type_name(&d.ty)
                 )));
             }
             if d.ty == CqlType::Native(NativeType::Counter) {
@@ -416,7 +430,8 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
             return Err(QueryError::invalid(if stmt.clustering_key.contains(name) {
                 "The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns".to_string()
             } else {
-                format!("Missing CLUSTERING ORDER for column {name}")
+                // Cassandra names the clustering column whose order is missing.
+                format!("Missing CLUSTERING ORDER for column {}", stmt.clustering_key.get(i).unwrap_or(name))
             }));
         }
     }
@@ -426,10 +441,9 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
             continue;
         }
         if d.is_static && stmt.clustering_key.is_empty() {
-            return Err(QueryError::invalid(format!(
-                "Static column {} cannot be used in a table without clustering columns (static columns are only useful, and thus allowed, if the table has at least one clustering column)",
-                d.name
-            )));
+            return Err(QueryError::invalid(
+                "Static columns are only useful (and thus allowed) if the table has at least one clustering column",
+            ));
         }
         let (cql_type, ty) = resolve_column_type(schema, ks_name, &d.ty)?;
         let kind = if d.is_static { ColumnKind::Static } else { ColumnKind::Regular };
@@ -511,7 +525,12 @@ pub fn alter_table(schema: &mut Schema, ks_name: &str, stmt: &AlterTable) -> Res
         AlterTableAction::Drop(names) => {
             for name in names {
                 match table.column(name) {
-                    None => return Err(QueryError::invalid(format!("Column {name} was not found in table {}", table.name))),
+                    None => {
+                        return Err(QueryError::invalid(format!(
+                            "Column {name} was not found in table {}.{}",
+                            table.keyspace, table.name
+                        )))
+                    }
                     Some(c) if matches!(c.kind, ColumnKind::PartitionKey | ColumnKind::Clustering) => {
                         return Err(QueryError::invalid(format!("Cannot drop PRIMARY KEY part {name}")))
                     }
@@ -576,7 +595,7 @@ pub fn drop_table(schema: &mut Schema, ks_name: &str, stmt: &DropTable) -> Resul
         if stmt.if_exists {
             return Ok(None);
         }
-        return Err(QueryError::invalid(format!("Keyspace '{ks_name}' does not exist")));
+        return Err(QueryError::invalid(format!("Keyspace '{ks_name}' doesn't exist")));
     };
     match ks.tables.remove(&stmt.name.name) {
         Some(t) => Ok(Some((
@@ -803,7 +822,7 @@ pub fn drop_type(schema: &mut Schema, ks_name: &str, stmt: &DropType) -> Result<
         if stmt.if_exists {
             return Ok(None);
         }
-        return Err(QueryError::invalid(format!("No user type named {} exists.", stmt.name.name)));
+        return Err(QueryError::invalid(format!("Type '{ks_name}.{}' doesn't exist", stmt.name.name)));
     }
     for t in ks.tables.values() {
         if t.columns.iter().any(|c| type_uses(&c.cql_type, ks_name, &stmt.name.name)) {

@@ -45,7 +45,12 @@ pub fn columns<'t>(table: &'t Table, text: &str) -> Result<Vec<(&'t Column, Json
 pub fn value(column: &Column, json: &Json) -> Result<Evaluated, QueryError> {
     let term =
         term(json, &column.ty).map_err(|reason| QueryError::invalid(format!("Error decoding JSON value for {}: {reason}", column.name)))?;
-    evaluate(&term, &column.ty, &Binds::default(), &column.name)
+    // A value of the right JSON kind that is no value of the type (`"x"` for
+    // an int) is refused as Cassandra's Json does: "Error decoding JSON value".
+    evaluate(&term, &column.ty, &Binds::default(), &column.name).map_err(|e| match e {
+        QueryError::Invalid { message } => QueryError::invalid(format!("Error decoding JSON value for {}: {message}", column.name)),
+        other => other,
+    })
 }
 
 /// `fromJson(text)` as a value of type `ty` (Cassandra's `FromJsonFct`): JSON

@@ -6,7 +6,9 @@ use cql_protocol::value::Value;
 pub fn to_json(v: &Value) -> String {
     match v {
         Value::Ascii(s) | Value::Text(s) => quote(s),
-        Value::Bigint(n) | Value::Counter(n) | Value::Time(n) => n.to_string(),
+        Value::Bigint(n) | Value::Counter(n) => n.to_string(),
+        Value::Time(nanos) => quote(&time_text(*nanos)),
+        Value::Timestamp(millis) => quote(&timestamp_text(*millis)),
         Value::Int(n) => n.to_string(),
         Value::Smallint(n) => n.to_string(),
         Value::Tinyint(n) => n.to_string(),
@@ -18,7 +20,7 @@ pub fn to_json(v: &Value) -> String {
         Value::Decimal { .. } => v.cql_literal(),
         Value::Uuid(u) | Value::Timeuuid(u) => quote(&u.to_string()),
         Value::Blob(_) => quote(&v.cql_literal()),
-        Value::Timestamp(_) | Value::Date(_) | Value::Inet(_) | Value::Duration { .. } => quote(v.cql_literal().trim_matches('\'')),
+        Value::Date(_) | Value::Inet(_) | Value::Duration { .. } => quote(v.cql_literal().trim_matches('\'')),
         Value::List(items) | Value::Set(items) => {
             format!("[{}]", items.iter().map(to_json).collect::<Vec<_>>().join(", "))
         }
@@ -55,6 +57,20 @@ pub fn to_json(v: &Value) -> String {
     }
 }
 
+/// A timestamp as Cassandra's JSON writes it: `2014-01-01 12:15:45.000Z`, in UTC.
+fn timestamp_text(millis: i64) -> String {
+    match chrono::DateTime::from_timestamp_millis(millis) {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string(),
+        None => millis.to_string(),
+    }
+}
+
+/// A time of day as Cassandra writes it: `00:00:00.000000123`, nanoseconds in full.
+fn time_text(nanos: i64) -> String {
+    let (secs, frac) = (nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000));
+    format!("{:02}:{:02}:{:02}.{frac:09}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
 fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -80,6 +96,13 @@ mod tests {
     #[test]
     fn text_is_quoted_and_escaped() {
         assert_eq!(to_json(&Value::Text("a\"b".into())), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn timestamps_and_times_read_as_cassandra_writes_them() {
+        assert_eq!(to_json(&Value::Timestamp(1_388_578_545_000)), "\"2014-01-01 12:15:45.000Z\"");
+        assert_eq!(to_json(&Value::Time(123)), "\"00:00:00.000000123\"");
+        assert_eq!(to_json(&Value::Time(45_296_000_000_001)), "\"12:34:56.000000001\"");
     }
 
     #[test]

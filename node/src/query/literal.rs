@@ -14,6 +14,7 @@ use num_bigint::BigInt;
 use uuid::Uuid;
 
 use super::functions::{BlobConversion, Current};
+use super::term_text::term_text;
 use crate::error::QueryError;
 
 /// A term's value: a value, a null, or "unset" (a bound value the client left out).
@@ -45,7 +46,11 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         QueryError::invalid(format!(
             "Invalid {} constant ({}) for \"{what}\" of type {}",
             term_kind(term),
-            term,
+            // Cassandra prints a string constant's text without its quotes.
+            match term {
+                Term::String(text) => text.clone(),
+                other => other.to_string(),
+            },
             type_name(ty)
         ))
     };
@@ -68,7 +73,13 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         }
         (Term::Cast(_, inner), _) => return evaluate(inner, ty, binds, what),
         (Term::FunctionCall { name, args }, _) => return call_function(name, args, ty, binds, what),
-        (Term::Integer(s), t) => integer(s, t).ok_or_else(mismatch)?,
+        (Term::Integer(s), t) => integer(s, t).ok_or_else(|| match t {
+            // Of the right kind but out of the type's range: Cassandra's
+            // Int32Type / LongType words.
+            ColumnType::Int => QueryError::invalid(format!("Unable to make int from '{s}'")),
+            ColumnType::Bigint | ColumnType::Counter => QueryError::invalid(format!("Unable to make long from '{s}'")),
+            _ => mismatch(),
+        })?,
         (Term::Float(s), t) => float(s, t).ok_or_else(mismatch)?,
         (Term::Boolean(b), ColumnType::Boolean) => Value::Boolean(*b),
         (Term::String(s), t) => string(s, t).map_err(|refusal| match refusal {
@@ -76,6 +87,7 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
                 QueryError::invalid(format!("Invalid value '{s}' for \"{what}\" of type {}: {detail}", type_name(ty)))
             }
             Refusal::Message(message) => QueryError::invalid(message),
+            Refusal::Kind => mismatch(),
         })?,
         (Term::Uuid(u), ColumnType::Uuid) => Value::Uuid(*u),
         (Term::Uuid(u), ColumnType::Timeuuid) if u.get_version_num() == 1 => Value::Timeuuid(*u),
@@ -85,10 +97,24 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         (Term::List(items), ColumnType::Set(inner)) | (Term::Set(items), ColumnType::Set(inner)) => {
             Value::Set(elements(items, inner, binds, what)?).normalized()
         }
-        (Term::Set(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
+        (Term::Set(_), ColumnType::List(_)) => {
+            return Err(QueryError::invalid(format!(
+                "Invalid set literal for {what} of type {}",
+                type_name(ty)
+            )))
+        }
         (Term::Map(pairs), ColumnType::Map(kt, vt)) => {
             let mut out = Vec::with_capacity(pairs.len());
             for (k, v) in pairs {
+                for (part, term, part_type) in [("key", k, kt), ("value", v, vt)] {
+                    if wrong_kind(term, part_type) {
+                        return Err(QueryError::invalid(format!(
+                            "Invalid map literal for {what}: {part} {} is not of type {}",
+                            term_text(term),
+                            type_name(part_type)
+                        )));
+                    }
+                }
                 let k = required(evaluate(k, kt, binds, what)?, what)?;
                 let v = required(evaluate(v, vt, binds, what)?, what)?;
                 out.push((k, v));
@@ -99,7 +125,12 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         (Term::Map(pairs), ColumnType::Set(_)) if pairs.is_empty() => Value::Set(Vec::new()),
         (Term::Tuple(items), ColumnType::Tuple(types)) => {
             if items.len() > types.len() {
-                return Err(mismatch());
+                return Err(QueryError::invalid(format!(
+                    "Invalid tuple literal for {what}: too many elements. Type {} expects {} but got {}",
+                    type_name(ty),
+                    types.len(),
+                    items.len()
+                )));
             }
             let mut out = Vec::with_capacity(types.len());
             for (i, t) in types.iter().enumerate() {
@@ -145,12 +176,14 @@ fn elements(items: &[Term], ty: &ColumnType, binds: &Binds, what: &str) -> Resul
 
 fn term_kind(term: &Term) -> &'static str {
     match term {
-        Term::Integer(_) | Term::Float(_) => "numeric",
-        Term::String(_) => "string",
-        Term::Boolean(_) => "boolean",
-        Term::Uuid(_) => "uuid",
-        Term::Blob(_) => "blob",
-        Term::Duration(_) => "duration",
+        // Cassandra's constant kinds (Constants.Type), as its messages name them.
+        Term::Integer(_) => "INTEGER",
+        Term::Float(_) => "FLOAT",
+        Term::String(_) => "STRING",
+        Term::Boolean(_) => "BOOLEAN",
+        Term::Uuid(_) => "UUID",
+        Term::Blob(_) => "HEX",
+        Term::Duration(_) => "DURATION",
         Term::List(_) => "list",
         Term::Set(_) => "set",
         Term::Map(_) | Term::UserType(_) => "map",
@@ -243,6 +276,8 @@ enum Refusal {
     Detail(String),
     /// Cassandra's own words for it, said as they are.
     Message(String),
+    /// A string is no constant of this type at all ("Invalid STRING constant").
+    Kind,
 }
 
 impl From<&str> for Refusal {
@@ -258,7 +293,9 @@ fn string(s: &str, ty: &ColumnType) -> Result<Value, Refusal> {
         ColumnType::Ascii => return Err("not an ASCII string".into()),
         ColumnType::Timestamp => Value::Timestamp(timestamp_literal(s).map_err(Refusal::Message)?),
         ColumnType::Date => Value::Date(parse_date(s).map_err(Refusal::Message)?),
-        ColumnType::Time => Value::Time(parse_time(s).ok_or("Unable to coerce it to a time (expected hh:mm:ss[.fffffffff])")?),
+        ColumnType::Time => Value::Time(
+            parse_time(s).ok_or_else(|| Refusal::Message(format!("(TimeType) Unable to coerce '{s}' to a formatted time (long)")))?,
+        ),
         ColumnType::Inet => Value::Inet(IpAddr::from_str(s).map_err(|_| "Unable to make an inet address from it")?),
         ColumnType::Uuid => Value::Uuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
         ColumnType::Timeuuid => Value::Timeuuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
@@ -268,8 +305,25 @@ fn string(s: &str, ty: &ColumnType) -> Result<Value, Refusal> {
             "false" => Value::Boolean(false),
             _ => return Err("expected true or false".into()),
         },
-        _ => return Err("a string is not a valid value for this type".into()),
+        _ => return Err(Refusal::Kind),
     })
+}
+
+/// Whether a plain constant can never be a value of `ty`, as Cassandra's
+/// testAssignment decides by the constant's kind alone.
+fn wrong_kind(term: &Term, ty: &ColumnType) -> bool {
+    use ColumnType as T;
+    let numeric = matches!(
+        ty,
+        T::Int | T::Bigint | T::Smallint | T::Tinyint | T::Varint | T::Counter | T::Decimal | T::Double | T::Float
+    );
+    match term {
+        Term::Integer(_) => !(numeric || matches!(ty, T::Timestamp | T::Date | T::Time)),
+        Term::Float(_) => !matches!(ty, T::Decimal | T::Double | T::Float),
+        Term::String(_) => numeric || matches!(ty, T::Blob | T::List(_) | T::Set(_) | T::Map(..) | T::Tuple(_)),
+        Term::Boolean(_) => !matches!(ty, T::Boolean),
+        _ => false,
+    }
 }
 
 /// Whether a literal is Cassandra's "raw" form of a date or timestamp: an

@@ -68,7 +68,20 @@ fn target_rows(table: &Table, item: &Item<'_>, opts: &QueryOptions) -> Result<Ve
             Ok(vec![(m.position.clone(), m.rows.first().map(|(c, _)| c.clone()))])
         }
         Modification::Update(u) => modify::written_rows(table, &u.where_clause, binds),
-        Modification::Delete(d) => modify::written_rows(table, &d.where_clause, binds),
+        Modification::Delete(d) => {
+            let rows = modify::written_rows(table, &d.where_clause, binds)?;
+            // A condition on static columns alone may name only the partition.
+            let static_only = !d.if_exists
+                && d.conditions
+                    .iter()
+                    .all(|c| table.column(&c.column).is_some_and(|col| col.kind == ColumnKind::Static));
+            if table.clustering_len > 0 && !static_only && rows.iter().any(|(_, row)| row.is_none()) {
+                return Err(QueryError::invalid(
+                    "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions",
+                ));
+            }
+            Ok(rows)
+        }
     }
 }
 

@@ -18,8 +18,10 @@ mod lwt;
 pub mod modify;
 pub mod paging;
 mod prepared_cache;
+mod relation_rules;
 pub mod restrictions;
 pub mod select;
+mod term_text;
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -496,16 +498,18 @@ impl QueryProcessor {
             if kind == BatchKind::Counter && !counter {
                 return Err(QueryError::invalid("Cannot include non-counter statement in a counter batch"));
             }
-            if kind == BatchKind::Logged && counter {
-                return Err(QueryError::invalid("Cannot include a counter statement in a logged batch"));
-            }
             counters |= counter;
             others |= !counter;
         }
+        // Cassandra's order (BatchStatement.validate): the mix is named
+        // before the logged batch's counters.
         if counters && others {
             return Err(QueryError::invalid(
                 "Counter and non-counter mutations cannot exist in the same batch",
             ));
+        }
+        if kind == BatchKind::Logged && counters {
+            return Err(QueryError::invalid("Cannot include a counter statement in a logged batch"));
         }
         if conditional {
             return self.conditional(schema, items, opts).await;

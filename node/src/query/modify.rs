@@ -13,6 +13,7 @@ use cql_protocol::value::Value;
 use super::cells::{add_elements, assign, field_path, live_value, remove_paths, set_path, WriteContext};
 use super::literal::{evaluate, Binds, Evaluated};
 use super::restrictions::{analyse, partition_position, Partitions};
+use super::term_text::term_text;
 use crate::clock::server_timestamp;
 use crate::error::QueryError;
 use crate::schema::{Column, ColumnKind, Table};
@@ -118,6 +119,14 @@ fn insert_values<'t>(table: &'t Table, ins: &Insert, binds: &Binds) -> Result<Ve
     let Some(json) = &ins.json else {
         if ins.columns.len() != ins.values.len() {
             return Err(QueryError::invalid("Unmatched column names/values"));
+        }
+        if ins
+            .columns
+            .iter()
+            .enumerate()
+            .any(|(i, c)| ins.columns.iter().skip(i + 1).any(|d| d == c))
+        {
+            return Err(QueryError::invalid("The column names contains duplicates"));
         }
         return ins
             .columns
@@ -236,6 +245,16 @@ struct Targets {
 }
 
 fn targets(table: &Table, where_clause: &[cql_protocol::cql::ast::Relation], binds: &Binds) -> Result<Targets, QueryError> {
+    use cql_protocol::cql::ast::{Operator, RelationTarget};
+    let pk_slice = where_clause.iter().any(|r| {
+        matches!(r.op, Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte)
+            && matches!(&r.target, RelationTarget::Column(c) if table.column(c).is_some_and(|col| col.kind == ColumnKind::PartitionKey))
+    });
+    if pk_slice {
+        return Err(QueryError::invalid(
+            "Only EQ and IN relation are supported on the partition key (unless you use the token() function or allow filtering)",
+        ));
+    }
     let r = analyse(table, where_clause, binds)?;
     let Partitions::Keys(keys) = &r.partitions else {
         let missing: Vec<&str> = table.partition_key().iter().map(|c| c.name.as_str()).collect();
@@ -455,10 +474,25 @@ fn assignment_data(
             Evaluated::Value(v) => Some(assign(col, Some(&v), ctx)?),
         },
         Assignment::Add { value, .. } | Assignment::Prepend { value, .. } => {
-            if !col.is_multi_cell() {
+            let prepend = matches!(a, Assignment::Prepend { .. });
+            let operation = if prepend {
+                format!("{} = {} + {}", col.name, term_text(value), col.name)
+            } else {
+                format!("{} = {} + {}", col.name, col.name, term_text(value))
+            };
+            let collection = matches!(col.ty, ColumnType::List(_) | ColumnType::Set(_) | ColumnType::Map(..));
+            let wrong = match (prepend, &col.ty) {
+                (true, ColumnType::List(_)) if !col.is_multi_cell() => Some("frozen list column"),
+                (true, ColumnType::List(_)) => None,
+                (true, _) => Some("non list column"),
+                (false, _) if !collection => Some("non counter column"),
+                (false, _) if !col.is_multi_cell() => Some("frozen collection column"),
+                (false, _) => None,
+            };
+            if let Some(what) = wrong {
                 return Err(QueryError::invalid(format!(
-                    "Invalid operation ({} = {} + ...) for non collection column {}",
-                    col.name, col.name, col.name
+                    "Invalid operation ({operation}) for {what} {}",
+                    col.name
                 )));
             }
             match value_of(value, col, binds)? {
@@ -466,7 +500,15 @@ fn assignment_data(
                 _ => None,
             }
         }
-        Assignment::Remove { value, .. } => match (&col.ty, value_of(value, col, binds)?) {
+        // A map's keys to remove are a set: the value is read as one there.
+        Assignment::Remove { value, .. } => match (
+            &col.ty,
+            if matches!(col.ty, ColumnType::Map(..)) {
+                Evaluated::Unset
+            } else {
+                value_of(value, col, binds)?
+            },
+        ) {
             (ColumnType::Set(elem), Evaluated::Value(Value::Set(items))) => Some(remove_paths(
                 items.iter().map(|i| set_path(elem, i)).collect::<Result<Vec<_>, _>>()?,
                 ctx,
@@ -481,7 +523,17 @@ fn assignment_data(
                     ctx,
                 ))
             }
-            (_, Evaluated::Value(_)) => return Err(QueryError::invalid(format!("Invalid operation (-) for column {}", col.name))),
+            (_, Evaluated::Value(_)) => {
+                let operation = format!("{} = {} - {}", col.name, col.name, term_text(value));
+                let what = match col.ty {
+                    ColumnType::List(_) | ColumnType::Set(_) | ColumnType::Map(..) => "frozen collection column",
+                    _ => "non counter column",
+                };
+                return Err(QueryError::invalid(format!(
+                    "Invalid operation ({operation}) for {what} {}",
+                    col.name
+                )));
+            }
             _ => None,
         },
         Assignment::SetElement { key, value, .. } => match &col.ty {
@@ -502,10 +554,17 @@ fn assignment_data(
                 })
             }
             _ => {
+                let what = match col.ty {
+                    ColumnType::List(_) | ColumnType::Set(_) => "frozen collection column",
+                    _ => "non collection column",
+                };
                 return Err(QueryError::invalid(format!(
-                    "Invalid operation ({}[..] = ...) for non-map, non-list column {}",
-                    col.name, col.name
-                )))
+                    "Invalid operation ({}[{}] = {}) for {what} {}",
+                    col.name,
+                    term_text(key),
+                    term_text(value),
+                    col.name
+                )));
             }
         },
         Assignment::SetField { field, value, .. } => match &col.ty {
@@ -649,10 +708,7 @@ pub fn delete(
                 }
                 let is_static = col.kind == ColumnKind::Static;
                 if !is_static && t.rows.is_none() && table.clustering_len > 0 {
-                    return Err(QueryError::invalid(format!(
-                        "Some clustering keys are missing: {}",
-                        table.clustering().iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
-                    )));
+                    return Err(QueryError::invalid("Range deletions are not supported for specific columns"));
                 }
                 let data = match target {
                     // Shards merge as elements do: a deletion of them all is one.

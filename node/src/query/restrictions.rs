@@ -198,7 +198,18 @@ pub fn relation_value_type(table: &Table, relation: &Relation) -> Result<ColumnT
 }
 
 /// Values on the right of a relation: one, or a list for IN.
+/// The values a relation names; an IN list without its repeats, as
+/// Cassandra reads `k IN (1, 1)` as one key.
 fn relation_values(table: &Table, relation: &Relation, binds: &Binds) -> Result<Vec<Value>, QueryError> {
+    let mut values = relation_values_as_written(table, relation, binds)?;
+    if relation.op == Operator::In {
+        let mut seen = std::collections::HashSet::new();
+        values.retain(|v| seen.insert(v.to_bytes()));
+    }
+    Ok(values)
+}
+
+fn relation_values_as_written(table: &Table, relation: &Relation, binds: &Binds) -> Result<Vec<Value>, QueryError> {
     let ty = relation_value_type(table, relation)?;
     let what = match &relation.target {
         RelationTarget::Column(c) => c.clone(),
@@ -415,6 +426,11 @@ pub fn analyse(table: &Table, where_clause: &[Relation], binds: &Binds) -> Resul
         }
     }
 
+    // `c IN ()` selects nothing, whatever the partition key names.
+    let no_rows = ck_values.iter().any(|v| v.as_ref().is_some_and(Vec::is_empty));
+    if no_rows && pk_values.iter().all(Option::is_some) {
+        pk_values = vec![Some(Vec::new()); table.partition_key_len];
+    }
     // Partition key.
     let partitions = if pk_values.iter().all(Option::is_some) && !has_token {
         let lists: Vec<Vec<Value>> = pk_values.into_iter().flatten().collect();

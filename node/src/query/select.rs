@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cql_protocol::cql::ast::{Select, Selection, SelectorExpr, Term};
+use cql_protocol::cql::ast::{Operator, Relation, RelationTarget, Select, Selection, SelectorExpr, Term};
 use cql_protocol::response::{ColumnSpec, Rows, RowsMetadata};
 use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
@@ -19,7 +19,7 @@ use super::restrictions::{analyse, partition_position, Partitions, Restrictions}
 use crate::error::QueryError;
 use crate::index::{index_table_id, IndexLookup};
 use crate::schema::{ColumnKind, Table};
-use crate::storage::key::decode_clustering;
+use crate::storage::key::{decode_clustering, encode_clustering};
 use crate::storage::{LiveData, LiveRow, PartitionPosition, PartitionSelection, ReadCommand, ResumePoint, StorageEngine, Visit};
 use crate::token::split_partition_key;
 
@@ -91,7 +91,10 @@ pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, Que
             }
         }
     }
-    let group_clustering = group_by(&table, &select.group_by)?;
+    if select.distinct {
+        check_distinct(&table, select)?;
+    }
+    let group_clustering = group_by(&table, &select.group_by, &select.where_clause)?;
     // Grouped rows are folded as aggregates are, one result row per group.
     let aggregate = group_clustering.is_some()
         || projections
@@ -116,14 +119,26 @@ pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, Que
     })
 }
 
-/// GROUP BY's columns: the whole partition key, then a prefix of the
-/// clustering columns, in their declared order (as Cassandra requires).
-fn group_by(table: &Table, names: &[String]) -> Result<Option<usize>, QueryError> {
+/// Whether the WHERE clause restricts column `name` by a single `=`.
+fn restricted_by_eq(where_clause: &[Relation], name: &str) -> bool {
+    where_clause
+        .iter()
+        .any(|r| r.op == Operator::Eq && matches!(&r.target, RelationTarget::Column(c) if c == name))
+}
+
+/// GROUP BY's columns: primary key columns in their declared order, where a
+/// column restricted by `=` may be left out (as Cassandra allows), ending
+/// past the partition key. Returns how many clustering columns the group's
+/// key holds.
+fn group_by(table: &Table, names: &[String], where_clause: &[Relation]) -> Result<Option<usize>, QueryError> {
     if names.is_empty() {
         return Ok(None);
     }
     let key_len = table.partition_key_len + table.clustering_len;
-    for (i, name) in names.iter().enumerate() {
+    let out_of_order =
+        || QueryError::invalid("Group by currently only support groups of columns following their declared order in the PRIMARY KEY");
+    let mut next = 0;
+    for name in names {
         let column = table
             .column_index(name)
             .ok_or_else(|| QueryError::invalid(format!("Undefined column name {name} in table {}.{}", table.keyspace, table.name)))?;
@@ -132,16 +147,71 @@ fn group_by(table: &Table, names: &[String]) -> Result<Option<usize>, QueryError
                 "Group by is currently only supported on the columns of the PRIMARY KEY, got {name}"
             )));
         }
-        if column != i {
-            return Err(QueryError::invalid(
-                "Group by currently only support groups of columns following their declared order in the PRIMARY KEY",
-            ));
+        if column < next {
+            return Err(out_of_order());
         }
+        while next < column {
+            let skipped = table.columns.get(next).map(|c| c.name.as_str()).unwrap_or_default();
+            if !restricted_by_eq(where_clause, skipped) {
+                return Err(out_of_order());
+            }
+            next += 1;
+        }
+        next = column + 1;
     }
-    if names.len() < table.partition_key_len {
+    if next < table.partition_key_len {
         return Err(QueryError::invalid("Group by is not supported on only a part of the partition key"));
     }
-    Ok(Some(names.len() - table.partition_key_len))
+    Ok(Some(next - table.partition_key_len))
+}
+
+/// The columns a selector reads.
+fn selector_columns<'s>(expr: &'s SelectorExpr, out: &mut Vec<&'s str>) {
+    match expr {
+        SelectorExpr::Column(c) | SelectorExpr::WriteTime(c) | SelectorExpr::Ttl(c) => out.push(c),
+        SelectorExpr::Function { args, .. } => args.iter().for_each(|a| selector_columns(a, out)),
+        SelectorExpr::Cast(inner, _) | SelectorExpr::Field(inner, _) => selector_columns(inner, out),
+        SelectorExpr::CountAll | SelectorExpr::Term(_) => {}
+    }
+}
+
+/// SELECT DISTINCT reads partition keys and statics only, as Cassandra's
+/// validateDistinctSelection demands.
+fn check_distinct(table: &Table, select: &Select) -> Result<(), QueryError> {
+    if select.per_partition_limit.is_some() {
+        return Err(QueryError::invalid(
+            "PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries",
+        ));
+    }
+    let mut names = Vec::new();
+    match &select.selection {
+        Selection::Wildcard => names.extend(table.columns.iter().map(|c| c.name.as_str())),
+        Selection::Selectors(selectors) => selectors.iter().for_each(|s| selector_columns(&s.expr, &mut names)),
+    }
+    for name in &names {
+        if let Some(col) = table.column(name) {
+            if !matches!(col.kind, ColumnKind::PartitionKey | ColumnKind::Static) {
+                return Err(QueryError::invalid(format!(
+                    "SELECT DISTINCT queries must only request partition key columns and/or static columns (not {name})"
+                )));
+            }
+        }
+    }
+    let key_range = table.partition_key().iter().any(|c| {
+        !select
+            .where_clause
+            .iter()
+            .any(|r| matches!(r.op, Operator::Eq | Operator::In) && matches!(&r.target, RelationTarget::Column(n) if *n == c.name))
+    });
+    if key_range {
+        if let Some(missing) = table.partition_key().iter().find(|c| !names.contains(&c.name.as_str())) {
+            return Err(QueryError::invalid(format!(
+                "SELECT DISTINCT queries must request all the partition key columns (missing {})",
+                missing.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn compile_expr(table: &Table, expr: &SelectorExpr) -> Result<(Projection, String, ColumnType), QueryError> {
@@ -188,6 +258,31 @@ fn compile_expr(table: &Table, expr: &SelectorExpr) -> Result<(Projection, Strin
                     ColumnType::Bigint,
                 ),
                 ("min" | "max" | "sum" | "avg", [(p, _, ty)]) => {
+                    let numeric = matches!(
+                        ty,
+                        ColumnType::Tinyint
+                            | ColumnType::Smallint
+                            | ColumnType::Int
+                            | ColumnType::Bigint
+                            | ColumnType::Float
+                            | ColumnType::Double
+                            | ColumnType::Decimal
+                            | ColumnType::Varint
+                            | ColumnType::Counter
+                    );
+                    if matches!(name.as_str(), "sum" | "avg") && !numeric {
+                        // Cassandra's FunctionResolver: sum and avg exist for numbers only.
+                        let signatures = [
+                            "tinyint", "smallint", "int", "bigint", "float", "double", "decimal", "varint", "counter",
+                        ]
+                        .iter()
+                        .map(|t| format!("system.{name} : ({t}) -> {t}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                        return Err(QueryError::invalid(format!(
+                            "Invalid call to function {name}, none of its type signatures match (known type signatures: {signatures})"
+                        )));
+                    }
                     let kind = match name.as_str() {
                         "min" => Aggregate::Min,
                         "max" => Aggregate::Max,
@@ -403,6 +498,10 @@ fn cast(v: Value, ty: &ColumnType) -> Option<Value> {
         (Value::Timeuuid(u), ColumnType::Date) => {
             Value::Date(u32::try_from(super::literal::timeuuid_millis(&u)?.div_euclid(86_400_000) + (1i64 << 31)).ok()?)
         }
+        // toTimestamp(date), toUnixTimestamp(date | timestamp): midnight UTC, milliseconds.
+        (Value::Date(days), ColumnType::Timestamp) => Value::Timestamp((i64::from(days) - (1i64 << 31)) * 86_400_000),
+        (Value::Date(days), ColumnType::Bigint) => Value::Bigint((i64::from(days) - (1i64 << 31)) * 86_400_000),
+        (Value::Timestamp(ms), ColumnType::Bigint) => Value::Bigint(ms),
         (Value::Int(i), ColumnType::Bigint) => Value::Bigint(i64::from(i)),
         (Value::Int(i), ColumnType::Double) => Value::Double(f64::from(i)),
         (Value::Bigint(i), ColumnType::Int) => Value::Int(i as i32),
@@ -496,6 +595,7 @@ impl<'a> Collector<'a> {
     ) -> Result<(ReadCommand, Collector<'a>), QueryError> {
         let table = compiled.table.as_ref();
         let grouped = compiled.group_clustering.is_some();
+        super::relation_rules::check_select(table, &select.where_clause, select.allow_filtering)?;
         let r = analyse(table, &select.where_clause, binds)?;
         if r.needs_filtering && !select.allow_filtering {
             return Err(QueryError::invalid(
@@ -520,7 +620,10 @@ impl<'a> Collector<'a> {
             limit,
             keys: Vec::new(),
         });
-        if post_order.is_some() && page_size.is_some() {
+        // Cassandra pages (and so refuses the sort) only when the LIMIT does
+        // not fit in one page.
+        let pages = page_size.is_some_and(|size| limit.is_none_or(|l| l > size));
+        if post_order.is_some() && pages {
             return Err(QueryError::invalid(
                 "Cannot page queries with both ORDER BY and a IN restriction on the partition key; you must either remove the ORDER BY or the IN and sort client side, or disable paging for this query",
             ));
@@ -559,7 +662,8 @@ impl<'a> Collector<'a> {
             restrictions: r,
             paging,
             per_partition,
-            page_size,
+            // Sorted rows are one page: the LIMIT fits in it.
+            page_size: if post_order.is_some() { None } else { page_size },
             clustering_types: table.clustering_types(),
             remaining,
             rows: Vec::new(),
@@ -681,6 +785,9 @@ impl<'a> Collector<'a> {
             if self.first_row.is_none() {
                 self.first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
             }
+            // LIMIT counts result rows: an aggregate's one row, not the rows read.
+            self.in_partition += 1;
+            return Ok(Visit::Continue);
         } else {
             self.rows.push(
                 compiled
@@ -734,7 +841,13 @@ impl<'a> Collector<'a> {
             }
         }
         if self.group.is_none() {
+            // PER PARTITION LIMIT counts groups here, as Cassandra's
+            // GroupByAwareCounter does: the partition's rows count once each.
+            if self.per_partition.is_some_and(|n| self.in_partition >= n) {
+                return Ok(Visit::NextPartition);
+            }
             self.group = Some(key);
+            self.in_partition += 1;
         }
         let compiled = self.compiled;
         for (acc, p) in self.accumulators.iter_mut().zip(&compiled.projections) {
@@ -743,7 +856,6 @@ impl<'a> Collector<'a> {
         if self.first_row.is_none() {
             self.first_row = Some(compiled.projections.iter().map(|p| view.project(p)).collect::<Result<_, _>>()?);
         }
-        self.in_partition += 1;
         self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec()), self.in_partition));
         Ok(Visit::Continue)
     }
@@ -756,13 +868,18 @@ impl<'a> Collector<'a> {
         let fresh = self.compiled.projections.iter().map(|_| Accumulator::default()).collect();
         let accumulators = std::mem::replace(&mut self.accumulators, fresh);
         let first = self.first_row.take().unwrap_or_default();
+        let types: Vec<&ColumnType> = self.compiled.columns.iter().map(|c| &c.ty).collect();
         let row = self
             .compiled
             .projections
             .iter()
             .zip(accumulators)
             .enumerate()
-            .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
+            .map(|(i, (p, acc))| {
+                finish(p, acc, types.get(i).copied())
+                    .or_else(|| first.get(i).cloned().flatten())
+                    .map(|v| v.to_bytes())
+            })
             .collect();
         self.rows.push(row);
         self.remaining = self.remaining.saturating_sub(1);
@@ -783,8 +900,18 @@ impl<'a> Collector<'a> {
         let compiled = self.compiled;
         let mut rows = self.rows;
         if let Some(order) = self.post_order {
-            let mut keyed: Vec<(Vec<u8>, _)> = order.keys.into_iter().zip(rows).collect();
-            // Stable: rows of equal clustering keep the order of their partitions.
+            // Cassandra compares the ORDER BY columns only: the keys are cut
+            // to that prefix (a prefix's encoding is a prefix of the key's).
+            let types = compiled.table.clustering_types();
+            let ordering = self.select.order_by.len().min(types.len());
+            let cut = |key: Vec<u8>| -> Vec<u8> {
+                decode_clustering(&types, &key)
+                    .ok()
+                    .and_then(|values| encode_clustering(types.get(..ordering)?, values.get(..ordering)?).ok())
+                    .unwrap_or(key)
+            };
+            let mut keyed: Vec<(Vec<u8>, _)> = order.keys.into_iter().map(cut).zip(rows).collect();
+            // Stable: rows of equal ORDER BY values keep the order of their partitions.
             if order.reversed {
                 keyed.sort_by(|a, b| b.0.cmp(&a.0));
             } else {
@@ -795,12 +922,17 @@ impl<'a> Collector<'a> {
         }
         if compiled.aggregate && compiled.group_clustering.is_none() {
             let first = self.first_row.unwrap_or_default();
+            let types: Vec<&ColumnType> = compiled.columns.iter().map(|c| &c.ty).collect();
             let row = compiled
                 .projections
                 .iter()
                 .zip(self.accumulators)
                 .enumerate()
-                .map(|(i, (p, acc))| finish(p, acc).or_else(|| first.get(i).cloned().flatten()).map(|v| v.to_bytes()))
+                .map(|(i, (p, acc))| {
+                    finish(p, acc, types.get(i).copied())
+                        .or_else(|| first.get(i).cloned().flatten())
+                        .map(|v| v.to_bytes())
+                })
                 .collect();
             rows = vec![row];
         }
@@ -931,14 +1063,33 @@ fn add(sum: Option<Value>, v: Value) -> Value {
     }
 }
 
-fn finish(p: &Projection, acc: Accumulator) -> Option<Value> {
+/// Zero in a numeric type: what sum() and avg() of no rows answer.
+fn zero_of(ty: Option<&ColumnType>) -> Value {
+    match ty {
+        Some(ColumnType::Bigint) => Value::Bigint(0),
+        Some(ColumnType::Counter) => Value::Counter(0),
+        Some(ColumnType::Smallint) => Value::Smallint(0),
+        Some(ColumnType::Tinyint) => Value::Tinyint(0),
+        Some(ColumnType::Float) => Value::Float(0.0),
+        Some(ColumnType::Double) => Value::Double(0.0),
+        Some(ColumnType::Varint) => Value::Varint(BigInt::from(0)),
+        Some(ColumnType::Decimal) => Value::Decimal {
+            unscaled: BigInt::from(0),
+            scale: 0,
+        },
+        _ => Value::Int(0),
+    }
+}
+
+/// An aggregate's value once its rows are in; `ty` is its result type.
+fn finish(p: &Projection, acc: Accumulator, ty: Option<&ColumnType>) -> Option<Value> {
     match p {
         Projection::CountAll | Projection::Aggregate(Aggregate::Count, _) => Some(Value::Bigint(acc.count)),
         Projection::Aggregate(Aggregate::Min | Aggregate::Max, _) => acc.value,
-        Projection::Aggregate(Aggregate::Sum, _) => acc.sum.or(Some(Value::Int(0))),
+        Projection::Aggregate(Aggregate::Sum, _) => acc.sum.or_else(|| Some(zero_of(ty))),
         Projection::Aggregate(Aggregate::Avg, _) => {
             let n = acc.count.max(1);
-            Some(match acc.sum? {
+            Some(match acc.sum.unwrap_or_else(|| zero_of(ty)) {
                 Value::Int(s) => Value::Int((i64::from(s) / n) as i32),
                 Value::Bigint(s) => Value::Bigint(s / n),
                 Value::Counter(s) => Value::Counter(s / n),

@@ -1,0 +1,148 @@
+"""JSON as Cassandra answers it: SELECT JSON and toJson() with Cassandra's text
+for every type, INSERT JSON with DEFAULT NULL / DEFAULT UNSET, fromJson(), and
+the refusals of bad JSON."""
+
+import json
+
+import pytest
+from cassandra import InvalidRequest
+
+
+def json_of(db, query):
+    [(text,)] = db.rows(query)
+    return text
+
+
+TYPES = [
+    ("int", "-5", "-5"),
+    ("bigint", "9223372036854775807", "9223372036854775807"),
+    ("smallint", "7", "7"),
+    ("tinyint", "-1", "-1"),
+    ("varint", "123456789012345678901234567890", "123456789012345678901234567890"),
+    ("decimal", "1.50", "1.50"),
+    ("float", "1.5", "1.5"),
+    ("double", "-0.25", "-0.25"),
+    ("boolean", "true", "true"),
+    ("text", "'a\"b'", '"a\\"b"'),
+    ("ascii", "'abc'", '"abc"'),
+    ("blob", "0x0102ff", '"0x0102ff"'),
+    ("timestamp", "'2014-01-01 12:15:45Z'", '"2014-01-01 12:15:45.000Z"'),
+    ("date", "'2014-01-01'", '"2014-01-01"'),
+    ("time", "'00:00:00.000000123'", '"00:00:00.000000123"'),
+    ("uuid", "01234567-0123-0123-0123-0123456789ab", '"01234567-0123-0123-0123-0123456789ab"'),
+    ("timeuuid", "d2177dd0-eaa2-11de-a572-001b779c76e3", '"d2177dd0-eaa2-11de-a572-001b779c76e3"'),
+    ("inet", "'127.0.0.1'", '"127.0.0.1"'),
+    ("duration", "1h2m", '"1h2m"'),
+    ("list<int>", "[3, 1, 3]", "[3, 1, 3]"),
+    ("set<text>", "{'b', 'a'}", '["a", "b"]'),
+    ("map<text, int>", "{'b': 2, 'a': 1}", '{"a": 1, "b": 2}'),
+    ("map<int, boolean>", "{2: true, 1: false}", '{"1": false, "2": true}'),
+    ("tuple<int, text>", "(1, 'x')", '[1, "x"]'),
+    ("frozen<list<set<int>>>", "[{2, 1}]", "[[1, 2]]"),
+]
+
+
+@pytest.mark.parametrize("cql_type,literal,expected", TYPES, ids=[t for t, _, _ in TYPES])
+def test_select_json_writes_each_type_as_cassandra_does(db, cql_type, literal, expected):
+    t = db.shared_table(f"k int PRIMARY KEY, v {cql_type}")
+    db.execute(f"INSERT INTO {t} (k, v) VALUES (1, {literal})")
+    assert json_of(db, f"SELECT JSON k, v FROM {t}") == f'{{"k": 1, "v": {expected}}}'
+    assert json_of(db, f"SELECT toJson(v) FROM {t}") == expected
+
+
+NUMBERS_AS_DOUBLES = pytest.mark.xfail(
+    strict=True, reason="INSERT JSON reads JSON numbers as 64-bit doubles: a varint past 2^63 is refused "
+    "('Expected an integer, but got a Double') and a decimal loses its scale (1.50 reads back 1.5); Cassandra "
+    "reads them as BigInteger / BigDecimal")
+INSERT_TYPES = [pytest.param(*t, marks=NUMBERS_AS_DOUBLES) if t[0] in ("varint", "decimal") else t for t in TYPES]
+
+
+@pytest.mark.parametrize("cql_type,literal,expected", INSERT_TYPES, ids=[t for t, _, _ in TYPES])
+def test_insert_json_reads_back_cassandras_own_text(db, cql_type, literal, expected):
+    t = db.shared_table(f"k int PRIMARY KEY, v {cql_type}")
+    db.execute(f"INSERT INTO {t} JSON %s", (f'{{"k": 1, "v": {expected}}}',))
+    assert json_of(db, f"SELECT JSON v FROM {t}") == f'{{"v": {expected}}}'
+
+
+def test_select_json_names_columns_by_alias_and_nulls_as_null(db):
+    t = db.table("k int PRIMARY KEY, v text, w int")
+    db.execute(f"INSERT INTO {t} (k, v) VALUES (1, 'a')")
+    assert json_of(db, f"SELECT JSON k AS key, v, w FROM {t}") == '{"key": 1, "v": "a", "w": null}'
+    assert json_of(db, f"SELECT JSON * FROM {t}") == '{"k": 1, "v": "a", "w": null}'
+
+
+def test_select_json_column_is_named_json(db):
+    t = db.shared_table("k int PRIMARY KEY")
+    db.execute(f"INSERT INTO {t} (k) VALUES (1)")
+    result = db.execute(f"SELECT JSON * FROM {t}")
+    assert result.column_names == ["[json]"]
+
+
+def test_select_json_of_a_udt(db):
+    ty = db.name("ty")
+    db.execute(f"CREATE TYPE {ty} (a int, b text)")
+    t = db.table(f"k int PRIMARY KEY, u frozen<{ty}>")
+    db.execute(f"INSERT INTO {t} (k, u) VALUES (1, {{a: 1}})")
+    assert json_of(db, f"SELECT JSON u FROM {t}") == '{"u": {"a": 1, "b": null}}'
+
+
+def test_select_json_of_a_function_takes_its_alias(db):
+    t = db.table("k int PRIMARY KEY, v int")
+    db.execute(f"INSERT INTO {t} (k, v) VALUES (1, 3) USING TIMESTAMP 7")
+    assert json_of(db, f"SELECT JSON writetime(v) AS wt FROM {t} WHERE k = 1") == '{"wt": 7}'
+
+
+@pytest.mark.xfail(strict=True, reason='SELECT JSON count(*) answers {"count": null}: aggregates are not folded '
+                                       'under SELECT JSON; Cassandra answers {"count": 1}')
+def test_select_json_of_an_aggregate(db):
+    t = db.table("k int PRIMARY KEY, v int")
+    db.execute(f"INSERT INTO {t} (k, v) VALUES (1, 3)")
+    assert json_of(db, f"SELECT JSON count(*) FROM {t}") == '{"count": 1}'
+
+
+def test_insert_json_default_null_and_default_unset(db):
+    t = db.table("k int PRIMARY KEY, v text, w int")
+    db.execute(f"INSERT INTO {t} (k, v, w) VALUES (1, 'a', 1)")
+    db.execute(f"""INSERT INTO {t} JSON '{{"k": 1, "v": "b"}}' DEFAULT UNSET""")
+    assert db.rows(f"SELECT v, w FROM {t}") == [("b", 1)]
+    db.execute(f"""INSERT INTO {t} JSON '{{"k": 1, "v": "c"}}'""")
+    assert db.rows(f"SELECT v, w FROM {t}") == [("c", None)]
+    db.execute(f"""INSERT INTO {t} JSON '{{"k": 1, "w": 5}}' DEFAULT NULL""")
+    assert db.rows(f"SELECT v, w FROM {t}") == [(None, 5)]
+
+
+def test_insert_json_bound_and_with_quoted_names(db):
+    t = db.table('k int PRIMARY KEY, "Caps" int')
+    prepared = db.session.prepare(f"INSERT INTO {t} JSON ?")
+    db.session.execute(prepared, (json.dumps({"k": 1, '"Caps"': 2}),))
+    assert db.rows(f"SELECT * FROM {t}") == [(1, 2)]
+
+
+def test_insert_json_accepts_numbers_as_strings_and_ttl(db):
+    t = db.table("k int PRIMARY KEY, v bigint, ts timestamp")
+    db.execute(f"""INSERT INTO {t} JSON '{{"k": "1", "v": "12", "ts": 1000}}' USING TTL 100""")
+    [(k, v, ttl)] = db.rows(f"SELECT k, v, ttl(v) FROM {t}")
+    assert (k, v) == (1, 12) and 90 <= ttl <= 100
+    assert json_of(db, f"SELECT JSON ts FROM {t}") == '{"ts": "1970-01-01 00:00:01.000Z"}'
+
+
+def test_from_json_in_an_insert_and_an_update(db):
+    t = db.table("k int PRIMARY KEY, l list<int>, m map<text, int>")
+    db.execute(f"""INSERT INTO {t} (k, l) VALUES (1, fromJson('[1, 2]'))""")
+    db.execute(f"""UPDATE {t} SET m = fromJson('{{"a": 1}}') WHERE k = 1""")
+    assert db.rows(f"SELECT l, m FROM {t}") == [([1, 2], {"a": 1})]
+
+
+REFUSALS = [
+    ("""INSERT INTO {t} JSON '{{"k": 1, "nope": 2}}'""", "JSON values map contains unrecognized column: nope"),
+    ("""INSERT INTO {t} JSON 'not json'""", "Could not decode JSON string as a map: "),
+    ("""INSERT INTO {t} JSON '[1]'""", "Could not decode JSON string as a map: "),
+    ("""INSERT INTO {t} JSON '{{"k": 1, "v": "x"}}'""", "Error decoding JSON value for v: Unable to make int from 'x'"),
+    ("""INSERT INTO {t} JSON '{{"k": 1, "v": 1.5}}'""", "Error decoding JSON value for v: "),
+]
+
+
+@pytest.mark.parametrize("statement,message", REFUSALS, ids=[s for s, _ in REFUSALS])
+def test_json_refusals_carry_cassandras_words(db, statement, message):
+    t = db.shared_table("k int PRIMARY KEY, v int")
+    db.refused(statement.format(t=t), InvalidRequest, message)
