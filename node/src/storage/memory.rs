@@ -20,6 +20,14 @@ type Table = RwLock<BTreeMap<PartitionPosition, Partition>>;
 pub struct MemoryEngine {
     tables: RwLock<HashMap<Uuid, std::sync::Arc<Table>>>,
     truncations: Truncations,
+    /// Boxed: a coordinator builds an engine per read to merge answers, and
+    /// keeps it in an enum with small variants.
+    repair: Box<RepairState>,
+}
+
+/// The unrepaired marks, as the durable engine keeps them (`unrepaired`).
+#[derive(Debug)]
+struct RepairState {
     marks: Mutex<MarkSet>,
     gate: MarkGate,
     untracked: RwLock<HashSet<Uuid>>,
@@ -30,10 +38,12 @@ impl Default for MemoryEngine {
         MemoryEngine {
             tables: RwLock::default(),
             truncations: Truncations::default(),
-            marks: Mutex::default(),
-            // Nothing survives the process: one incarnation, epochs from 0.
-            gate: MarkGate::new(0, 0),
-            untracked: RwLock::default(),
+            repair: Box::new(RepairState {
+                marks: Mutex::default(),
+                // Nothing survives the process: one incarnation, epochs from 0.
+                gate: MarkGate::new(0, 0),
+                untracked: RwLock::default(),
+            }),
         }
     }
 }
@@ -147,8 +157,14 @@ impl StorageEngine for MemoryEngine {
         let Some(mutation) = self.truncations.filter(mutation) else {
             return Ok(());
         };
-        let gate = self.gate.enter();
-        if !self.untracked.read().unwrap_or_else(|e| e.into_inner()).contains(&mutation.table) {
+        let gate = self.repair.gate.enter();
+        if !self
+            .repair
+            .untracked
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&mutation.table)
+        {
             self.marks().mark(mutation.table, mutation.position.clone(), *gate);
         }
         let mut partitions = t.write().unwrap_or_else(|e| e.into_inner());
@@ -179,7 +195,7 @@ impl StorageEngine for MemoryEngine {
     }
 
     fn set_repair_tracking(&self, table: Uuid, tracked: bool) {
-        let mut untracked = self.untracked.write().unwrap_or_else(|e| e.into_inner());
+        let mut untracked = self.repair.untracked.write().unwrap_or_else(|e| e.into_inner());
         if tracked {
             untracked.remove(&table);
         } else {
@@ -188,7 +204,7 @@ impl StorageEngine for MemoryEngine {
     }
 
     fn begin_repair(&self) -> Result<RepairedBefore, StorageError> {
-        Ok(self.gate.begin(0))
+        Ok(self.repair.gate.begin(0))
     }
 
     fn unrepaired(
@@ -203,14 +219,17 @@ impl StorageEngine for MemoryEngine {
     }
 
     fn mark_repaired(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>, before: RepairedBefore) -> Result<u64, StorageError> {
-        self.gate.check(&before).map_err(|reason| StorageError::RepairSession { reason })?;
+        self.repair
+            .gate
+            .check(&before)
+            .map_err(|reason| StorageError::RepairSession { reason })?;
         Ok(self.marks().clear(table, &start, &end, before.epoch))
     }
 }
 
 impl MemoryEngine {
     fn marks(&self) -> std::sync::MutexGuard<'_, MarkSet> {
-        self.marks.lock().unwrap_or_else(|e| e.into_inner())
+        self.repair.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -112,9 +112,12 @@ pub fn decode_mark_key(key: &[u8]) -> Result<(Uuid, PartitionPosition, u64), Str
     ))
 }
 
+/// A range of keys of the marks keyspace.
+pub type MarkRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// The key range of `table`'s marks whose tokens lie between the bounds;
 /// `None` when no token can.
-pub fn mark_range(table: Uuid, start: &Bound<i64>, end: &Bound<i64>) -> Option<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+pub fn mark_range(table: Uuid, start: &Bound<i64>, end: &Bound<i64>) -> Option<MarkRange> {
     let at = |token: i64| {
         let mut key = table.as_bytes().to_vec();
         key.extend_from_slice(&((token as u64) ^ (1 << 63)).to_be_bytes());
