@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Anti-entropy repair rates, full and incremental: two nodes on 127.0.31.1-2
-# with hints off, GB gibibytes (default 1) loaded at RF 2 with `rustica stress`
-# (4 KiB values). First a full repair of replicas that agree (every byte
-# hashed, nothing streamed: the "compared" rate), then a first incremental
-# repair (everything is unrepaired yet: compared whole) and a second one
-# (nothing written since: nothing compared). Then twice: node 2 is stopped,
-# PCT percent (default 1) of the rows rewritten on node 1 alone, node 2
-# started again and repaired, once incremental and once full, so the two
-# compare the same amount of divergence. Prints each repair's own summary
-# (rows and bytes compared, rows and bytes streamed, MiB/s) and its wall time.
-# Release build; data under a temporary directory, removed at the end.
-# Usage: scripts/bench-repair.sh [GB [PCT]]
+# (BENCH_BASE changes the first three octets) with hints off, GB gibibytes
+# (default 1) loaded at RF 2 with `rustica stress` (4 KiB values). First a
+# full repair of replicas that agree (every byte hashed, nothing streamed:
+# the "compared" rate), then a first incremental repair (everything is
+# unrepaired yet: compared whole) and a second one (nothing written since:
+# nothing compared). Then twice: node 2 is stopped, PCT percent (default 1)
+# of the rows rewritten on node 1 alone, node 2 started again and repaired,
+# once incremental and once full, so the two meet the same divergence.
+# Prints each repair's own summary (rows and bytes compared, rows and bytes
+# streamed, MiB/s) and its wall time. Release build (RUSTICA_BIN: another
+# binary); data under a temporary directory, removed at the end.
+# Usage: [BENCH_BASE=127.0.31] scripts/bench-repair.sh [GB [PCT]]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GB=${1:-1}
@@ -28,8 +29,9 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
-A=127.0.31.1
-B=127.0.31.2
+BASE=${BENCH_BASE:-127.0.31}   # the first three octets of the two nodes' addresses
+A=$BASE.1
+B=$BASE.2
 printf 'hinted_handoff_enabled = false\n' > "$DIR/rustica.toml"
 start_node() { # address, name
     "$BIN" node --config "$DIR/rustica.toml" --address "$1" --data-dir "$DIR/$2" --seeds $A >> "$DIR/$2.log" 2>&1 &
