@@ -19,8 +19,8 @@
 //! makes the earlier ones durable and lists the partitions it holds
 //! unrepaired), builds trees of only the union of those lists on every
 //! replica (`Verb::ValidatePartitions`) and streams only the differing
-//! partitions (`incremental`, `streaming`). When a list is too long the whole range is
-//! compared, as in a full repair. Only when every table of the range was
+//! partitions (`incremental`, `streaming`). When a list is too long the
+//! whole range is compared, as in a full repair. Only when every table of the range was
 //! repaired on every replica does it tell each replica to drop its marks from
 //! before its cut (`Verb::RepairFinalize`): a failed or partial run clears
 //! nothing, and writes that landed during the run stay marked for the next.
