@@ -268,6 +268,8 @@ impl IndexingEngine {
                 continue;
             }
             self.inner.create_table(id)?;
+            // Each node builds its own index from its own data: never repaired.
+            self.inner.set_repair_tracking(id, false);
             let existing = self.inner.read_raw(&ReadCommand::all(table.id), ReadLimits::NONE)?;
             let only_this = Table {
                 indexes: vec![index.clone()],
@@ -468,6 +470,34 @@ impl StorageEngine for IndexingEngine {
 
     fn set_gc_grace(&self, table: Uuid, seconds: i32) {
         self.inner.set_gc_grace(table, seconds)
+    }
+
+    fn set_repair_tracking(&self, table: Uuid, tracked: bool) {
+        self.inner.set_repair_tracking(table, tracked)
+    }
+
+    fn begin_repair(&self) -> Result<crate::storage::RepairedBefore, StorageError> {
+        self.inner.begin_repair()
+    }
+
+    fn unrepaired(
+        &self,
+        table: Uuid,
+        start: Bound<i64>,
+        end: Bound<i64>,
+        max: usize,
+    ) -> Result<Option<Vec<PartitionPosition>>, StorageError> {
+        self.inner.unrepaired(table, start, end, max)
+    }
+
+    fn mark_repaired(
+        &self,
+        table: Uuid,
+        start: Bound<i64>,
+        end: Bound<i64>,
+        before: crate::storage::RepairedBefore,
+    ) -> Result<u64, StorageError> {
+        self.inner.mark_repaired(table, start, end, before)
     }
 }
 

@@ -79,7 +79,7 @@ fn definitions() -> Vec<(&'static str, String)> {
         ("system", "CREATE TABLE hints (target inet, id timeuuid, mutation blob, PRIMARY KEY ((target), id))".into()),
         ("system", "CREATE TABLE paxos (row_key blob, cf_id uuid, in_progress_ballot timeuuid, most_recent_commit blob, most_recent_commit_at timeuuid, proposal blob, proposal_ballot timeuuid, PRIMARY KEY ((row_key), cf_id))".into()),
         ("system", "CREATE TABLE streams (operation text, peer inet, direction text, state text, ranges_total int, ranges_done int, bytes bigint, rows bigint, mb_per_s double, started_at timestamp, updated_at timestamp, PRIMARY KEY ((operation), peer))".into()),
-        ("system", "CREATE TABLE repairs (id uuid PRIMARY KEY, keyspace_name text, table_names text, options text, status text, ranges_total int, ranges_done int, ranges_differing int, ranges_failed int, rows_streamed bigint, bytes_streamed bigint, bytes_compared bigint, started_at timestamp, finished_at timestamp, error text)".into()),
+        ("system", "CREATE TABLE repairs (id uuid PRIMARY KEY, keyspace_name text, table_names text, options text, status text, ranges_total int, ranges_done int, ranges_differing int, ranges_failed int, rows_streamed bigint, bytes_streamed bigint, bytes_compared bigint, rows_compared bigint, started_at timestamp, finished_at timestamp, error text)".into()),
         ("system", "CREATE TABLE cluster_status (peer inet PRIMARY KEY, state text, status text, host_id uuid, data_center text, rack text, tokens int, load bigint, schema_version uuid, updated_at timestamp)".into()),
         ("system_auth", "CREATE TABLE roles (role text PRIMARY KEY, can_login boolean, is_superuser boolean, member_of set<text>, salted_hash text)".into()),
         ("system_auth", "CREATE TABLE role_permissions (role text, resource text, permissions set<text>, PRIMARY KEY ((role), resource))".into()),
@@ -151,6 +151,12 @@ pub fn create_storage(engine: &dyn StorageEngine, schema: &Schema) -> Result<(),
         for t in ks.tables.values() {
             engine.create_table(t.id)?;
             engine.set_gc_grace(t.id, t.options.gc_grace_seconds);
+            // A table local to each node is never repaired: its writes leave no mark.
+            let local = matches!(
+                crate::coordinator::replicas::Strategy::from_replication(&ks.replication),
+                crate::coordinator::replicas::Strategy::Local
+            );
+            engine.set_repair_tracking(t.id, !local);
         }
     }
     Ok(())
@@ -534,7 +540,7 @@ pub struct RepairRow {
     pub id: Uuid,
     pub keyspace: String,
     pub tables: Vec<String>,
-    /// How it was asked for: `full`, `primary ranges`, the tokens.
+    /// How it was asked for: `incremental` or `full`, `primary ranges`, the tokens.
     pub options: String,
     /// `running`, `done` or `failed`.
     pub status: String,
@@ -545,6 +551,7 @@ pub struct RepairRow {
     pub rows_streamed: i64,
     pub bytes_streamed: i64,
     pub bytes_compared: i64,
+    pub rows_compared: i64,
     /// Milliseconds since the epoch.
     pub started_at: i64,
     pub finished_at: Option<i64>,
@@ -566,6 +573,7 @@ pub fn write_repair(engine: &dyn StorageEngine, schema: &Schema, row: &RepairRow
         ("rows_streamed", Value::Bigint(row.rows_streamed)),
         ("bytes_streamed", Value::Bigint(row.bytes_streamed)),
         ("bytes_compared", Value::Bigint(row.bytes_compared)),
+        ("rows_compared", Value::Bigint(row.rows_compared)),
         ("started_at", Value::Timestamp(row.started_at)),
     ];
     if let Some(finished) = row.finished_at {

@@ -4,7 +4,10 @@
 //! cells it missed), each replica read alone; deleted rows stay deleted; a
 //! second repair finds nothing to stream. `rustica repair` prints its summary,
 //! and fails a range whose replica is down with "Endpoint not alive" while the
-//! other ranges are repaired.
+//! other ranges are repaired. Incremental repair (the default) compares only
+//! what was written since the last one: it fixes a divergence written since,
+//! a run over unchanged data compares nothing, a failed run clears nothing,
+//! writes during a run stay for the next, and a full repair compares all.
 
 mod common;
 
@@ -93,7 +96,9 @@ async fn repair(s: &Session, node: IpAddr, text: &str) -> anyhow::Result<BTreeMa
         .await?
         .into_rows_result()?;
     let names: Vec<String> = result.column_specs().iter().map(|c| c.name().to_string()).collect();
-    type Twelve = (
+    type Fourteen = (
+        String,
+        String,
         String,
         String,
         String,
@@ -107,10 +112,10 @@ async fn repair(s: &Session, node: IpAddr, text: &str) -> anyhow::Result<BTreeMa
         String,
         String,
     );
-    let mut rows = result.rows::<Twelve>()?;
+    let mut rows = result.rows::<Fourteen>()?;
     let Some(row) = rows.next() else { bail!("{text} answered no row") };
-    let (a, b, c, d, e, f, g, h, i, j, k, l) = row?;
-    Ok(names.into_iter().zip([a, b, c, d, e, f, g, h, i, j, k, l]).collect())
+    let (a, b, c, d, e, f, g, h, i, j, k, l, m, n) = row?;
+    Ok(names.into_iter().zip([a, b, c, d, e, f, g, h, i, j, k, l, m, n]).collect())
 }
 
 async fn schema(s: &Session, node: IpAddr) -> anyhow::Result<()> {
@@ -286,7 +291,7 @@ async fn rustica_repair_prints_its_summary_streams_nothing_when_replicas_agree_a
         assert!(ok, "rustica repair failed: {err}\n{out}");
         assert!(out.contains("repairing r.t on"), "{out}");
         assert!(
-            out.contains("Repair of r (t) done: 49 ranges compared, 0 differing, 0 failed; 0 rows (0 bytes) streamed"),
+            out.contains("Incremental repair of r (t) done: 49 ranges compared, 0 differing, 0 failed; 0 rows (0 bytes) streamed"),
             "{out}"
         );
 
@@ -333,6 +338,117 @@ async fn rustica_repair_prints_its_summary_streams_nothing_when_replicas_agree_a
             matches!((compared, failed), (Some(c), Some(f)) if f > 0 && f < c),
             "only the ranges node 3 replicates fail, the others are repaired: {out}"
         );
+        Ok(())
+    })
+    .await;
+}
+
+/// The summary's figures that tell what a run did.
+fn figures(summary: &BTreeMap<String, String>) -> (&str, &str, &str, &str, &str) {
+    (
+        summary["kind"].as_str(),
+        summary["status"].as_str(),
+        summary["ranges_differing"].as_str(),
+        summary["rows_streamed"].as_str(),
+        summary["rows_compared"].as_str(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_repair_compares_only_what_was_written_since_the_last_one() {
+    // Two restarts of a node and nine repairs.
+    within(Duration::from_secs(300), async {
+        let mut cluster = TestCluster::start_with_config(3, NO_HINTS).await;
+        let ips = cluster.addresses();
+        let (n1, n3) = (ips[0], ips[2]);
+        let s = std::sync::Arc::new(cluster.session_to(1).await?);
+        wait_for(&s, n1, &ips, "UN").await?;
+        schema(&s, n1).await?;
+        for k in 0..100 {
+            write(&s, n1, Consistency::All, &format!("INSERT INTO r.t (k, v) VALUES ({k}, 'v{k}')")).await?;
+        }
+        // Never repaired: everything is compared (100 rows on each of 3 replicas).
+        let first = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(figures(&first), ("incremental", "done", "0", "0", "300"), "{first:?}");
+        // Nothing written since: nothing compared.
+        let again = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(figures(&again), ("incremental", "done", "0", "0", "0"), "{again:?}");
+        assert_eq!(again["bytes_compared"], "0", "{again:?}");
+
+        // Node 3 misses ten overwrites.
+        cluster.kill(3);
+        wait_for(&s, n1, &[n3], "DN").await?;
+        for k in 0..10 {
+            write(&s, n1, Consistency::Quorum, &format!("UPDATE r.t SET v = 'new{k}' WHERE k = {k}")).await?;
+        }
+        cluster.restart(3).await;
+        wait_for(&s, n1, &ips, "UN").await?;
+        let fix = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        let (kind, status, differing, streamed, compared) = figures(&fix);
+        assert_eq!(
+            (kind, status, compared),
+            ("incremental", "done", "30"),
+            "only the ten rows written since: {fix:?}"
+        );
+        assert!(differing != "0" && streamed != "0", "{fix:?}");
+        let on_3 = rows_on(&s, n3).await?;
+        for k in 0..10 {
+            assert_eq!(on_3.get(&k), Some(&format!("new{k}")), "node 3 alone, after the repair");
+        }
+        // What the repair streamed was written since its start: the next run
+        // compares those ten partitions once, equal, and then nothing.
+        let after = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(figures(&after), ("incremental", "done", "0", "0", "30"), "{after:?}");
+        let quiet = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(figures(&quiet), ("incremental", "done", "0", "0", "0"), "{quiet:?}");
+
+        // A full repair compares everything, and leaves the marks alone.
+        let full = repair(&s, n1, "NODETOOL REPAIR r FULL").await?;
+        assert_eq!(figures(&full), ("full", "done", "0", "0", "300"), "{full:?}");
+
+        // A failed run clears nothing: five new rows stay unrepaired.
+        for k in 100..105 {
+            write(&s, n1, Consistency::All, &format!("INSERT INTO r.t (k, v) VALUES ({k}, 'v{k}')")).await?;
+        }
+        cluster.kill(3);
+        wait_for(&s, n1, &[n3], "DN").await?;
+        let failed = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(
+            (failed["status"].as_str(), failed["ranges_failed"].as_str()),
+            ("failed", "49"),
+            "{failed:?}"
+        );
+        cluster.restart(3).await;
+        wait_for(&s, n1, &ips, "UN").await?;
+        let retry = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        assert_eq!(figures(&retry), ("incremental", "done", "0", "0", "15"), "{retry:?}");
+
+        // Writes that land while a repair runs stay unrepaired for the next run.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let writer = {
+            let (s, stop, written) = (s.clone(), stop.clone(), written.clone());
+            tokio::spawn(async move {
+                let mut k = 1000;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    write(&s, n1, Consistency::All, &format!("INSERT INTO r.t (k, v) VALUES ({k}, 'during')")).await?;
+                    written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    k += 1;
+                }
+                anyhow::Ok(())
+            })
+        };
+        while written.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let during = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        writer.await??;
+        assert_eq!(during["status"], "done", "{during:?}");
+        let next = repair(&s, n1, "NODETOOL REPAIR r").await?;
+        let compared: u64 = next["rows_compared"].parse()?;
+        assert!(compared > 0, "writes during the last run are compared by this one: {next:?}");
+        assert_eq!(next["ranges_differing"], "0", "{next:?}");
         Ok(())
     })
     .await;

@@ -1,9 +1,11 @@
-//! `rustica repair [keyspace [table]]`: anti-entropy repair of the ranges one
-//! node replicates, as Cassandra's `nodetool repair` (full repair), sent to
-//! the node as a `NODETOOL REPAIR` statement. While the node works, a
-//! progress bar shows the ranges done, read from its `system.repairs`; at the
-//! end a summary per keyspace: ranges compared and differing, rows and bytes
-//! streamed, bytes compared, seconds.
+//! `rustica repair [keyspace [table]] [--full]`: anti-entropy repair of the
+//! ranges one node replicates, as Cassandra's `nodetool repair`: incremental
+//! unless `--full` (only what was written since the last incremental repair
+//! is compared), sent to the node as a `NODETOOL REPAIR` statement. While the
+//! node works, a progress bar shows the ranges done, read from its
+//! `system.repairs`; at the end a summary per keyspace: incremental or full,
+//! ranges compared and differing, rows and bytes streamed, rows and bytes
+//! compared, seconds.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -25,6 +27,10 @@ pub struct RepairArgs {
     pub keyspace: Option<String>,
     /// The table to repair (default: every table of the keyspace).
     pub table: Option<String>,
+    /// A full repair: compare everything, not only what was written since
+    /// the last incremental repair (nodetool's --full).
+    #[arg(long = "full")]
+    pub full: bool,
     /// Only the ranges this node is the first replica of (nodetool's -pr):
     /// run it on every node to repair each range once.
     #[arg(long = "pr", alias = "partitioner-range")]
@@ -53,6 +59,9 @@ pub struct Summary {
     pub rows_streamed: u64,
     pub bytes_streamed: u64,
     pub bytes_compared: u64,
+    pub rows_compared: u64,
+    /// `incremental` or `full`.
+    pub kind: String,
     pub seconds: f64,
     pub status: String,
     pub error: String,
@@ -63,8 +72,8 @@ impl Summary {
         let text = |i: usize| row.get(i).cloned().unwrap_or_default();
         let number = |i: usize| text(i).parse::<u64>().unwrap_or(0);
         anyhow::ensure!(
-            row.len() >= 12,
-            "the node answered NODETOOL REPAIR with {} columns, not 12",
+            row.len() >= COLUMNS,
+            "the node answered NODETOOL REPAIR with {} columns, not {COLUMNS}",
             row.len()
         );
         Ok(Summary {
@@ -76,6 +85,8 @@ impl Summary {
             rows_streamed: number(6),
             bytes_streamed: number(7),
             bytes_compared: number(8),
+            kind: text(12),
+            rows_compared: number(13),
             seconds: text(9).parse().unwrap_or(0.0),
             status: text(10),
             error: text(11),
@@ -91,8 +102,12 @@ impl Summary {
                 0.0
             }
         };
+        let mut kind = self.kind.clone();
+        if let Some(first) = kind.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
         let mut out = format!(
-            "Repair of {} ({}) {}: {} ranges compared, {} differing, {} failed; {} rows ({}) streamed; {} compared; {:.1} s ({:.1} MiB/s compared, {:.1} MiB/s streamed)",
+            "{kind} repair of {} ({}) {}: {} ranges compared, {} differing, {} failed; {} rows ({}) streamed; {} rows ({}) compared; {:.1} s ({:.1} MiB/s compared, {:.1} MiB/s streamed)",
             self.keyspace,
             self.tables,
             self.status,
@@ -101,6 +116,7 @@ impl Summary {
             self.failed,
             self.rows_streamed,
             format_load(self.bytes_streamed as i64),
+            self.rows_compared,
             format_load(self.bytes_compared as i64),
             self.seconds,
             rate(self.bytes_compared),
@@ -118,6 +134,7 @@ pub fn statement(args: &RepairArgs) -> String {
     CqlStatement::NodeTool(NodeTool::Repair(RepairOptions {
         keyspace: args.keyspace.clone(),
         table: args.table.clone(),
+        full: args.full,
         primary_range: args.primary_range,
         start_token: args.start_token,
         end_token: args.end_token,
@@ -181,7 +198,8 @@ pub async fn run(args: RepairArgs) -> anyhow::Result<()> {
     } else {
         "every range it replicates"
     };
-    println!("repairing {what} on {}: {ranges} (full repair)", args.node.host);
+    let kind = if args.full { "full" } else { "incremental" };
+    println!("repairing {what} on {}: {ranges} ({kind} repair)", args.node.host);
     // Runs already in the table (a crashed node's may say `running` forever) are not ours.
     let before: HashSet<Uuid> = runs(&session).await.map(|r| r.iter().map(|r| r.id).collect()).unwrap_or_default();
     let mut request = Statement::new(text);
@@ -218,9 +236,14 @@ pub async fn run(args: RepairArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The columns of the statement's answer.
+const COLUMNS: usize = 14;
+
 /// The statement's rows as text columns.
 fn read_text_rows(rows: &scylla::response::query_result::QueryRowsResult) -> anyhow::Result<Vec<Vec<String>>> {
-    type Twelve = (
+    type Fourteen = (
+        String,
+        String,
         String,
         String,
         String,
@@ -235,9 +258,9 @@ fn read_text_rows(rows: &scylla::response::query_result::QueryRowsResult) -> any
         String,
     );
     let mut out = Vec::new();
-    for row in rows.rows::<Twelve>()? {
-        let (a, b, c, d, e, f, g, h, i, j, k, l) = row?;
-        out.push(vec![a, b, c, d, e, f, g, h, i, j, k, l]);
+    for row in rows.rows::<Fourteen>()? {
+        let (a, b, c, d, e, f, g, h, i, j, k, l, m, n) = row?;
+        out.push(vec![a, b, c, d, e, f, g, h, i, j, k, l, m, n]);
     }
     Ok(out)
 }
@@ -251,6 +274,7 @@ mod tests {
         let args = RepairArgs {
             keyspace: Some("aviation".into()),
             table: Some("flights".into()),
+            full: true,
             primary_range: true,
             start_token: Some(-5),
             end_token: Some(7),
@@ -260,7 +284,9 @@ mod tests {
                 client: Default::default(),
             },
         };
-        assert_eq!(statement(&args), "NODETOOL REPAIR aviation flights PRIMARY START -5 END 7");
+        assert_eq!(statement(&args), "NODETOOL REPAIR aviation flights FULL PRIMARY START -5 END 7");
+        let incremental = RepairArgs { full: false, ..args };
+        assert_eq!(statement(&incremental), "NODETOOL REPAIR aviation flights PRIMARY START -5 END 7");
     }
 
     #[test]
@@ -274,14 +300,20 @@ mod tests {
             rows_streamed: 120,
             bytes_streamed: 2048,
             bytes_compared: 4 << 20,
+            rows_compared: 4096,
+            kind: "incremental".into(),
             seconds: 2.0,
             status: "done".into(),
             error: String::new(),
         };
         let text = summary.render();
-        assert!(text.contains("48 ranges compared, 3 differing, 0 failed"), "{text}");
+        assert!(
+            text.starts_with("Incremental repair of r (t) done: 48 ranges compared, 3 differing, 0 failed"),
+            "{text}"
+        );
+        assert!(text.contains("4096 rows (4.00 MiB) compared"), "{text}");
         assert!(text.contains("120 rows (2.00 KiB) streamed"), "{text}");
-        assert!(text.contains("4.00 MiB compared") && text.contains("2.0 MiB/s compared"), "{text}");
+        assert!(text.contains("2.0 MiB/s compared"), "{text}");
         assert_eq!(
             progress_bar("r", 24, 48),
             format!("[{}{}] 24/48 ranges  r", "#".repeat(15), ".".repeat(15))

@@ -75,7 +75,7 @@ pub enum NodeTool {
     SetTraceProbability(String),
     /// `NODETOOL GETTRACEPROBABILITY`: that share, as one row.
     GetTraceProbability,
-    /// `NODETOOL REPAIR [keyspace [table]] [PRIMARY] [START <token>] [END <token>]`:
+    /// `NODETOOL REPAIR [keyspace [table]] [FULL | INCREMENTAL] [PRIMARY] [START <token>] [END <token>]`:
     /// anti-entropy repair of the ranges this node replicates.
     Repair(RepairOptions),
 }
@@ -83,11 +83,14 @@ pub enum NodeTool {
 /// What `NODETOOL REPAIR` repairs: every replicated keyspace, or one keyspace,
 /// or one table; every range the node replicates or only its primary ranges
 /// (nodetool's `-pr`); within the tokens `(start, end]` when given (nodetool's
-/// `-st`/`-et`).
+/// `-st`/`-et`); incremental (the default, as in Cassandra 4) or full
+/// (nodetool's `--full`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RepairOptions {
     pub keyspace: Option<String>,
     pub table: Option<String>,
+    /// A full repair (compares everything) rather than an incremental one.
+    pub full: bool,
     pub primary_range: bool,
     pub start_token: Option<i64>,
     pub end_token: Option<i64>,

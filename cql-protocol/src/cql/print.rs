@@ -700,7 +700,7 @@ impl Display for Statement {
                 f.write_str("NODETOOL REPAIR")?;
                 // A name spelt like an option word is quoted, so it parses back as a name.
                 let name = |f: &mut Formatter<'_>, name: &str| {
-                    if ["primary", "start", "end"].contains(&name) {
+                    if ["full", "incremental", "primary", "start", "end"].contains(&name) {
                         write_quoted(f, name)
                     } else {
                         write!(f, "{}", Ident(name))
@@ -713,6 +713,9 @@ impl Display for Statement {
                         f.write_str(" ")?;
                         name(f, table)?;
                     }
+                }
+                if options.full {
+                    f.write_str(" FULL")?;
                 }
                 if options.primary_range {
                     f.write_str(" PRIMARY")?;

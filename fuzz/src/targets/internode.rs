@@ -13,7 +13,8 @@ use node::paxos::{Ballot, Promise, Proposal};
 use node::repair::merkle::{MerkleTree, TokenSpan};
 use node::storage::cell::Cell;
 use node::storage::{
-    ColumnData, DeletionTime, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ReadLimits, ResumePoint, Row,
+    ColumnData, DeletionTime, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ReadLimits, RepairedBefore,
+    ResumePoint, Row,
 };
 use uuid::Uuid;
 
@@ -251,6 +252,26 @@ fn verbs() -> Vec<Verb> {
     if let Ok(traced) = inner.traced(Uuid::from_u128(0xabc)) {
         verbs.push(traced);
     }
+    let span = TokenSpan { first: -5, last: 9 };
+    verbs.push(Verb::RepairPrepare {
+        table: TABLE,
+        span,
+        max_partitions: 16_384,
+    });
+    verbs.push(Verb::ValidatePartitions {
+        table: TABLE,
+        span,
+        depth: 3,
+        partitions: vec![position(1), position(4)],
+    });
+    verbs.push(Verb::RepairFinalize {
+        table: TABLE,
+        span,
+        before: RepairedBefore {
+            incarnation: 7,
+            epoch: 1_700_000_000_000_000,
+        },
+    });
     verbs
 }
 
@@ -290,5 +311,14 @@ fn replies() -> Vec<Reply> {
             }),
         });
     }
+    let before = RepairedBefore {
+        incarnation: 7,
+        epoch: 1_700_000_000_000_000,
+    };
+    replies.push(Reply::Unrepaired {
+        before,
+        partitions: Some(vec![position(1), position(4)]),
+    });
+    replies.push(Reply::Unrepaired { before, partitions: None });
     replies
 }

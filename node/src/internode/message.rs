@@ -13,7 +13,7 @@ use super::frame::{EncodeError, Frame, Kind};
 use crate::movement::chunk::StreamChunk;
 use crate::paxos::{Ballot, Promise, Proposal};
 use crate::repair::merkle::{MerkleTree, TokenSpan};
-use crate::storage::{Mutation, PartitionPosition, ReadCommand, ReadLimits, ResumePoint};
+use crate::storage::{Mutation, PartitionPosition, ReadCommand, ReadLimits, RepairedBefore, ResumePoint};
 
 /// A request to a replica.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +80,31 @@ pub enum Verb {
         created_at: i64,
         mutation: Mutation,
     },
+    /// Starts an incremental repair of `table` over `span` on this replica
+    /// (Cassandra's `PREPARE_CONSISTENT_REQ`): its later writes are marked
+    /// with a newer epoch and its earlier ones made durable
+    /// (`StorageEngine::begin_repair`). Answered by `Unrepaired`: the cut and
+    /// the partitions of the span marked unrepaired, or none listed when there
+    /// are more than `max_partitions`. New in version 10 (verb 14).
+    RepairPrepare { table: Uuid, span: TokenSpan, max_partitions: u32 },
+    /// The Merkle tree, `2^depth` leaves over `span`, of this replica's
+    /// content of only these partitions of `table` (those outside `span` are
+    /// left out); answered by `Tree`. New in version 10 (verb 15).
+    ValidatePartitions {
+        table: Uuid,
+        span: TokenSpan,
+        depth: u8,
+        partitions: Vec<PartitionPosition>,
+    },
+    /// The incremental repair of `table` over `span` succeeded on every
+    /// replica: drop the unrepaired marks of writes before `before` (the cut
+    /// this replica answered `RepairPrepare` with; Cassandra's
+    /// `FINALIZE_COMMIT_MSG`). Answered by `Ack`. New in version 10 (verb 16).
+    RepairFinalize {
+        table: Uuid,
+        span: TokenSpan,
+        before: RepairedBefore,
+    },
 }
 
 /// A replica's answer to one verb.
@@ -118,6 +143,13 @@ pub enum Reply {
         rows: u64,
         bytes: u64,
     },
+    /// A replica's cut for an incremental repair and the partitions it holds
+    /// unrepaired in the span (`None`: more than were asked for). New in
+    /// version 10 (reply 9).
+    Unrepaired {
+        before: RepairedBefore,
+        partitions: Option<Vec<PartitionPosition>>,
+    },
 }
 
 impl Verb {
@@ -138,6 +170,9 @@ impl Verb {
             Verb::Traced { .. } => "traced",
             Verb::Validate { .. } => "validate",
             Verb::Hint { .. } => "hint",
+            Verb::RepairPrepare { .. } => "repair_prepare",
+            Verb::ValidatePartitions { .. } => "validate_partitions",
+            Verb::RepairFinalize { .. } => "repair_finalize",
         }
     }
 
@@ -157,6 +192,9 @@ impl Verb {
             Verb::Traced { .. } => "TRACED",
             Verb::Validate { .. } => "VALIDATION_REQ",
             Verb::Hint { .. } => "HINT_REQ",
+            Verb::RepairPrepare { .. } => "PREPARE_CONSISTENT_REQ",
+            Verb::ValidatePartitions { .. } => "VALIDATION_REQ",
+            Verb::RepairFinalize { .. } => "FINALIZE_COMMIT_MSG",
         }
     }
 
@@ -168,7 +206,8 @@ impl Verb {
             Verb::Read { .. } | Verb::ReadDigest { .. } => "ReadStage",
             Verb::StreamRead { .. } | Verb::StreamPush { .. } => "StreamStage",
             Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } => "PaxosStage",
-            Verb::Validate { .. } => "ValidationExecutor",
+            Verb::Validate { .. } | Verb::ValidatePartitions { .. } => "ValidationExecutor",
+            Verb::RepairPrepare { .. } | Verb::RepairFinalize { .. } => "AntiEntropyStage",
             Verb::Ping | Verb::Traced { .. } => "RequestResponseStage",
         }
     }
@@ -203,6 +242,7 @@ impl Reply {
             Reply::Promise { .. } => "promise",
             Reply::Accepted { .. } => "accepted",
             Reply::Tree { .. } => "tree",
+            Reply::Unrepaired { .. } => "unrepaired",
         }
     }
 }
@@ -358,6 +398,22 @@ mod tests {
                 created_at: 1_700_000_000_000,
                 mutation: sample_mutation(),
             },
+            Verb::RepairPrepare {
+                table: Uuid::from_u128(7),
+                span: TokenSpan { first: -5, last: 9 },
+                max_partitions: 100,
+            },
+            Verb::ValidatePartitions {
+                table: Uuid::from_u128(7),
+                span: TokenSpan { first: -5, last: 9 },
+                depth: 2,
+                partitions: vec![sample_mutation().position],
+            },
+            Verb::RepairFinalize {
+                table: Uuid::from_u128(7),
+                span: TokenSpan { first: -5, last: 9 },
+                before: RepairedBefore { incarnation: 1, epoch: 2 },
+            },
         ];
         for verb in verbs {
             let bytes = encode(42, Kind::Request, &verb).unwrap();
@@ -392,6 +448,10 @@ mod tests {
                 },
                 rows: 3,
                 bytes: 120,
+            },
+            Reply::Unrepaired {
+                before: RepairedBefore { incarnation: 1, epoch: 2 },
+                partitions: Some(vec![sample_mutation().position]),
             },
         ] {
             let bytes = encode(1, Kind::Response, &reply).unwrap();

@@ -75,7 +75,10 @@ impl Handler for Replica {
             | Verb::CounterLead { .. }
             | Verb::Traced { .. }
             | Verb::Validate { .. }
-            | Verb::Hint { .. }) => crate::replica::local_reply(&self.engine, verb),
+            | Verb::Hint { .. }
+            | Verb::RepairPrepare { .. }
+            | Verb::ValidatePartitions { .. }
+            | Verb::RepairFinalize { .. }) => crate::replica::local_reply(&self.engine, verb),
             Verb::Ping => {
                 if self.slow.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(600));

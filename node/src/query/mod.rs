@@ -295,6 +295,8 @@ impl QueryProcessor {
                             format!("{:.3}", s.seconds),
                             s.status,
                             s.error.unwrap_or_default(),
+                            if s.incremental { "incremental" } else { "full" }.to_string(),
+                            s.rows_compared.to_string(),
                         ]
                     })
                     .collect();
@@ -312,6 +314,8 @@ impl QueryProcessor {
                         "seconds",
                         "status",
                         "error",
+                        "kind",
+                        "rows_compared",
                     ],
                     rows,
                 )))

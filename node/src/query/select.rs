@@ -803,6 +803,10 @@ impl<'a> Collector<'a> {
         self.remaining = self.remaining.saturating_sub(1);
         self.in_partition += 1;
         self.last = Some((pv.position.clone(), row.map(|(c, _)| c.to_vec()), self.in_partition));
+        // The LIMIT is met: no need to read one more row to know it.
+        if self.remaining == 0 {
+            return Ok(Visit::Stop);
+        }
         Ok(if self.select.distinct {
             Visit::NextPartition
         } else {

@@ -1,5 +1,5 @@
-//! Anti-entropy repair, as Cassandra's `nodetool repair` (full repair): the
-//! node asked coordinates. For each token range it replicates (all of them,
+//! Anti-entropy repair, as Cassandra's `nodetool repair`: the node asked
+//! coordinates. For each token range it replicates (all of them,
 //! or its primary ranges), within the tokens asked for, and for each table,
 //! it asks every replica of the range for a Merkle tree of its content
 //! (`Verb::Validate`, served by `validation`), compares the trees and streams
@@ -11,11 +11,28 @@
 //! the others go on. Each keyspace's run is a row of `system.repairs`,
 //! updated after every range.
 //!
-//! Incremental repair (marking repaired data, Cassandra's `repairedAt`) is
-//! not built: every run compares all the data of its ranges.
+//! Incremental repair is the default, as in Cassandra 4 (`full` asks for a
+//! full one). Every replica marks each partition it writes as unrepaired
+//! (`storage::unrepaired`, in the same storage write as the data). For each
+//! range and table the coordinator asks every replica to start the repair
+//! (`Verb::RepairPrepare`: the replica moves its later writes to a new epoch,
+//! makes the earlier ones durable and lists the partitions it holds
+//! unrepaired), builds trees of only the union of those lists on every
+//! replica (`Verb::ValidatePartitions`) and streams only the differing
+//! partitions (`incremental`, `streaming`). When a list is too long the
+//! whole range is compared, as in a full repair. Only when every table of the range was
+//! repaired on every replica does it tell each replica to drop its marks from
+//! before its cut (`Verb::RepairFinalize`): a failed or partial run clears
+//! nothing, and writes that landed during the run stay marked for the next.
+//! So after a successful incremental repair of a range its replicas agree on
+//! everything written before it started, and a second run over unchanged data
+//! compares only what the first streamed. A full repair neither reads nor
+//! clears marks (as Cassandra 4's full repairs do not anticompact).
 
+pub mod incremental;
 pub mod merkle;
 pub mod plan;
+pub mod streaming;
 pub mod validation;
 
 use std::net::IpAddr;
@@ -28,13 +45,15 @@ use uuid::Uuid;
 
 pub use cql_protocol::cql::ast::RepairOptions;
 
-use self::merkle::MerkleTree;
+use self::incremental::Scope;
+use self::merkle::{MerkleTree, TokenSpan};
 use self::plan::RepairRange;
 use crate::coordinator::replicas::Strategy;
 use crate::internode::{Messaging, Reply, Verb};
 use crate::movement::copy::{copy_range, Throttle};
 use crate::movement::{MovementConfig, Services};
 use crate::schema::{Keyspace, Table};
+use crate::storage::RepairedBefore;
 use crate::system::{self, RepairRow};
 
 /// How long a replica may take to build one tree.
@@ -55,6 +74,10 @@ pub struct RepairSummary {
     pub bytes_streamed: u64,
     /// Bytes hashed by all replicas together.
     pub bytes_compared: u64,
+    /// Rows hashed by all replicas together.
+    pub rows_compared: u64,
+    /// Whether it was incremental (else full).
+    pub incremental: bool,
     pub seconds: f64,
     /// `done` or `failed`.
     pub status: String,
@@ -101,7 +124,7 @@ pub async fn run(services: Arc<Services>, config: MovementConfig, options: Repai
 }
 
 fn describe(options: &RepairOptions) -> String {
-    let mut text = "full".to_string();
+    let mut text = if options.full { "full" } else { "incremental" }.to_string();
     if options.primary_range {
         text.push_str(", primary ranges");
     }
@@ -119,6 +142,7 @@ struct RangeOutcome {
     rows_streamed: u64,
     bytes_streamed: u64,
     bytes_compared: u64,
+    rows_compared: u64,
     error: Option<String>,
 }
 
@@ -151,6 +175,7 @@ async fn repair_keyspace(
         rows_streamed: 0,
         bytes_streamed: 0,
         bytes_compared: 0,
+        rows_compared: 0,
         started_at: chrono::Utc::now().timestamp_millis(),
         finished_at: None,
         error: None,
@@ -168,7 +193,13 @@ async fn repair_keyspace(
     stream::iter(ranges)
         .map(|range| {
             let (messaging, throttle) = (&messaging, &throttle);
-            async move { (range.span, repair_range(services, messaging, throttle, tables, &range).await) }
+            let incremental = !options.full;
+            async move {
+                (
+                    range.span,
+                    repair_range(services, messaging, throttle, tables, &range, incremental).await,
+                )
+            }
         })
         .buffer_unordered(config.parallel_ranges.max(1))
         .for_each(|(span, outcome)| {
@@ -179,6 +210,7 @@ async fn repair_keyspace(
                 r.rows_streamed += outcome.rows_streamed as i64;
                 r.bytes_streamed += outcome.bytes_streamed as i64;
                 r.bytes_compared += outcome.bytes_compared as i64;
+                r.rows_compared += outcome.rows_compared as i64;
                 if let Some(e) = outcome.error {
                     warn!(keyspace = %keyspace.name, first = span.first, last = span.last, error = %e, "repair of a range failed");
                     r.ranges_failed += 1;
@@ -212,6 +244,8 @@ async fn repair_keyspace(
         rows_streamed: r.rows_streamed as u64,
         bytes_streamed: r.bytes_streamed as u64,
         bytes_compared: r.bytes_compared as u64,
+        rows_compared: r.rows_compared as u64,
+        incremental: !options.full,
         seconds: started.elapsed().as_secs_f64(),
         status: r.status.clone(),
         error: r.error.clone(),
@@ -224,6 +258,8 @@ async fn repair_keyspace(
         rows_streamed = summary.rows_streamed,
         bytes_streamed = summary.bytes_streamed,
         bytes_compared = summary.bytes_compared,
+        rows_compared = summary.rows_compared,
+        incremental = summary.incremental,
         seconds = summary.seconds,
         "repair finished"
     );
@@ -235,12 +271,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Compares and syncs every table over one range; the first failure ends it.
+/// An incremental repair then clears the replicas' marks, only once every
+/// table is repaired on every replica.
 async fn repair_range(
     services: &Arc<Services>,
     messaging: &Messaging,
     throttle: &Throttle,
     tables: &[Arc<Table>],
     range: &RepairRange,
+    incremental: bool,
 ) -> RangeOutcome {
     let mut outcome = RangeOutcome::default();
     let topology = services.coordinator.view.topology();
@@ -251,8 +290,16 @@ async fn repair_range(
         ));
         return outcome;
     }
+    let mut cuts: Vec<(&Table, Vec<(IpAddr, RepairedBefore)>)> = Vec::new();
     for table in tables {
-        if let Err(e) = repair_table(services, messaging, throttle, table, range, &mut outcome).await {
+        let result = if incremental {
+            repair_table_incremental(services, messaging, throttle, table, range, &mut outcome)
+                .await
+                .map(|cut| cuts.push((table, cut)))
+        } else {
+            repair_table(services, messaging, throttle, table, range, &mut outcome).await
+        };
+        if let Err(e) = result {
             outcome.error = Some(format!(
                 "{}.{} over tokens {}..={}: {e}",
                 table.keyspace, table.name, range.span.first, range.span.last
@@ -260,7 +307,163 @@ async fn repair_range(
             return outcome;
         }
     }
+    for (table, cut) in cuts {
+        if let Err(e) = finalize(messaging, table, range.span, &cut).await {
+            outcome.error = Some(format!(
+                "{}.{} over tokens {}..={} was repaired but not marked repaired: {e}",
+                table.keyspace, table.name, range.span.first, range.span.last
+            ));
+            return outcome;
+        }
+    }
     outcome
+}
+
+/// Tells every replica that `table` is repaired over `span` up to its cut.
+async fn finalize(messaging: &Messaging, table: &Table, span: TokenSpan, cut: &[(IpAddr, RepairedBefore)]) -> Result<(), String> {
+    let asks = cut.iter().map(|(replica, before)| {
+        let verb = Verb::RepairFinalize {
+            table: table.id,
+            span,
+            before: *before,
+        };
+        async move { (*replica, messaging.send(*replica, verb, VALIDATION_TIMEOUT).await) }
+    });
+    for (replica, answer) in futures::future::join_all(asks).await {
+        match answer {
+            Ok(Reply::Ack) => {}
+            Ok(Reply::Failed { message }) => return Err(format!("{replica} could not drop its unrepaired marks: {message}")),
+            Ok(other) => return Err(format!("{replica} answered a repair finalize with {}", other.name())),
+            Err(e) => return Err(format!("no answer from {replica} to a repair finalize: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// Collects the replicas' trees; the first failure ends it.
+async fn trees(
+    messaging: &Messaging,
+    range: &RepairRange,
+    verb: impl Fn() -> Verb,
+    outcome: &mut RangeOutcome,
+) -> Result<Vec<(IpAddr, MerkleTree)>, String> {
+    let asks = range.replicas.iter().map(|replica| {
+        let verb = verb();
+        async move { (*replica, messaging.send(*replica, verb, VALIDATION_TIMEOUT).await) }
+    });
+    let mut trees: Vec<(IpAddr, MerkleTree)> = Vec::new();
+    for (replica, answer) in futures::future::join_all(asks).await {
+        match answer {
+            Ok(Reply::Tree { tree, rows, bytes }) => {
+                tree.check().map_err(|e| format!("{replica} sent a malformed tree: {e}"))?;
+                outcome.bytes_compared += bytes;
+                outcome.rows_compared += rows;
+                trees.push((replica, tree));
+            }
+            Ok(Reply::Failed { message }) => return Err(format!("{replica} could not build its Merkle tree: {message}")),
+            Ok(other) => return Err(format!("{replica} answered a validation request with {}", other.name())),
+            Err(e) => return Err(format!("no Merkle tree from {replica}: {e}")),
+        }
+    }
+    Ok(trees)
+}
+
+/// Copies `span` of `table` from `source` to `target`, counting what went.
+#[allow(clippy::too_many_arguments)]
+async fn stream(
+    messaging: &Messaging,
+    throttle: &Throttle,
+    table: &Table,
+    source: IpAddr,
+    target: IpAddr,
+    span: TokenSpan,
+    outcome: &mut RangeOutcome,
+) -> Result<(), String> {
+    let (mut bytes, mut rows) = (0u64, 0u64);
+    let mut sent = |b: u64, r: u64| {
+        bytes += b;
+        rows += r;
+    };
+    let result = copy_range(messaging, source, target, table.id, span.bounds(), &mut None, throttle, &mut sent).await;
+    outcome.bytes_streamed += bytes;
+    outcome.rows_streamed += rows;
+    result.map_err(|e| {
+        format!(
+            "streaming tokens {}..={} from {source} to {target} failed: {e}",
+            span.first, span.last
+        )
+    })
+}
+
+/// The incremental repair of one table over one range: prepares every
+/// replica, compares the union of their unrepaired partitions (or the whole
+/// range when there are too many), streams the differing ones. Returns each
+/// replica's cut, for `finalize` once the whole range is repaired.
+async fn repair_table_incremental(
+    services: &Arc<Services>,
+    messaging: &Messaging,
+    throttle: &Throttle,
+    table: &Table,
+    range: &RepairRange,
+    outcome: &mut RangeOutcome,
+) -> Result<Vec<(IpAddr, RepairedBefore)>, String> {
+    let asks = range.replicas.iter().map(|replica| {
+        let verb = Verb::RepairPrepare {
+            table: table.id,
+            span: range.span,
+            max_partitions: incremental::MAX_LISTED_PARTITIONS as u32,
+        };
+        async move { (*replica, messaging.send(*replica, verb, VALIDATION_TIMEOUT).await) }
+    });
+    let mut cut = Vec::new();
+    let mut lists = Vec::new();
+    for (replica, answer) in futures::future::join_all(asks).await {
+        match answer {
+            Ok(Reply::Unrepaired { before, partitions }) => {
+                cut.push((replica, before));
+                lists.push(partitions);
+            }
+            Ok(Reply::Failed { message }) => return Err(format!("{replica} could not start an incremental repair: {message}")),
+            Ok(other) => return Err(format!("{replica} answered a repair prepare with {}", other.name())),
+            Err(e) => return Err(format!("no answer from {replica} to a repair prepare: {e}")),
+        }
+    }
+    match incremental::scope(&lists, incremental::MAX_LISTED_PARTITIONS) {
+        Scope::Nothing => {}
+        Scope::WholeRange => repair_table(services, messaging, throttle, table, range, outcome).await?,
+        Scope::Partitions(partitions) => {
+            let depth = incremental::depth_for_partitions(partitions.len());
+            let verb = || Verb::ValidatePartitions {
+                table: table.id,
+                span: range.span,
+                depth,
+                partitions: partitions.clone(),
+            };
+            let trees = trees(messaging, range, verb, outcome).await?;
+            let tasks = plan::sync_tasks(range.span, &trees).map_err(|e| e.to_string())?;
+            outcome.differing |= !tasks.is_empty();
+            for task in tasks {
+                let tokens = incremental::tokens_to_stream(task.span, &partitions);
+                let (mut bytes, mut rows) = (0u64, 0u64);
+                let mut sent = |b: u64, r: u64| {
+                    bytes += b;
+                    rows += r;
+                };
+                let result = streaming::copy_tokens(messaging, task.source, task.target, table.id, &tokens, throttle, &mut sent).await;
+                outcome.bytes_streamed += bytes;
+                outcome.rows_streamed += rows;
+                result.map_err(|e| {
+                    format!(
+                        "streaming {} partitions from {} to {} failed: {e}",
+                        tokens.len(),
+                        task.source,
+                        task.target
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(cut)
 }
 
 async fn repair_table(
@@ -274,57 +477,19 @@ async fn repair_table(
     let (start, end) = range.span.bounds();
     let here = services.engine.size_estimate(table.id, start, end).unwrap_or(0);
     let depth = plan::depth_for(here);
-    let asks = range.replicas.iter().map(|replica| {
-        let verb = Verb::Validate {
-            table: table.id,
-            span: range.span,
-            depth,
-        };
-        async move { (*replica, messaging.send(*replica, verb, VALIDATION_TIMEOUT).await) }
-    });
-    let mut trees: Vec<(IpAddr, MerkleTree)> = Vec::new();
-    for (replica, answer) in futures::future::join_all(asks).await {
-        match answer {
-            Ok(Reply::Tree { tree, bytes, .. }) => {
-                tree.check().map_err(|e| format!("{replica} sent a malformed tree: {e}"))?;
-                outcome.bytes_compared += bytes;
-                trees.push((replica, tree));
-            }
-            Ok(Reply::Failed { message }) => return Err(format!("{replica} could not build its Merkle tree: {message}")),
-            Ok(other) => return Err(format!("{replica} answered a validation request with {}", other.name())),
-            Err(e) => return Err(format!("no Merkle tree from {replica}: {e}")),
-        }
-    }
+    let verb = || Verb::Validate {
+        table: table.id,
+        span: range.span,
+        depth,
+    };
+    let trees = trees(messaging, range, verb, outcome).await?;
     let tasks = plan::sync_tasks(range.span, &trees).map_err(|e| e.to_string())?;
     if tasks.is_empty() {
         return Ok(());
     }
     outcome.differing = true;
     for task in tasks {
-        let (mut bytes, mut rows) = (0u64, 0u64);
-        let mut sent = |b: u64, r: u64| {
-            bytes += b;
-            rows += r;
-        };
-        let result = copy_range(
-            messaging,
-            task.source,
-            task.target,
-            table.id,
-            task.span.bounds(),
-            &mut None,
-            throttle,
-            &mut sent,
-        )
-        .await;
-        outcome.bytes_streamed += bytes;
-        outcome.rows_streamed += rows;
-        result.map_err(|e| {
-            format!(
-                "streaming tokens {}..={} from {} to {} failed: {e}",
-                task.span.first, task.span.last, task.source, task.target
-            )
-        })?;
+        stream(messaging, throttle, table, task.source, task.target, task.span, outcome).await?;
     }
     Ok(())
 }

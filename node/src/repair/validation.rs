@@ -4,19 +4,25 @@
 //! reconciled (each cell's newest version, tombstones and TTLs kept, as the
 //! digest of a read is: `coordinator::digest`) and hashed, so replicas that
 //! hold the same data in different stages of compaction agree. Only one leaf
-//! is in memory at a time.
+//! is in memory at a time. An incremental repair asks for the tree of a list
+//! of partitions only (`Verb::ValidatePartitions`, `validate_partitions`):
+//! the same leaves, holding only those partitions.
 
 use uuid::Uuid;
 
 use super::merkle::{MerkleTree, TokenSpan, EMPTY_LEAF, MAX_DEPTH};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine};
+use crate::storage::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine};
 
 /// What is read from storage at once: rows, and bytes of row data.
 const CHUNK: ReadLimits = ReadLimits {
     rows: Some(2000),
     bytes: Some(8 << 20),
 };
+
+/// The most partitions one `ValidatePartitions` may name (the union of the
+/// replicas' unrepaired lists is kept below it by the coordinator).
+pub const MAX_VALIDATED_PARTITIONS: usize = 65_536;
 
 /// A replica's tree and what it read to build it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +36,39 @@ pub struct Validation {
 
 /// Builds the tree of `table` over `span`, with `2^depth` leaves.
 pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth: u8) -> Result<Validation, String> {
+    let (start, end) = span.bounds();
+    build(engine, table, span, depth, PartitionSelection::Tokens { start, end })
+}
+
+/// Builds the tree of only `partitions` of `table` (those of `span`), with
+/// `2^depth` leaves over `span`: where replicas hold the same content of
+/// these partitions, their trees are equal.
+pub fn validate_partitions(
+    engine: &dyn StorageEngine,
+    table: Uuid,
+    span: TokenSpan,
+    depth: u8,
+    mut partitions: Vec<PartitionPosition>,
+) -> Result<Validation, String> {
+    if partitions.len() > MAX_VALIDATED_PARTITIONS {
+        return Err(format!(
+            "a validation of {} partitions is more than the {MAX_VALIDATED_PARTITIONS} a replica validates at once",
+            partitions.len()
+        ));
+    }
+    partitions.retain(|p| span.first <= p.token && p.token <= span.last);
+    partitions.sort();
+    partitions.dedup();
+    build(engine, table, span, depth, PartitionSelection::Keys(partitions))
+}
+
+fn build(
+    engine: &dyn StorageEngine,
+    table: Uuid,
+    span: TokenSpan,
+    depth: u8,
+    mut partitions: PartitionSelection,
+) -> Result<Validation, String> {
     if depth > MAX_DEPTH {
         return Err(format!(
             "a Merkle tree of depth {depth} is deeper than the {MAX_DEPTH} levels a replica builds"
@@ -43,27 +82,34 @@ pub fn validate(engine: &dyn StorageEngine, table: Uuid, span: TokenSpan, depth:
         rows: 0,
         bytes: 0,
     };
-    let (start, end) = span.bounds();
+    if matches!(&partitions, PartitionSelection::Keys(keys) if keys.is_empty()) {
+        return Ok(out);
+    }
     let mut resume: Option<ResumePoint> = None;
     let mut leaf: Option<(usize, Vec<Mutation>)> = None;
     loop {
         let command = ReadCommand {
             index: None,
             table,
-            partitions: PartitionSelection::Tokens { start, end },
+            partitions: partitions.clone(),
             slices: Vec::new(),
             reversed: false,
             resume: resume.take(),
         };
-        let partitions = engine.read_raw(&command, CHUNK).map_err(|e| e.to_string())?;
-        let full = CHUNK.reached(&partitions);
+        let read = engine.read_raw(&command, CHUNK).map_err(|e| e.to_string())?;
+        let full = CHUNK.reached(&read);
         if full {
-            resume = partitions.last().map(|m| ResumePoint {
+            resume = read.last().map(|m| ResumePoint {
                 position: m.position.clone(),
                 clustering: m.rows.last().map(|(c, _)| c.clone()),
             });
+            // The keys already read need not be sent to the engine again.
+            if let (PartitionSelection::Keys(keys), Some(r)) = (&mut partitions, &resume) {
+                let done = keys.partition_point(|k| k < &r.position);
+                keys.drain(..done);
+            }
         }
-        for m in partitions {
+        for m in read {
             let index = span.leaf_of(depth, m.position.token);
             match &mut leaf {
                 Some((current, pending)) if *current == index => pending.push(m),
@@ -172,6 +218,31 @@ mod tests {
         let (ta, tb) = (validate(&a, T, SPAN, 4).unwrap(), validate(&b, T, SPAN, 4).unwrap());
         // 16 leaves of 100 tokens: 150 is in leaf 1, 1500 in leaf 15.
         assert_eq!(ta.tree.differences(&tb.tree).unwrap(), vec![1, 15]);
+    }
+
+    #[test]
+    fn a_tree_of_listed_partitions_sees_only_their_differences() {
+        let (a, b) = (engine(), engine());
+        for token in (0..1600).step_by(10) {
+            write(&a, token, 3, 1);
+            write(&b, token, 3, 1);
+        }
+        write(&b, 150, 1, 2);
+        write(&b, 1500, 1, 2);
+        let key = |token: i64| PartitionPosition {
+            token,
+            key: token.to_be_bytes().to_vec(),
+        };
+        // Unsorted, repeated, one outside the span and one nobody holds.
+        let listed = vec![key(500), key(150), key(150), key(5000), key(155)];
+        let ta = validate_partitions(&a, T, SPAN, 4, listed.clone()).unwrap();
+        let tb = validate_partitions(&b, T, SPAN, 4, listed).unwrap();
+        assert_eq!(ta.tree.differences(&tb.tree).unwrap(), vec![1], "1500 is not listed");
+        assert_eq!(ta.rows, 6, "two listed partitions of three rows");
+        let none = validate_partitions(&a, T, SPAN, 4, Vec::new()).unwrap();
+        assert_eq!((none.rows, none.bytes), (0, 0));
+        let too_many = vec![key(1); MAX_VALIDATED_PARTITIONS + 1];
+        assert!(validate_partitions(&a, T, SPAN, 4, too_many).is_err());
     }
 
     #[test]

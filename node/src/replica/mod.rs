@@ -80,6 +80,40 @@ pub fn local_reply(engine: &dyn StorageEngine, verb: Verb) -> Reply {
             },
             Err(message) => Reply::Failed { message },
         },
+        Verb::RepairPrepare {
+            table,
+            span,
+            max_partitions,
+        } => {
+            let (start, end) = span.bounds();
+            let answer = engine
+                .begin_repair()
+                .and_then(|before| Ok((before, engine.unrepaired(table, start, end, max_partitions as usize)?)));
+            match answer {
+                Ok((before, partitions)) => Reply::Unrepaired { before, partitions },
+                Err(e) => Reply::Failed { message: e.to_string() },
+            }
+        }
+        Verb::ValidatePartitions {
+            table,
+            span,
+            depth,
+            partitions,
+        } => match crate::repair::validation::validate_partitions(engine, table, span, depth, partitions) {
+            Ok(v) => Reply::Tree {
+                tree: v.tree,
+                rows: v.rows,
+                bytes: v.bytes,
+            },
+            Err(message) => Reply::Failed { message },
+        },
+        Verb::RepairFinalize { table, span, before } => {
+            let (start, end) = span.bounds();
+            match engine.mark_repaired(table, start, end, before) {
+                Ok(_) => Reply::Ack,
+                Err(e) => Reply::Failed { message: e.to_string() },
+            }
+        }
         Verb::PaxosPrepare { .. } | Verb::PaxosPropose { .. } | Verb::PaxosCommit { .. } | Verb::CounterLead { .. } => Reply::Failed {
             message: format!("{} needs the node's replica service (ReplicaHandler)", verb.name()),
         },
@@ -235,7 +269,13 @@ impl crate::internode::Handler for ReplicaHandler {
             | Verb::CounterLead { .. } => self.engine.waits_for_sync(),
             Verb::Hint { .. } => true,
             Verb::Read { .. } | Verb::ReadDigest { .. } | Verb::Ping => false,
-            Verb::StreamRead { .. } | Verb::StreamPush { .. } | Verb::Truncate { .. } | Verb::Validate { .. } => true,
+            Verb::StreamRead { .. }
+            | Verb::StreamPush { .. }
+            | Verb::Truncate { .. }
+            | Verb::Validate { .. }
+            | Verb::RepairPrepare { .. }
+            | Verb::ValidatePartitions { .. }
+            | Verb::RepairFinalize { .. } => true,
             Verb::Traced { .. } => false,
         }
     }

@@ -1,23 +1,51 @@
 //! An in-memory `StorageEngine`: per table, a map of partitions in ring order
 //! (each a `partition::Partition`, which owns the read semantics). Nothing survives a restart; the
-//! durable engine replaces it behind the same trait.
+//! durable engine replaces it behind the same trait. It keeps unrepaired
+//! marks as the durable engine does (`unrepaired`), in memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 use uuid::Uuid;
 
 use super::partition::{resume_after, skipped_by_resume, token_before_end, token_in, Partition, RawAnswer};
 use super::truncation::{now_micros, Truncations};
+use super::unrepaired::{MarkGate, MarkSet, RepairedBefore};
 use super::{Mutation, PartitionPosition, PartitionSelection, ReadCommand, ReadLimits, StorageEngine, StorageError, Visitor};
 
 type Table = RwLock<BTreeMap<PartitionPosition, Partition>>;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryEngine {
     tables: RwLock<HashMap<Uuid, std::sync::Arc<Table>>>,
     truncations: Truncations,
+    /// Boxed: a coordinator builds an engine per read to merge answers, and
+    /// keeps it in an enum with small variants.
+    repair: Box<RepairState>,
+}
+
+/// The unrepaired marks, as the durable engine keeps them (`unrepaired`).
+#[derive(Debug)]
+struct RepairState {
+    marks: Mutex<MarkSet>,
+    gate: MarkGate,
+    untracked: RwLock<HashSet<Uuid>>,
+}
+
+impl Default for MemoryEngine {
+    fn default() -> Self {
+        MemoryEngine {
+            tables: RwLock::default(),
+            truncations: Truncations::default(),
+            repair: Box::new(RepairState {
+                marks: Mutex::default(),
+                // Nothing survives the process: one incarnation, epochs from 0.
+                gate: MarkGate::new(0, 0),
+                untracked: RwLock::default(),
+            }),
+        }
+    }
 }
 
 impl MemoryEngine {
@@ -109,6 +137,7 @@ impl StorageEngine for MemoryEngine {
         let mut tables = self.tables.write().unwrap_or_else(|e| e.into_inner());
         tables.remove(&table);
         self.truncations.forget(table);
+        self.marks().clear(table, &Bound::Unbounded, &Bound::Unbounded, u64::MAX);
         Ok(())
     }
 
@@ -128,6 +157,16 @@ impl StorageEngine for MemoryEngine {
         let Some(mutation) = self.truncations.filter(mutation) else {
             return Ok(());
         };
+        let gate = self.repair.gate.enter();
+        if !self
+            .repair
+            .untracked
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&mutation.table)
+        {
+            self.marks().mark(mutation.table, mutation.position.clone(), *gate);
+        }
         let mut partitions = t.write().unwrap_or_else(|e| e.into_inner());
         partitions.entry(mutation.position.clone()).or_default().apply(mutation);
         Ok(())
@@ -151,7 +190,46 @@ impl StorageEngine for MemoryEngine {
         let mut partitions = t.write().unwrap_or_else(|e| e.into_inner());
         let before = partitions.len();
         partitions.retain(|p, _| !(token_in(&start, p.token) && token_before_end(&end, p.token)));
+        self.marks().clear(table, &start, &end, u64::MAX);
         Ok((before - partitions.len()) as u64)
+    }
+
+    fn set_repair_tracking(&self, table: Uuid, tracked: bool) {
+        let mut untracked = self.repair.untracked.write().unwrap_or_else(|e| e.into_inner());
+        if tracked {
+            untracked.remove(&table);
+        } else {
+            untracked.insert(table);
+        }
+    }
+
+    fn begin_repair(&self) -> Result<RepairedBefore, StorageError> {
+        Ok(self.repair.gate.begin(0))
+    }
+
+    fn unrepaired(
+        &self,
+        table: Uuid,
+        start: Bound<i64>,
+        end: Bound<i64>,
+        max: usize,
+    ) -> Result<Option<Vec<PartitionPosition>>, StorageError> {
+        self.table(table)?;
+        Ok(self.marks().unrepaired(table, &start, &end, max))
+    }
+
+    fn mark_repaired(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>, before: RepairedBefore) -> Result<u64, StorageError> {
+        self.repair
+            .gate
+            .check(&before)
+            .map_err(|reason| StorageError::RepairSession { reason })?;
+        Ok(self.marks().clear(table, &start, &end, before.epoch))
+    }
+}
+
+impl MemoryEngine {
+    fn marks(&self) -> std::sync::MutexGuard<'_, MarkSet> {
+        self.repair.marks.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

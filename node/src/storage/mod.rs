@@ -13,6 +13,9 @@ pub mod read_limits;
 #[cfg(test)]
 mod read_raw_tests;
 pub mod truncation;
+pub mod unrepaired;
+#[cfg(test)]
+mod unrepaired_tests;
 
 use std::ops::Bound;
 
@@ -20,6 +23,7 @@ use uuid::Uuid;
 
 pub use cell::{Cell, ColumnData, DeletionTime, LiveCell, LiveData, LiveRow, Row};
 pub use read_limits::ReadLimits;
+pub use unrepaired::RepairedBefore;
 
 /// Where a partition sits in the ring order: by token, then by key bytes.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -233,6 +237,9 @@ pub enum StorageError {
     /// A key the engine cannot hold (the durable engine's keys are at most 64 KiB).
     #[error("a key of {length} bytes is longer than the storage's maximum of {max}")]
     KeyTooLong { length: usize, max: usize },
+    /// An incremental repair's cut that this engine did not hand out.
+    #[error("{reason}")]
+    RepairSession { reason: String },
 }
 
 /// A visitor receives each live row of each partition in order; a partition
@@ -310,4 +317,32 @@ pub trait StorageEngine: Send + Sync + 'static {
 
     /// The table's `gc_grace_seconds`: how long its tombstones must be kept.
     fn set_gc_grace(&self, _table: Uuid, _seconds: i32) {}
+
+    /// Whether writes of `table` leave unrepaired marks (`unrepaired`): every
+    /// table does unless told otherwise, so a forgotten call costs marks that
+    /// stay, never a write an incremental repair misses. Tables local to the
+    /// node (system keyspaces, secondary index tables) are never repaired.
+    fn set_repair_tracking(&self, table: Uuid, tracked: bool);
+
+    /// Starts an incremental repair on this replica: every later write is
+    /// marked with a newer epoch, every earlier one is in storage and durable
+    /// (an fsync) when this returns. The answer names the cut for
+    /// `mark_repaired`.
+    fn begin_repair(&self) -> Result<RepairedBefore, StorageError>;
+
+    /// The partitions of `table` with tokens in the range that hold data no
+    /// incremental repair has covered, in ring order; `None` when there are
+    /// more than `max`.
+    fn unrepaired(
+        &self,
+        table: Uuid,
+        start: Bound<i64>,
+        end: Bound<i64>,
+        max: usize,
+    ) -> Result<Option<Vec<PartitionPosition>>, StorageError>;
+
+    /// Removes `table`'s marks in the range from writes before `before` (an
+    /// incremental repair of the range succeeded on every replica); how many
+    /// marks went. Refused when `before` is not this engine's (a restart).
+    fn mark_repaired(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>, before: RepairedBefore) -> Result<u64, StorageError>;
 }

@@ -1,7 +1,7 @@
 //! `NODETOOL DECOMMISSION [FORCE] | REMOVENODE <host id> | CLEANUP | FLUSH |
 //! COMPACT | DRAIN | INFO | TABLESTATS [keyspace] | TPSTATS |
 //! SETTRACEPROBABILITY <number> | GETTRACEPROBABILITY |
-//! REPAIR [keyspace [table]] [PRIMARY] [START <token>] [END <token>]`:
+//! REPAIR [keyspace [table]] [FULL | INCREMENTAL] [PRIMARY] [START <token>] [END <token>]`:
 //! rustica's cluster operations over CQL (see `ast::NodeTool`).
 
 use crate::cql::ast::{NodeTool, RepairOptions};
@@ -10,7 +10,7 @@ use crate::cql::lexer::TokenKind;
 use super::input::{at_kw, at_sym, ident, kw, PResult, Tokens};
 
 /// The words of `NODETOOL REPAIR` that are options, never a keyspace or table.
-const REPAIR_OPTIONS: [&str; 3] = ["PRIMARY", "START", "END"];
+const REPAIR_OPTIONS: [&str; 5] = ["FULL", "INCREMENTAL", "PRIMARY", "START", "END"];
 
 /// The operations that are one word.
 const WORDS: [(&str, NodeTool); 7] = [
@@ -92,7 +92,13 @@ fn repair(mut i: Tokens<'_>) -> PResult<'_, NodeTool> {
         }
     }
     loop {
-        if at_kw(&i, "PRIMARY") {
+        if at_kw(&i, "FULL") {
+            options.full = true;
+            i = i.next();
+        } else if at_kw(&i, "INCREMENTAL") {
+            options.full = false;
+            i = i.next();
+        } else if at_kw(&i, "PRIMARY") {
             options.primary_range = true;
             i = i.next();
         } else if at_kw(&i, "START") {

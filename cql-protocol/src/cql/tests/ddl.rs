@@ -327,10 +327,11 @@ fn nodetool_repair_takes_a_keyspace_a_table_and_token_bounds() {
         parse("NODETOOL REPAIR"),
         Statement::NodeTool(NodeTool::Repair(RepairOptions::default()))
     );
-    let full = parse("nodetool repair aviation flights primary start -9223372036854775808 end 42");
+    let full = parse("nodetool repair aviation flights full primary start -9223372036854775808 end 42");
     let expected = RepairOptions {
         keyspace: Some("aviation".into()),
         table: Some("flights".into()),
+        full: true,
         primary_range: true,
         start_token: Some(i64::MIN),
         end_token: Some(42),
@@ -345,6 +346,17 @@ fn nodetool_repair_takes_a_keyspace_a_table_and_token_bounds() {
             ..RepairOptions::default()
         }))
     );
+    assert_eq!(
+        parse("NODETOOL REPAIR ks INCREMENTAL PRIMARY"),
+        Statement::NodeTool(NodeTool::Repair(RepairOptions {
+            keyspace: Some("ks".into()),
+            primary_range: true,
+            ..RepairOptions::default()
+        })),
+        "incremental is the default, and may be said"
+    );
+    assert_eq!(parse("NODETOOL REPAIR FULL").to_string(), "NODETOOL REPAIR FULL");
+    assert_eq!(parse("NODETOOL REPAIR \"full\"").to_string(), "NODETOOL REPAIR \"full\"");
     let odd = parse("NODETOOL REPAIR \"start\" \"My Table\"");
     assert_eq!(odd.to_string(), "NODETOOL REPAIR \"start\" \"My Table\"");
     assert_eq!(parse(&odd.to_string()), odd);

@@ -15,7 +15,7 @@ pub mod sync;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +31,7 @@ pub use self::sync::CommitLogSync;
 use self::sync::{GroupCommit, PeriodicSync};
 use super::partition::{resume_after, skipped_by_resume, slices_after, token_before_end, token_in, Partition, RawAnswer, Slice};
 use super::truncation::{now_micros, Truncations};
+use super::unrepaired::{self, MarkGate, RepairedBefore};
 use super::{
     prefix_end, ColumnData, Mutation, PartitionPosition, PartitionSelection, RangeTombstone, ReadCommand, ReadLimits, ResumePoint, Row,
     StorageEngine, StorageError, Visit, Visitor,
@@ -105,7 +106,19 @@ pub struct DurableEngine {
     /// The truncation records (`TRUNCATIONS_KEYSPACE`), also held in memory.
     truncation_records: Keyspace,
     truncations: Truncations,
+    /// The unrepaired marks (`MARKS_KEYSPACE`, see `unrepaired`).
+    marks: Keyspace,
+    gate: MarkGate,
+    /// Tables whose writes leave no mark (`set_repair_tracking`).
+    untracked: RwLock<HashSet<Uuid>>,
 }
+
+/// The fjall keyspace of the unrepaired marks: key `unrepaired::mark_key`
+/// (table id, partition position, epoch), value [`MARK_VALUE`]. Not a table:
+/// its name is no table id.
+const MARKS_KEYSPACE: &str = "unrepaired";
+/// A mark's value: the version of the mark layout, and nothing else.
+const MARK_VALUE: [u8; 1] = [1];
 
 /// The fjall keyspace of the truncation records: key the table id (16 bytes),
 /// value a version byte then the truncation time (i64 big-endian, microseconds
@@ -159,6 +172,10 @@ impl DurableEngine {
             .keyspace(TRUNCATIONS_KEYSPACE, KeyspaceCreateOptions::default)
             .map_err(|e| engine_error(dir, e))?;
         let truncations = Truncations::new(load_truncations(dir, &truncation_records)?);
+        let marks = db
+            .keyspace(MARKS_KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(|e| engine_error(dir, e))?;
+        let opened = initial_write_id();
         let periodic = match options.sync {
             CommitLogSync::Periodic { period } => Some(PeriodicSync::start(db.clone(), period, health.clone())?),
             CommitLogSync::Batch => None,
@@ -175,9 +192,12 @@ impl DurableEngine {
             group: GroupCommit::default(),
             clock: options.clock,
             memtable_bytes: options.memtable_bytes.clamp(MIN_MEMTABLE, MAX_MEMTABLE),
-            next_write_id: AtomicU64::new(initial_write_id()),
+            next_write_id: AtomicU64::new(opened),
             truncation_records,
             truncations,
+            marks,
+            gate: MarkGate::new(opened, u64::try_from(now_micros()).unwrap_or(0)),
+            untracked: RwLock::default(),
         };
         for name in engine.db.list_keyspace_names() {
             if let Ok(table) = Uuid::try_parse(&name) {
@@ -261,27 +281,37 @@ impl DurableEngine {
 
     fn write(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
         self.health.check()?;
+        // Held until the batch is in the memtables: see `unrepaired`.
+        let gate = self.gate.enter();
+        let epoch = *gate;
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         let mut all = Vec::with_capacity(mutations.len());
-        for mutation in mutations {
-            let keyspace = self.keyspace(mutation.table)?;
-            let Some(mutation) = self.truncations.filter(mutation) else {
-                continue;
-            };
-            let mut entries = BTreeMap::new();
-            self.entries(mutation, &mut entries);
-            // Refused whole, before anything is written (fjall would panic on it).
-            if let Some(k) = entries.keys().find(|k| k.len() > MAX_KEY) {
-                return Err(StorageError::KeyTooLong {
-                    length: k.len(),
-                    max: MAX_KEY,
-                });
+        {
+            let untracked = self.untracked.read().unwrap_or_else(|e| e.into_inner());
+            for mutation in mutations {
+                let keyspace = self.keyspace(mutation.table)?;
+                let Some(mutation) = self.truncations.filter(mutation) else {
+                    continue;
+                };
+                let mark = (!untracked.contains(&mutation.table)).then(|| unrepaired::mark_key(mutation.table, &mutation.position, epoch));
+                let mut entries = BTreeMap::new();
+                self.entries(mutation, &mut entries);
+                // Refused whole, before anything is written (fjall would panic on it).
+                if let Some(length) = entries.keys().chain(mark.iter()).map(Vec::len).find(|l| *l > MAX_KEY) {
+                    return Err(StorageError::KeyTooLong { length, max: MAX_KEY });
+                }
+                all.push((keyspace, entries, mark));
             }
-            all.push((keyspace, entries));
         }
-        for (keyspace, entries) in all {
+        for (keyspace, entries, mark) in all {
+            if entries.is_empty() {
+                continue;
+            }
             for (k, v) in entries {
                 batch.insert(&keyspace, k, v);
+            }
+            if let Some(mark) = mark {
+                batch.insert(&self.marks, mark, MARK_VALUE);
             }
         }
         crate::trace::event("Appending to commitlog");
@@ -289,6 +319,7 @@ impl DurableEngine {
             self.health.failed("commit log write", &e);
             return Err(self.error(e));
         }
+        drop(gate);
         // fjall's commit appends to its journal, then inserts into the memtables.
         crate::trace::event("Adding to memtable");
         if self.sync == CommitLogSync::Batch {
@@ -299,6 +330,35 @@ impl DurableEngine {
             }
         }
         Ok(())
+    }
+
+    /// Removes `table`'s marks with tokens in the range and epochs before
+    /// `epoch`; how many went.
+    fn clear_marks(&self, table: Uuid, start: &Bound<i64>, end: &Bound<i64>, epoch: u64) -> Result<u64, StorageError> {
+        let Some(range) = unrepaired::mark_range(table, start, end) else {
+            return Ok(0);
+        };
+        let mut removed = 0u64;
+        let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        let mut queued = 0usize;
+        for item in self.marks.range::<Vec<u8>, _>(range) {
+            let (k, _) = item.into_inner().map_err(|e| self.error(e))?;
+            let (_, _, mark_epoch) = unrepaired::decode_mark_key(&k).map_err(|e| self.corrupt(e))?;
+            if mark_epoch >= epoch {
+                continue;
+            }
+            batch.remove(&self.marks, k);
+            removed += 1;
+            queued += 1;
+            if queued >= 10_000 {
+                std::mem::replace(&mut batch, self.db.batch().durability(Some(PersistMode::Buffer)))
+                    .commit()
+                    .map_err(|e| self.error(e))?;
+                queued = 0;
+            }
+        }
+        batch.commit().map_err(|e| self.error(e))?;
+        Ok(removed)
     }
 
     /// Loads one partition, only the rows the command's slices may select
@@ -749,6 +809,8 @@ impl StorageEngine for DurableEngine {
         }
         self.truncations.forget(table);
         self.truncation_records.remove(table.as_bytes()).map_err(|e| self.error(e))?;
+        self.clear_marks(table, &Bound::Unbounded, &Bound::Unbounded, u64::MAX)?;
+        self.untracked.write().unwrap_or_else(|e| e.into_inner()).remove(&table);
         Ok(())
     }
 
@@ -899,6 +961,8 @@ impl StorageEngine for DurableEngine {
             }
         }
         batch.commit().map_err(|e| self.error(e))?;
+        // Marks of ranges this node no longer replicates would never be cleared.
+        self.clear_marks(table, &start, &end, u64::MAX)?;
         Ok(partitions)
     }
 
@@ -915,6 +979,48 @@ impl StorageEngine for DurableEngine {
 
     fn set_gc_grace(&self, table: Uuid, seconds: i32) {
         self.gc_grace.write().unwrap_or_else(|e| e.into_inner()).insert(table, seconds);
+    }
+
+    fn set_repair_tracking(&self, table: Uuid, tracked: bool) {
+        let mut untracked = self.untracked.write().unwrap_or_else(|e| e.into_inner());
+        if tracked {
+            untracked.remove(&table);
+        } else {
+            untracked.insert(table);
+        }
+    }
+
+    fn begin_repair(&self) -> Result<RepairedBefore, StorageError> {
+        let before = self.gate.begin(u64::try_from(now_micros()).unwrap_or(0));
+        self.sync()?;
+        Ok(before)
+    }
+
+    fn unrepaired(
+        &self,
+        table: Uuid,
+        start: Bound<i64>,
+        end: Bound<i64>,
+        max: usize,
+    ) -> Result<Option<Vec<PartitionPosition>>, StorageError> {
+        self.keyspace(table)?;
+        let Some(range) = unrepaired::mark_range(table, &start, &end) else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut positions = unrepaired::Positions::new(max);
+        for item in self.marks.range::<Vec<u8>, _>(range) {
+            let (k, _) = item.into_inner().map_err(|e| self.error(e))?;
+            let (_, position, _) = unrepaired::decode_mark_key(&k).map_err(|e| self.corrupt(e))?;
+            if !positions.add(position) {
+                break;
+            }
+        }
+        Ok(positions.finish())
+    }
+
+    fn mark_repaired(&self, table: Uuid, start: Bound<i64>, end: Bound<i64>, before: RepairedBefore) -> Result<u64, StorageError> {
+        self.gate.check(&before).map_err(|reason| StorageError::RepairSession { reason })?;
+        self.clear_marks(table, &start, &end, before.epoch)
     }
 }
 
