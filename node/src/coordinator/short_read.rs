@@ -17,17 +17,6 @@ use std::cmp::Ordering;
 
 use crate::storage::{LiveRow, Mutation, PartitionPosition, PartitionView, ReadLimits, ResumePoint, Visit, Visitor};
 
-/// Where an answer ends in read order: its last partition and, when that one
-/// has rows, its last row (the lowest clustering when `reversed`).
-fn end_of(answer: &[Mutation], reversed: bool) -> Option<ResumePoint> {
-    let last = answer.last()?;
-    let row = if reversed { last.rows.first() } else { last.rows.last() };
-    Some(ResumePoint {
-        position: last.position.clone(),
-        clustering: row.map(|(c, _)| c.clone()),
-    })
-}
-
 /// Read order of two points: partitions in ring order; within one, rows by
 /// clustering (descending when `reversed`), the partition's end after all.
 fn read_order(a: &ResumePoint, b: &ResumePoint, reversed: bool) -> Ordering {
@@ -46,7 +35,7 @@ pub(crate) fn cutoff<'a>(answers: impl IntoIterator<Item = &'a [Mutation]>, limi
     answers
         .into_iter()
         .filter(|a| limits.reached(a))
-        .filter_map(|a| end_of(a, reversed))
+        .filter_map(|a| ResumePoint::end_of(a, reversed))
         .min_by(|a, b| read_order(a, b, reversed))
 }
 

@@ -48,10 +48,7 @@ pub fn read_chunk(
     let partitions = engine.read_raw(&command, limits).map_err(|e| e.to_string())?;
     let next = if limits.reached(&partitions) {
         // Full: continue after the last row sent (or the whole last partition).
-        partitions.last().map(|m| ResumePoint {
-            position: m.position.clone(),
-            clustering: m.rows.last().map(|(c, _)| c.clone()),
-        })
+        ResumePoint::end_of(&partitions, false)
     } else {
         None
     };

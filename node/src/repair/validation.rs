@@ -99,10 +99,7 @@ fn build(
         let read = engine.read_raw(&command, CHUNK).map_err(|e| e.to_string())?;
         let full = CHUNK.reached(&read);
         if full {
-            resume = read.last().map(|m| ResumePoint {
-                position: m.position.clone(),
-                clustering: m.rows.last().map(|(c, _)| c.clone()),
-            });
+            resume = ResumePoint::end_of(&read, false);
             // The keys already read need not be sent to the engine again.
             if let (PartitionSelection::Keys(keys), Some(r)) = (&mut partitions, &resume) {
                 let done = keys.partition_point(|k| k < &r.position);

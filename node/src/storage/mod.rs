@@ -202,6 +202,20 @@ pub struct ResumePoint {
     pub clustering: Option<Vec<u8>>,
 }
 
+impl ResumePoint {
+    /// Where a raw answer (`read_raw`) ends in read order: its last partition
+    /// and, when that one has rows, its last row (the lowest clustering when
+    /// `reversed`, as rows are listed ascending); `None` for an empty answer.
+    pub fn end_of(answer: &[Mutation], reversed: bool) -> Option<ResumePoint> {
+        let last = answer.last()?;
+        let row = if reversed { last.rows.first() } else { last.rows.last() };
+        Some(ResumePoint {
+            position: last.position.clone(),
+            clustering: row.map(|(c, _)| c.clone()),
+        })
+    }
+}
+
 /// A partition as a read sees it.
 #[derive(Debug)]
 pub struct PartitionView<'a> {
