@@ -39,11 +39,13 @@ PYTHONDONTWRITEBYTECODE=1 \
 # lavapipe, Xvfb, xwd, imagemagick; a no-op when present), re-run the UI tests with the
 # map snapshot required (without a wgpu adapter the nextest run above skips it), then
 # open the real window under Xvfb against a node and the simulator and check the
-# screenshot (scripts/gui-smoke.sh).
+# screenshot (scripts/gui-smoke.sh). The UI tests are picked from the workspace's
+# test binaries by a filter: `-p gui` alone would resolve the dependencies' features
+# apart from the workspace and rebuild egui and the rest (ten minutes on two cores).
 echo "== GUI: UI tests with rendering required, then the window under Xvfb"
 gui_status=0
 { scripts/setup-gui-test.sh \
-    && RUSTICA_REQUIRE_RENDER=1 cargo nextest run -p gui --test ui --profile "$profile" \
+    && RUSTICA_REQUIRE_RENDER=1 cargo nextest run --workspace --profile "$profile" -E 'package(gui) and binary(ui)' \
     && scripts/gui-smoke.sh; } || gui_status=$?
 
 # Containers: the five-node compose cluster with TLS and passwords, a sixth node
