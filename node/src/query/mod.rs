@@ -13,6 +13,7 @@ pub mod describe;
 mod from_json;
 mod functions;
 pub mod json;
+mod json_text;
 pub mod literal;
 mod lwt;
 pub mod modify;

@@ -50,14 +50,7 @@ def test_select_json_writes_each_type_as_cassandra_does(db, cql_type, literal, e
     assert json_of(db, f"SELECT toJson(v) FROM {t}") == expected
 
 
-NUMBERS_AS_DOUBLES = pytest.mark.xfail(
-    strict=True, reason="INSERT JSON reads JSON numbers as 64-bit doubles: a varint past 2^63 is refused "
-    "('Expected an integer, but got a Double') and a decimal loses its scale (1.50 reads back 1.5); Cassandra "
-    "reads them as BigInteger / BigDecimal")
-INSERT_TYPES = [pytest.param(*t, marks=NUMBERS_AS_DOUBLES) if t[0] in ("varint", "decimal") else t for t in TYPES]
-
-
-@pytest.mark.parametrize("cql_type,literal,expected", INSERT_TYPES, ids=[t for t, _, _ in TYPES])
+@pytest.mark.parametrize("cql_type,literal,expected", TYPES, ids=[t for t, _, _ in TYPES])
 def test_insert_json_reads_back_cassandras_own_text(db, cql_type, literal, expected):
     t = db.shared_table(f"k int PRIMARY KEY, v {cql_type}")
     db.execute(f"INSERT INTO {t} JSON %s", (f'{{"k": 1, "v": {expected}}}',))
@@ -122,6 +115,23 @@ def test_select_json_quotes_case_sensitive_names(db):
     assert json_of(db, f"SELECT JSON * FROM {t}") == '{"k": 0, "\\"Foo\\"": 0}'
     assert json_of(db, f'SELECT JSON k, "Foo" AS foo FROM {t}') == '{"k": 0, "foo": 0}'
     assert json_of(db, f'SELECT JSON k, "Foo" AS "Bar" FROM {t}') == '{"k": 0, "\\"Bar\\"": 0}'
+
+
+EXACT_NUMBERS = [
+    ("varint", "-98765432109876543210987654321"),
+    ("decimal", "123456789012345678901234567890.000100"),
+    ("decimal", "-0.0010"),
+    ("map<varint, decimal>", '{"18446744073709551616": 2.50}'),
+]
+
+
+@pytest.mark.parametrize("cql_type,json_value", EXACT_NUMBERS, ids=[v for _, v in EXACT_NUMBERS])
+def test_insert_json_and_from_json_read_numbers_exactly(db, cql_type, json_value):
+    t = db.table(f"k int PRIMARY KEY, v {cql_type}")
+    db.execute(f"INSERT INTO {t} JSON %s", (f'{{"k": 1, "v": {json_value}}}',))
+    db.execute(f"INSERT INTO {t} (k, v) VALUES (2, fromJson(%s))", (json_value,))
+    for k in (1, 2):
+        assert json_of(db, f"SELECT toJson(v) FROM {t} WHERE k = {k}") == json_value
 
 
 def test_insert_json_default_null_and_default_unset(db):
