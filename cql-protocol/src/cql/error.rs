@@ -10,10 +10,28 @@ pub struct ParseError {
     pub message: String,
     pub line: usize,
     pub column: usize,
+    /// Well formed, but refused as Cassandra refuses it when preparing the
+    /// statement: the server answers InvalidRequest with `message` alone,
+    /// not a SyntaxException.
+    pub invalid: bool,
 }
 
 impl ParseError {
     pub(crate) fn new(line: usize, column: usize, message: String) -> Self {
-        ParseError { message, line, column }
+        ParseError {
+            message,
+            line,
+            column,
+            invalid: false,
+        }
+    }
+
+    pub(crate) fn invalid(line: usize, column: usize, message: String) -> Self {
+        ParseError {
+            message,
+            line,
+            column,
+            invalid: true,
+        }
     }
 }

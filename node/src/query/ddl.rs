@@ -371,9 +371,14 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
     let mut seen = std::collections::HashSet::new();
     for c in &stmt.columns {
         if !seen.insert(c.name.as_str()) {
+            // Cassandra checks this while parsing, so the table is named as written.
+            let written = match &stmt.name.keyspace {
+                Some(keyspace) => format!("{keyspace}.{}", stmt.name.name),
+                None => stmt.name.name.clone(),
+            };
             return Err(QueryError::invalid(format!(
-                "Duplicate column '{}' declaration for table {ks_name}.{}",
-                c.name, stmt.name.name
+                "Duplicate column '{}' declaration for table '{written}'",
+                c.name
             )));
         }
     }
@@ -425,13 +430,31 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
             });
         }
     }
+    // Cassandra 5.0's CreateTableStatement.builder: columns that are not
+    // clustering columns first (4.x only compared the counts), then each
+    // ordered column against the clustering column at its place.
+    let not_clustering: Vec<&str> = stmt
+        .clustering_order
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| !stmt.clustering_key.iter().any(|c| c == name))
+        .collect();
+    if !not_clustering.is_empty() {
+        return Err(QueryError::invalid(format!(
+            "Only clustering key columns can be defined in CLUSTERING ORDER directive: [{}] are not clustering columns",
+            not_clustering.join(", ")
+        )));
+    }
     for (i, (name, _)) in stmt.clustering_order.iter().enumerate() {
-        if stmt.clustering_key.get(i) != Some(name) {
-            return Err(QueryError::invalid(if stmt.clustering_key.contains(name) {
-                "The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns".to_string()
+        let Some(expected) = stmt.clustering_key.get(i) else { break };
+        if expected != name {
+            let ordered = stmt.clustering_order.iter().any(|(n, _)| n == expected);
+            return Err(QueryError::invalid(if ordered {
+                format!(
+                    "The order of columns in the CLUSTERING ORDER directive must match that of the clustering columns ({expected} must appear before {name})"
+                )
             } else {
-                // Cassandra names the clustering column whose order is missing.
-                format!("Missing CLUSTERING ORDER for column {}", stmt.clustering_key.get(i).unwrap_or(name))
+                format!("Missing CLUSTERING ORDER for column {expected}")
             }));
         }
     }
@@ -775,11 +798,12 @@ pub fn create_type(schema: &mut Schema, ks_name: &str, stmt: &CreateType) -> Res
         if stmt.if_not_exists {
             return Ok(None);
         }
-        return Err(QueryError::AlreadyExists {
-            keyspace: ks_name.to_string(),
-            table: stmt.name.name.clone(),
-            message: format!("A user type with name '{}' already exists", stmt.name.name),
-        });
+        // Cassandra's CreateTypeStatement answers InvalidRequest here, not
+        // AlreadyExists (which it keeps for keyspaces and tables).
+        return Err(QueryError::invalid(format!(
+            "A user type with name '{}' already exists",
+            stmt.name.name
+        )));
     }
     let mut fields = Vec::new();
     for (f, ty) in &stmt.fields {
@@ -824,13 +848,32 @@ pub fn drop_type(schema: &mut Schema, ks_name: &str, stmt: &DropType) -> Result<
         }
         return Err(QueryError::invalid(format!("Type '{ks_name}.{}' doesn't exist", stmt.name.name)));
     }
-    for t in ks.tables.values() {
-        if t.columns.iter().any(|c| type_uses(&c.cql_type, ks_name, &stmt.name.name)) {
-            return Err(QueryError::invalid(format!(
-                "Cannot drop user type {ks_name}.{} as it is still used by table {}",
-                stmt.name.name, t.name
-            )));
-        }
+    // Cassandra's DropTypeStatement: the user types nesting it first, then
+    // every table using it, by name.
+    let name = &stmt.name.name;
+    let types: Vec<&str> = ks
+        .types
+        .values()
+        .filter(|u| u.fields.iter().any(|(_, ty)| type_uses(ty, ks_name, name)))
+        .map(|u| u.name.as_str())
+        .collect();
+    if !types.is_empty() {
+        return Err(QueryError::invalid(format!(
+            "Cannot drop user type '{ks_name}.{name}' as it is still used by user types {}",
+            types.join(", ")
+        )));
+    }
+    let tables: Vec<&str> = ks
+        .tables
+        .values()
+        .filter(|t| t.columns.iter().any(|c| type_uses(&c.cql_type, ks_name, name)))
+        .map(|t| t.name.as_str())
+        .collect();
+    if !tables.is_empty() {
+        return Err(QueryError::invalid(format!(
+            "Cannot drop user type '{ks_name}.{name}' as it is still used by tables {}",
+            tables.join(", ")
+        )));
     }
     ks.types.remove(&stmt.name.name);
     Ok(Some(change(

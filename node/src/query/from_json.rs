@@ -4,21 +4,22 @@
 //! numbers, maps as objects whose keys are strings (a non-text key's string is
 //! itself read as JSON), tuples as arrays and user types as objects. Each value
 //! becomes the CQL literal it stands for and is checked by `literal::evaluate`,
-//! so range checks and messages are those of literals. Pure.
+//! so range checks and messages are those of literals. Numbers are read from
+//! their exact text (`json_text`), as Cassandra reads them into `BigInteger` /
+//! `BigDecimal`. Pure.
 
-use cql_protocol::cql::ast::Term;
-use cql_protocol::cql::decode_hex;
-use cql_protocol::types::ColumnType;
-use serde_json::Value as Json;
-
+use super::json_text::{self, Json};
 use super::literal::{evaluate, Binds, Evaluated};
 use crate::error::QueryError;
 use crate::schema::{Column, Table};
+use cql_protocol::cql::ast::Term;
+use cql_protocol::cql::decode_hex;
+use cql_protocol::types::ColumnType;
 
 /// The members of a JSON object, each paired with its column: a name in
 /// double quotes is matched as written, any other in lower case.
 pub fn columns<'t>(table: &'t Table, text: &str) -> Result<Vec<(&'t Column, Json)>, QueryError> {
-    let parsed: Json = serde_json::from_str(text)
+    let parsed = json_text::parse(text)
         .map_err(|e| QueryError::invalid(format!("Could not decode JSON string as a map: {e}. (String was: {text})")))?;
     let Json::Object(members) = parsed else {
         return Err(QueryError::invalid(format!(
@@ -62,7 +63,7 @@ pub fn from_json_function(text: &str, ty: &ColumnType, what: &str) -> Result<Eva
         arg_types: vec!["text".into()],
         message,
     };
-    let json: Json = serde_json::from_str(text).map_err(|e| failure(format!("Could not decode JSON string '{text}': {e}")))?;
+    let json = json_text::parse(text).map_err(|e| failure(format!("Could not decode JSON string '{text}': {e}")))?;
     let term = term(&json, ty).map_err(|reason| {
         failure(format!(
             "execution of 'system.fromjson[text]' failed: org.apache.cassandra.serializers.MarshalException: {reason}"
@@ -75,8 +76,8 @@ fn kind(json: &Json) -> &'static str {
     match json {
         Json::Null => "null",
         Json::Bool(_) => "Boolean",
-        Json::Number(n) if n.is_f64() => "Double",
-        Json::Number(_) => "Integer",
+        Json::Number { integer: false, .. } => "Double",
+        Json::Number { integer: true, .. } => "Integer",
         Json::String(_) => "String",
         Json::Array(_) => "ArrayList",
         Json::Object(_) => "LinkedHashMap",
@@ -92,12 +93,12 @@ fn term(json: &Json, ty: &ColumnType) -> Result<Term, String> {
         (T::Ascii | T::Varchar, Json::String(s)) => Term::String(s.clone()),
         (T::Ascii, _) => return Err(wrong("an ascii string")),
         (T::Varchar, _) => return Err(wrong("a UTF-8 string")),
-        (T::Int | T::Bigint | T::Smallint | T::Tinyint | T::Varint | T::Counter, Json::Number(n)) if !n.is_f64() => {
-            Term::Integer(n.to_string())
+        (T::Int | T::Bigint | T::Smallint | T::Tinyint | T::Varint | T::Counter, Json::Number { text, integer: true }) => {
+            Term::Integer(text.clone())
         }
         (T::Int | T::Bigint | T::Smallint | T::Tinyint | T::Varint | T::Counter, Json::String(s)) => Term::Integer(s.trim().to_string()),
         (T::Int | T::Bigint | T::Smallint | T::Tinyint | T::Varint | T::Counter, _) => return Err(wrong("an integer")),
-        (T::Float | T::Double | T::Decimal, Json::Number(n)) => Term::Float(n.to_string()),
+        (T::Float | T::Double | T::Decimal, Json::Number { text, .. }) => Term::Float(text.clone()),
         (T::Float | T::Double | T::Decimal, Json::String(s)) => Term::Float(s.trim().to_string()),
         (T::Float | T::Double | T::Decimal, _) => return Err(wrong("a number")),
         (T::Boolean, Json::Bool(b)) => Term::Boolean(*b),
@@ -114,7 +115,7 @@ fn term(json: &Json, ty: &ColumnType) -> Result<Term, String> {
             })?;
             Term::Blob(decode_hex(hex).ok_or_else(|| format!("Value '{s}' is not a valid blob representation"))?)
         }
-        (T::Timestamp | T::Date | T::Time, Json::Number(n)) if !n.is_f64() => Term::Integer(n.to_string()),
+        (T::Timestamp | T::Date | T::Time, Json::Number { text, integer: true }) => Term::Integer(text.clone()),
         (T::Timestamp | T::Date | T::Time | T::Inet, Json::String(s)) => Term::String(s.clone()),
         (T::Duration, Json::String(s)) => Term::Duration(s.clone()),
         (T::List(element), Json::Array(items)) => Term::List(items.iter().map(|i| term(i, element)).collect::<Result<_, _>>()?),
@@ -159,7 +160,7 @@ fn map_key(key: &str, ty: &ColumnType) -> Result<Term, String> {
     match ty {
         ColumnType::Ascii | ColumnType::Varchar => Ok(Term::String(key.to_string())),
         _ => {
-            let parsed = serde_json::from_str::<Json>(key).unwrap_or_else(|_| Json::String(key.to_string()));
+            let parsed = json_text::parse(key).unwrap_or_else(|_| Json::String(key.to_string()));
             term(&parsed, ty)
         }
     }
@@ -171,7 +172,7 @@ mod tests {
     use super::*;
 
     fn read(json: &str, ty: ColumnType) -> Result<Term, String> {
-        term(&serde_json::from_str(json).unwrap(), &ty)
+        term(&json_text::parse(json).unwrap(), &ty)
     }
 
     #[test]
@@ -179,6 +180,11 @@ mod tests {
         assert_eq!(read("5", ColumnType::Int), Ok(Term::Integer("5".into())));
         assert_eq!(read("\"5\"", ColumnType::Bigint), Ok(Term::Integer("5".into())));
         assert_eq!(read("1.5", ColumnType::Double), Ok(Term::Float("1.5".into())));
+        assert_eq!(read("1.50", ColumnType::Decimal), Ok(Term::Float("1.50".into())));
+        assert_eq!(
+            read("123456789012345678901234567890", ColumnType::Varint),
+            Ok(Term::Integer("123456789012345678901234567890".into()))
+        );
         assert_eq!(read("\"0xcafe\"", ColumnType::Blob), Ok(Term::Blob(vec![0xca, 0xfe])));
         assert_eq!(read("\"True\"", ColumnType::Boolean), Ok(Term::Boolean(true)));
         assert_eq!(read("null", ColumnType::Varchar), Ok(Term::Null));

@@ -1,7 +1,41 @@
 //! Values as JSON text, for `SELECT JSON` and `toJson()`, following Cassandra's
 //! choices: numbers bare, text and timestamps quoted, blobs as "0x..", uuids quoted.
 
+use cql_protocol::response::ColumnSpec;
 use cql_protocol::value::Value;
+
+use crate::error::QueryError;
+
+/// One finished result row as the text of `SELECT JSON`'s `[json]` column, as
+/// Cassandra's `Selection.rowToJson` writes it: each column under its result
+/// name (a name with capitals quoted, `"\"Foo\""`), a null as `null` and an
+/// empty value as `""`.
+pub fn row_to_json(columns: &[ColumnSpec], row: &[Option<Vec<u8>>]) -> Result<String, QueryError> {
+    let mut out = String::from("{");
+    for (i, (spec, cell)) in columns.iter().zip(row).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        if spec.name == spec.name.to_lowercase() {
+            out.push_str(&quote(&spec.name));
+        } else {
+            out.push_str(&quote(&format!("\"{}\"", spec.name)));
+        }
+        out.push_str(": ");
+        match cell.as_deref() {
+            None => out.push_str("null"),
+            Some([]) => out.push_str("\"\""),
+            Some(bytes) => {
+                let value = Value::deserialize(&spec.ty, bytes).map_err(|e| QueryError::Server {
+                    message: format!("result column {} does not decode: {e}", spec.name),
+                })?;
+                out.push_str(&to_json(&value));
+            }
+        }
+    }
+    out.push('}');
+    Ok(out)
+}
 
 pub fn to_json(v: &Value) -> String {
     match v {
@@ -92,6 +126,7 @@ fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cql_protocol::types::ColumnType;
 
     #[test]
     fn text_is_quoted_and_escaped() {
@@ -103,6 +138,33 @@ mod tests {
         assert_eq!(to_json(&Value::Timestamp(1_388_578_545_000)), "\"2014-01-01 12:15:45.000Z\"");
         assert_eq!(to_json(&Value::Time(123)), "\"00:00:00.000000123\"");
         assert_eq!(to_json(&Value::Time(45_296_000_000_001)), "\"12:34:56.000000001\"");
+    }
+
+    fn column(name: &str, ty: ColumnType) -> ColumnSpec {
+        ColumnSpec {
+            keyspace: "ks".into(),
+            table: "t".into(),
+            name: name.into(),
+            ty,
+        }
+    }
+
+    #[test]
+    fn a_row_is_one_object_under_its_column_names() {
+        let columns = [column("count", ColumnType::Bigint), column("system.sum(v)", ColumnType::Int)];
+        let row = [Some(Value::Bigint(2).to_bytes()), Some(Value::Int(7).to_bytes())];
+        assert_eq!(row_to_json(&columns, &row).unwrap(), r#"{"count": 2, "system.sum(v)": 7}"#);
+    }
+
+    #[test]
+    fn a_row_quotes_names_with_capitals_and_writes_nulls_and_empty_values() {
+        let columns = [
+            column("Foo", ColumnType::Int),
+            column("v", ColumnType::Int),
+            column("w", ColumnType::Int),
+        ];
+        let row = [Some(Value::Int(1).to_bytes()), None, Some(Vec::new())];
+        assert_eq!(row_to_json(&columns, &row).unwrap(), r#"{"\"Foo\"": 1, "v": null, "w": ""}"#);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod describe;
 mod from_json;
 mod functions;
 pub mod json;
+mod json_text;
 pub mod literal;
 mod lwt;
 pub mod modify;
@@ -407,7 +408,11 @@ impl QueryProcessor {
     fn parse(&self, query: &str) -> Result<Statement, QueryError> {
         self.metrics.parsed.fetch_add(1, Ordering::Relaxed);
         crate::trace::event_with(|| format!("Parsing {query}"));
-        parse_statement(query).map_err(|e| QueryError::Syntax { message: e.to_string() })
+        parse_statement(query).map_err(|e| match e.invalid {
+            // Well formed but refused as Cassandra's preparation refuses it.
+            true => QueryError::invalid(e.message),
+            false => QueryError::Syntax { message: e.to_string() },
+        })
     }
 
     /// (name, count) of the coordinator's and the query layer's counters, for

@@ -12,7 +12,7 @@ use num_bigint::BigInt;
 
 use super::cells::{live_meta, live_value};
 use super::functions;
-use super::json::to_json;
+use super::json::{row_to_json, to_json};
 use super::literal::{evaluate, Binds, Evaluated};
 use super::paging::PagingState;
 use super::restrictions::{analyse, partition_position, Partitions, Restrictions};
@@ -39,8 +39,6 @@ enum Projection {
     Blob(super::functions::BlobConversion, Box<Projection>),
     /// `now()`, `uuid()`, `currentTimestamp()`, ...: evaluated for each row.
     Current(super::functions::Current),
-    /// `SELECT JSON`: one object of the named selections.
-    JsonObject(Vec<(String, Projection)>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +55,14 @@ enum Aggregate {
 pub struct CompiledSelect {
     pub table: Arc<Table>,
     projections: Vec<Projection>,
+    /// The result metadata the client sees: the `selected` columns, or
+    /// `SELECT JSON`'s one `[json]` column.
     pub columns: Vec<ColumnSpec>,
+    /// One column per selector, under its result name (alias or Cassandra's
+    /// name for it) and type: what each row computes before `SELECT JSON`
+    /// writes it as an object.
+    selected: Vec<ColumnSpec>,
+    json: bool,
     aggregate: bool,
     /// GROUP BY: how many clustering columns follow the partition key in the
     /// group's key (0: one group per partition); `None` without GROUP BY.
@@ -100,20 +105,19 @@ pub fn compile(table: Arc<Table>, select: &Select) -> Result<CompiledSelect, Que
         || projections
             .iter()
             .any(|p| matches!(p, Projection::CountAll | Projection::Aggregate(..)));
-    if select.json {
-        let fields = columns.iter().map(|c| c.name.clone()).zip(projections).collect();
-        return Ok(CompiledSelect {
-            columns: vec![spec(&table, "[json]".into(), ColumnType::Varchar)],
-            projections: vec![Projection::JsonObject(fields)],
-            aggregate: false,
-            group_clustering: None,
-            table,
-        });
-    }
+    // SELECT JSON computes the same rows (aggregates folded, groups
+    // grouped) and writes each finished row as one object, as Cassandra does.
+    let result_columns = if select.json {
+        vec![spec(&table, "[json]".into(), ColumnType::Varchar)]
+    } else {
+        columns.clone()
+    };
     Ok(CompiledSelect {
         table,
         projections,
-        columns,
+        columns: result_columns,
+        selected: columns,
+        json: select.json,
         aggregate,
         group_clustering,
     })
@@ -459,19 +463,6 @@ impl RowView<'_> {
                 None => None,
             },
             Projection::Current(f) => Some(f.value()),
-            Projection::JsonObject(fields) => {
-                let mut out = String::from("{");
-                for (i, (name, p)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push_str(&to_json(&Value::Text(name.clone())));
-                    out.push_str(": ");
-                    out.push_str(&self.project(p)?.map(|v| to_json(&v)).unwrap_or_else(|| "null".into()));
-                }
-                out.push('}');
-                Some(Value::Text(out))
-            }
             Projection::CountAll | Projection::Aggregate(..) => None,
         })
     }
@@ -872,7 +863,7 @@ impl<'a> Collector<'a> {
         let fresh = self.compiled.projections.iter().map(|_| Accumulator::default()).collect();
         let accumulators = std::mem::replace(&mut self.accumulators, fresh);
         let first = self.first_row.take().unwrap_or_default();
-        let types: Vec<&ColumnType> = self.compiled.columns.iter().map(|c| &c.ty).collect();
+        let types: Vec<&ColumnType> = self.compiled.selected.iter().map(|c| &c.ty).collect();
         let row = self
             .compiled
             .projections
@@ -926,7 +917,7 @@ impl<'a> Collector<'a> {
         }
         if compiled.aggregate && compiled.group_clustering.is_none() {
             let first = self.first_row.unwrap_or_default();
-            let types: Vec<&ColumnType> = compiled.columns.iter().map(|c| &c.ty).collect();
+            let types: Vec<&ColumnType> = compiled.selected.iter().map(|c| &c.ty).collect();
             let row = compiled
                 .projections
                 .iter()
@@ -939,6 +930,12 @@ impl<'a> Collector<'a> {
                 })
                 .collect();
             rows = vec![row];
+        }
+        if compiled.json {
+            rows = rows
+                .iter()
+                .map(|row| Ok(vec![Some(Value::Text(row_to_json(&compiled.selected, row)?).to_bytes())]))
+                .collect::<Result<_, QueryError>>()?;
         }
         let paging_state = match (self.more, self.last) {
             // The count of the last row's partition: the page may have filled

@@ -126,12 +126,18 @@ def test_the_column_names_of_aggregates(db, sales):
     assert result.column_names == ["count", "system.max(v)", "system.sum(v)"]
 
 
+# AggregateFcts.all(): sum and avg are declared for these types, in this order.
+NUMBERS = ["tinyint", "smallint", "int", "bigint", "float", "double", "decimal", "varint", "counter"]
+
 REFUSALS = [
     ("SELECT v, count(*) FROM {t} GROUP BY v", "Group by is currently only supported on the columns of the PRIMARY KEY, got v"),
     ("SELECT count(*) FROM {t} GROUP BY c1", "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"),
     ("SELECT count(*) FROM {t} WHERE k = 1 GROUP BY c2", "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"),
     ("SELECT count(*) FROM {t} GROUP BY nope", "Undefined column name nope"),
-    ("SELECT sum(t) FROM {t}", "Invalid call to function sum, none of its type signatures match"),
+    ("SELECT sum(t) FROM {t}", "Invalid call to function sum, none of its type signatures match (known type signatures: "
+     + ", ".join(f"system.sum : ({n}) -> {n}" for n in NUMBERS) + ")"),
+    ("SELECT avg(t) FROM {t}", "Invalid call to function avg, none of its type signatures match (known type signatures: "
+     + ", ".join(f"system.avg : ({n}) -> {n}" for n in NUMBERS) + ")"),
     ("SELECT max(nope) FROM {t}", "Undefined column name nope"),
     ("SELECT nope(v) FROM {t}", "Unknown function 'nope'"),
 ]

@@ -200,13 +200,18 @@ fn create_table(i: Tokens<'_>) -> PResult<'_, CreateTable> {
             }
         }
     }
-    let table_name = table.name.name.clone();
+    // Cassandra's words (CreateTableStatement.Raw, "specifed" as spelt
+    // there), with the table named as written; both are InvalidRequests.
+    let table_name = match &table.name.keyspace {
+        Some(keyspace) => format!("{keyspace}.{}", table.name.name),
+        None => table.name.name.clone(),
+    };
     match key_declarations {
         1 => {}
-        0 => return Err(open.fail(format!("no PRIMARY KEY specified for table '{table_name}' (exactly one required)"))),
+        0 => return Err(open.refuse(format!("No PRIMARY KEY specifed for table '{table_name}' (exactly one required)"))),
         _ => {
-            return Err(open.fail(format!(
-                "multiple PRIMARY KEYs specified for table '{table_name}' (exactly one required)"
+            return Err(open.refuse(format!(
+                "Multiple PRIMARY KEY specified for table '{table_name}' (exactly one required)"
             )))
         }
     }

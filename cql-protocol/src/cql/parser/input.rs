@@ -72,6 +72,9 @@ pub(crate) struct Tokens<'a> {
 pub(crate) struct PError {
     pub pos: usize,
     pub message: Option<String>,
+    /// The statement is well formed but Cassandra refuses it when preparing
+    /// it: an InvalidRequest, not a SyntaxException (see `Tokens::refuse`).
+    pub invalid: bool,
 }
 
 pub(crate) type PResult<'a, O> = IResult<Tokens<'a>, O, PError>;
@@ -81,6 +84,7 @@ impl<'a> NomParseError<Tokens<'a>> for PError {
         PError {
             pos: input.pos,
             message: None,
+            invalid: false,
         }
     }
 
@@ -127,6 +131,7 @@ impl<'a> Tokens<'a> {
         nom::Err::Error(PError {
             pos: self.pos,
             message: None,
+            invalid: false,
         })
     }
 
@@ -135,6 +140,18 @@ impl<'a> Tokens<'a> {
         nom::Err::Failure(PError {
             pos: self.pos,
             message: Some(message),
+            invalid: false,
+        })
+    }
+
+    /// A statement that parses but that Cassandra refuses when it prepares
+    /// it (its `ire(...)`), so an InvalidRequest with `message` as it stands,
+    /// not a SyntaxException: a CREATE TABLE without a PRIMARY KEY.
+    pub(crate) fn refuse(&self, message: String) -> nom::Err<PError> {
+        nom::Err::Failure(PError {
+            pos: self.pos,
+            message: Some(message),
+            invalid: true,
         })
     }
 }

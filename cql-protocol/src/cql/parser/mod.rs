@@ -140,8 +140,13 @@ fn syntax_error(text: &str, tokens: &[Token<'_>], ctx: &Context, error: nom::Err
         nom::Err::Incomplete(_) => PError {
             pos: tokens.len().saturating_sub(1),
             message: None,
+            invalid: false,
         },
     };
+    if let (true, Some(message)) = (error.invalid, &error.message) {
+        let (line, column) = tokens.get(error.pos).map_or((1, 0), |t| (t.line, t.column));
+        return ParseError::invalid(line, column, message.clone());
+    }
     let (pos, message) = match error.message {
         Some(message) => (error.pos, message),
         None => {

@@ -125,11 +125,14 @@ fn primary_keys_inline_single_and_simple_compound() {
 }
 
 #[test]
-fn create_table_needs_exactly_one_primary_key() {
-    let err = parse_statement("CREATE TABLE t (a int, b int)").unwrap_err();
-    assert!(err.message.contains("no PRIMARY KEY"), "{err}");
+fn create_table_needs_exactly_one_primary_key_and_refuses_as_cassandra_does() {
+    let err = parse_statement("CREATE TABLE ks.t (a int, b int)").unwrap_err();
+    assert_eq!(err.message, "No PRIMARY KEY specifed for table 'ks.t' (exactly one required)");
+    assert!(err.invalid, "an InvalidRequest, not a syntax error");
     let err = parse_statement("CREATE TABLE t (a int PRIMARY KEY, b int, PRIMARY KEY (b))").unwrap_err();
-    assert!(err.message.contains("multiple PRIMARY KEYs"), "{err}");
+    assert_eq!(err.message, "Multiple PRIMARY KEY specified for table 't' (exactly one required)");
+    assert!(err.invalid, "an InvalidRequest, not a syntax error");
+    assert!(!parse_statement("CREATE TABLE t (a int PRIMARY KEY").unwrap_err().invalid);
 }
 
 #[test]
