@@ -17,6 +17,7 @@ use cql_protocol::types::ColumnType;
 use cql_protocol::value::Value;
 use cql_protocol::wire::{Consistency, Reader};
 use node::auth::sasl::parse_plain;
+use node::query::from_json::from_json_function;
 use node::query::literal::{evaluate, Binds};
 use num_bigint::BigInt;
 use uuid::Uuid;
@@ -46,6 +47,13 @@ pub fn targets() -> Vec<Target> {
             seeds: literal_seeds,
             decode: decode_literal,
             dictionary: CQL_WORDS,
+        },
+        Target {
+            name: "cql-json",
+            about: "a JSON text as fromJson() and INSERT JSON read it into a column type (chosen by the first byte)",
+            seeds: json_seeds,
+            decode: decode_json,
+            dictionary: JSON_WORDS,
         },
         Target {
             name: "sasl-plain",
@@ -431,6 +439,70 @@ fn literal_cases() -> Vec<(ColumnType, &'static str)> {
             "{a: 1, b: 'x'}",
         ),
     ]
+}
+
+/// Column types with a JSON text of each, as a client would send it.
+fn json_cases() -> Vec<(ColumnType, &'static str)> {
+    vec![
+        (ColumnType::Int, "42"),
+        (ColumnType::Bigint, "\"-9223372036854775808\""),
+        (ColumnType::Varint, "123456789012345678901234567890"),
+        (ColumnType::Decimal, "-1.50e10"),
+        (ColumnType::Double, "\"NaN\""),
+        (ColumnType::Varchar, "\"h\\u00e9llo\""),
+        (ColumnType::Blob, "\"0xcafe\""),
+        (ColumnType::Boolean, "true"),
+        (ColumnType::Uuid, "\"123e4567-e89b-12d3-a456-426614174000\""),
+        (ColumnType::Timestamp, "\"2024-01-02 03:04:05.678Z\""),
+        (ColumnType::Date, "\"2024-01-02\""),
+        (ColumnType::Time, "\"12:34:56.789012345\""),
+        (ColumnType::Inet, "\"::1\""),
+        (ColumnType::Duration, "\"1y2mo3w\""),
+        (ColumnType::List(Box::new(ColumnType::Int)), "[1, 2, 3]"),
+        (ColumnType::Set(Box::new(ColumnType::Varchar)), "[\"a\", \"b\"]"),
+        (
+            ColumnType::Map(Box::new(ColumnType::Int), Box::new(ColumnType::Timestamp)),
+            "{\"1\": \"2024-01-02\", \"2\": 0}",
+        ),
+        (ColumnType::Tuple(vec![ColumnType::Int, ColumnType::Varchar]), "[1, \"a\"]"),
+        (
+            ColumnType::Udt {
+                keyspace: "ks".into(),
+                name: "u".into(),
+                fields: vec![("a".into(), ColumnType::Int), ("B".into(), ColumnType::Varchar)],
+            },
+            "{\"a\": 1, \"\\\"B\\\"\": \"x\"}",
+        ),
+    ]
+}
+
+const JSON_WORDS: &[&[u8]] = &[
+    b"null", b"true", b"[", b"]", b"{", b"}", b"\"", b"\\u", b"e-", b"1E+400", b",", b":",
+];
+
+fn json_seeds() -> Vec<Vec<u8>> {
+    json_cases()
+        .iter()
+        .enumerate()
+        .map(|(i, (_, text))| {
+            let mut out = vec![i as u8];
+            out.extend_from_slice(text.as_bytes());
+            out
+        })
+        .collect()
+}
+
+/// The JSON is read as `fromJson()` reads it into a value of the chosen type
+/// (INSERT JSON reads each member the same way).
+fn decode_json(input: &[u8]) -> bool {
+    let Some((selector, text)) = input.split_first() else {
+        return false;
+    };
+    let cases = json_cases();
+    let Some((ty, _)) = cases.get(usize::from(*selector) % cases.len()) else {
+        return false;
+    };
+    from_json_function(&String::from_utf8_lossy(text), ty, "k").is_ok()
 }
 
 fn literal_seeds() -> Vec<Vec<u8>> {

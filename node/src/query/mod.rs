@@ -10,7 +10,7 @@ pub mod cells;
 pub mod current;
 pub mod ddl;
 pub mod describe;
-mod from_json;
+pub mod from_json;
 mod functions;
 pub mod json;
 mod json_text;
