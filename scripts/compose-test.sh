@@ -174,7 +174,9 @@ read_back "after node6 left"
 # node certificates name node1.. and 127.0.20.k, while the driver dials the container
 # addresses it discovers: the apps check the chain, not the names, as the rustica
 # tools do) and the superuser's password.
-cargo build -q -p simulator
+# The workspace's own build (as scripts/test.sh makes it): `-p simulator` alone
+# would resolve the dependencies' features apart and rebuild tokio, scylla and more.
+cargo build -q --workspace --all-targets
 # Any node may be the one stopped below, so the roles must not live on one node:
 # as Cassandra advises, system_auth gets the data's replication (RF 3), and a
 # repair copies the roles to their new replicas (with RF 1 the run failed
