@@ -129,6 +129,7 @@ scenario() { # label consistency rf
     measure "$label inserts" bench/write.rn "$consistency" "" -P rf="$rf"
     local half=$(( MAX_RATE / 2 ))
     measure "$label inserts at $half/s" bench/write.rn "$consistency" "$half" -P rf="$rf"
+    measure "$label overwrites of 1000 keys" bench/write.rn "$consistency" "" -P rf="$rf" -P keys=1000
     measure "$label point reads" bench/read.rn "$consistency" "" -P rf="$rf" -P rows="$ROWS"
     half=$(( MAX_RATE / 2 ))
     measure "$label point reads at $half/s" bench/read.rn "$consistency" "$half" -P rf="$rf" -P rows="$ROWS"

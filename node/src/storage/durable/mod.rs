@@ -11,6 +11,7 @@ pub mod failure;
 mod filter;
 pub mod layout;
 pub mod sync;
+mod written_marks;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +30,7 @@ use self::failure::{CommitFailurePolicy, CommitHealth};
 use self::layout::{Component, RowId, RowPart};
 pub use self::sync::CommitLogSync;
 use self::sync::{GroupCommit, PeriodicSync};
+use self::written_marks::WrittenMarks;
 use super::partition::{resume_after, skipped_by_resume, slices_after, token_before_end, token_in, Partition, RawAnswer, Slice};
 use super::truncation::{now_micros, Truncations};
 use super::unrepaired::{self, MarkGate, RepairedBefore};
@@ -108,6 +110,9 @@ pub struct DurableEngine {
     truncations: Truncations,
     /// The unrepaired marks (`MARKS_KEYSPACE`, see `unrepaired`).
     marks: Keyspace,
+    /// Marks put in storage lately: a partition written again within an
+    /// epoch is not marked again (`written_marks`).
+    written: WrittenMarks,
     gate: MarkGate,
     /// Tables whose writes leave no mark (`set_repair_tracking`).
     untracked: RwLock<HashSet<Uuid>>,
@@ -196,6 +201,7 @@ impl DurableEngine {
             truncation_records,
             truncations,
             marks,
+            written: WrittenMarks::default(),
             gate: MarkGate::new(opened, u64::try_from(now_micros()).unwrap_or(0)),
             untracked: RwLock::default(),
         };
@@ -284,6 +290,7 @@ impl DurableEngine {
         // Held until the batch is in the memtables: see `unrepaired`.
         let gate = self.gate.enter();
         let epoch = *gate;
+        let generation = self.written.generation();
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         let mut all = Vec::with_capacity(mutations.len());
         {
@@ -293,16 +300,30 @@ impl DurableEngine {
                 let Some(mutation) = self.truncations.filter(mutation) else {
                     continue;
                 };
-                let mark = (!untracked.contains(&mutation.table)).then(|| unrepaired::mark_key(mutation.table, &mutation.position, epoch));
+                let mark = (!untracked.contains(&mutation.table)).then(|| {
+                    let key = unrepaired::mark_key(mutation.table, &mutation.position, epoch);
+                    if self.written.contains(&key) {
+                        Mark::InStorage(key)
+                    } else {
+                        Mark::Write(key)
+                    }
+                });
                 let mut entries = BTreeMap::new();
                 self.entries(mutation, &mut entries);
                 // Refused whole, before anything is written (fjall would panic on it).
-                if let Some(length) = entries.keys().chain(mark.iter()).map(Vec::len).find(|l| *l > MAX_KEY) {
+                if let Some(length) = entries
+                    .keys()
+                    .chain(mark.as_ref().map(Mark::key))
+                    .map(Vec::len)
+                    .find(|l| *l > MAX_KEY)
+                {
                     return Err(StorageError::KeyTooLong { length, max: MAX_KEY });
                 }
                 all.push((keyspace, entries, mark));
             }
         }
+        let mut written = Vec::new();
+        let mut skipped = Vec::new();
         for (keyspace, entries, mark) in all {
             if entries.is_empty() {
                 continue;
@@ -310,8 +331,13 @@ impl DurableEngine {
             for (k, v) in entries {
                 batch.insert(&keyspace, k, v);
             }
-            if let Some(mark) = mark {
-                batch.insert(&self.marks, mark, MARK_VALUE);
+            match mark {
+                Some(Mark::Write(mark)) => {
+                    batch.insert(&self.marks, mark.clone(), MARK_VALUE);
+                    written.push(mark);
+                }
+                Some(Mark::InStorage(mark)) => skipped.push(mark),
+                None => {}
             }
         }
         crate::trace::event("Appending to commitlog");
@@ -319,6 +345,19 @@ impl DurableEngine {
             self.health.failed("commit log write", &e);
             return Err(self.error(e));
         }
+        if !skipped.is_empty() && self.written.generation() != generation {
+            // Marks were removed since the cache was asked: the skipped ones
+            // may be among them.
+            let mut again = self.db.batch().durability(Some(PersistMode::Buffer));
+            for mark in skipped {
+                again.insert(&self.marks, mark, MARK_VALUE);
+            }
+            if let Err(e) = again.commit() {
+                self.health.failed("commit log write", &e);
+                return Err(self.error(e));
+            }
+        }
+        self.written.record(generation, written);
         drop(gate);
         // fjall's commit appends to its journal, then inserts into the memtables.
         crate::trace::event("Adding to memtable");
@@ -338,6 +377,7 @@ impl DurableEngine {
         let Some(range) = unrepaired::mark_range(table, start, end) else {
             return Ok(0);
         };
+        self.written.forget();
         let mut removed = 0u64;
         let mut batch = self.db.batch().durability(Some(PersistMode::Buffer));
         let mut queued = 0usize;
@@ -638,6 +678,21 @@ struct PartitionBuilder {
     row_cap: Option<usize>,
     /// An entry of one row more than `row_cap` came: the rest is not needed.
     capped: bool,
+}
+
+/// A write's unrepaired mark: to be written with its data, or already in
+/// storage for this epoch (`written_marks`).
+enum Mark {
+    Write(Vec<u8>),
+    InStorage(Vec<u8>),
+}
+
+impl Mark {
+    fn key(&self) -> &Vec<u8> {
+        match self {
+            Mark::Write(key) | Mark::InStorage(key) => key,
+        }
+    }
 }
 
 /// What `each_partition` calls with each partition: its position, its
