@@ -480,8 +480,10 @@ const JSON_WORDS: &[&[u8]] = &[
     b"null", b"true", b"[", b"]", b"{", b"}", b"\"", b"\\u", b"e-", b"1E+400", b",", b":",
 ];
 
-fn json_seeds() -> Vec<Vec<u8>> {
-    json_cases()
+/// Seeds of a target whose input is a selector byte (which case's column
+/// type) followed by text: each case's own text under its own selector.
+fn typed_text_seeds(cases: &[(ColumnType, &str)]) -> Vec<Vec<u8>> {
+    cases
         .iter()
         .enumerate()
         .map(|(i, (_, text))| {
@@ -490,50 +492,45 @@ fn json_seeds() -> Vec<Vec<u8>> {
             out
         })
         .collect()
+}
+
+/// An input of such a target: the column type its first byte picks among
+/// the cases, and the rest as text.
+fn typed_text(input: &[u8], cases: &[(ColumnType, &str)]) -> Option<(ColumnType, String)> {
+    let (selector, text) = input.split_first()?;
+    let (ty, _) = cases.get(usize::from(*selector) % cases.len().max(1))?;
+    Some((ty.clone(), String::from_utf8_lossy(text).into_owned()))
+}
+
+fn json_seeds() -> Vec<Vec<u8>> {
+    typed_text_seeds(&json_cases())
 }
 
 /// The JSON is read as `fromJson()` reads it into a value of the chosen type
 /// (INSERT JSON reads each member the same way).
 fn decode_json(input: &[u8]) -> bool {
-    let Some((selector, text)) = input.split_first() else {
+    let Some((ty, text)) = typed_text(input, &json_cases()) else {
         return false;
     };
-    let cases = json_cases();
-    let Some((ty, _)) = cases.get(usize::from(*selector) % cases.len()) else {
-        return false;
-    };
-    from_json_function(&String::from_utf8_lossy(text), ty, "k").is_ok()
+    from_json_function(&text, &ty, "k").is_ok()
 }
 
 fn literal_seeds() -> Vec<Vec<u8>> {
-    literal_cases()
-        .iter()
-        .enumerate()
-        .map(|(i, (_, text))| {
-            let mut out = vec![i as u8];
-            out.extend_from_slice(text.as_bytes());
-            out
-        })
-        .collect()
+    typed_text_seeds(&literal_cases())
 }
 
 /// The literal is read as the value of an INSERT, as a client would write it.
 fn decode_literal(input: &[u8]) -> bool {
-    let Some((selector, text)) = input.split_first() else {
+    let Some((ty, text)) = typed_text(input, &literal_cases()) else {
         return false;
     };
-    let cases = literal_cases();
-    let Some((ty, _)) = cases.get(usize::from(*selector) % cases.len()) else {
-        return false;
-    };
-    let text = String::from_utf8_lossy(text);
     let Ok(Statement::Insert(insert)) = parse_statement(&format!("INSERT INTO t (k) VALUES ({text})")) else {
         return false;
     };
     let Some(term) = insert.values.first() else {
         return false;
     };
-    evaluate(term, ty, &Binds::default(), "k").is_ok()
+    evaluate(term, &ty, &Binds::default(), "k").is_ok()
 }
 
 fn decode_statement(input: &[u8]) -> bool {

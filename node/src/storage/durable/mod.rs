@@ -398,6 +398,9 @@ impl DurableEngine {
             }
         }
         batch.commit().map_err(|e| self.error(e))?;
+        // Again after: a write that ran beside the removal may have recorded
+        // a mark the removal then took.
+        self.written.forget();
         Ok(removed)
     }
 
