@@ -366,7 +366,11 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
         ));
     }
     if stmt.partition_key.is_empty() {
-        return Err(QueryError::invalid("No PRIMARY KEY specifed for table (exactly one required)"));
+        // The parser refuses this first; a statement built otherwise gets the same words.
+        return Err(QueryError::invalid(format!(
+            "No PRIMARY KEY specifed for table '{}' (exactly one required)",
+            stmt.name.name
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     for c in &stmt.columns {
