@@ -16,6 +16,17 @@ pub struct QualifiedName {
     pub name: String,
 }
 
+impl QualifiedName {
+    /// `ks.name` or `name` without quotes, as Cassandra's messages name what
+    /// a statement wrote (`Display` prints it back as CQL, quoted as needed).
+    pub fn unquoted(&self) -> String {
+        match &self.keyspace {
+            Some(keyspace) => format!("{keyspace}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
     CreateKeyspace(CreateKeyspace),

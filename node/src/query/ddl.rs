@@ -369,20 +369,17 @@ pub fn build_table(schema: &Schema, ks_name: &str, stmt: &CreateTable, id: Uuid)
         // The parser refuses this first; a statement built otherwise gets the same words.
         return Err(QueryError::invalid(format!(
             "No PRIMARY KEY specifed for table '{}' (exactly one required)",
-            stmt.name.name
+            stmt.name.unquoted()
         )));
     }
     let mut seen = std::collections::HashSet::new();
     for c in &stmt.columns {
         if !seen.insert(c.name.as_str()) {
             // Cassandra checks this while parsing, so the table is named as written.
-            let written = match &stmt.name.keyspace {
-                Some(keyspace) => format!("{keyspace}.{}", stmt.name.name),
-                None => stmt.name.name.clone(),
-            };
             return Err(QueryError::invalid(format!(
-                "Duplicate column '{}' declaration for table '{written}'",
-                c.name
+                "Duplicate column '{}' declaration for table '{}'",
+                c.name,
+                stmt.name.unquoted()
             )));
         }
     }

@@ -105,7 +105,8 @@ fn time_text(nanos: i64) -> String {
     format!("{:02}:{:02}:{:02}.{frac:09}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-fn quote(s: &str) -> String {
+/// `s` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
+pub(super) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

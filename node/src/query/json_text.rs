@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use super::json::quote;
+
 /// How deeply arrays and objects may nest (serde_json's own default).
 const MAX_DEPTH: usize = 128;
 
@@ -272,7 +274,7 @@ impl fmt::Display for Json {
             Json::Null => f.write_str("null"),
             Json::Bool(b) => write!(f, "{b}"),
             Json::Number { text, .. } => f.write_str(text),
-            Json::String(s) => write!(f, "{s:?}"),
+            Json::String(s) => f.write_str(&quote(s)),
             Json::Array(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
@@ -289,7 +291,7 @@ impl fmt::Display for Json {
                     if i > 0 {
                         f.write_str(",")?;
                     }
-                    write!(f, "{name:?}:{value}")?;
+                    write!(f, "{}:{value}", quote(name))?;
                 }
                 f.write_str("}")
             }

@@ -202,10 +202,7 @@ fn create_table(i: Tokens<'_>) -> PResult<'_, CreateTable> {
     }
     // Cassandra's words (CreateTableStatement.Raw, "specifed" as spelt
     // there), with the table named as written; both are InvalidRequests.
-    let table_name = match &table.name.keyspace {
-        Some(keyspace) => format!("{keyspace}.{}", table.name.name),
-        None => table.name.name.clone(),
-    };
+    let table_name = table.name.unquoted();
     match key_declarations {
         1 => {}
         0 => return Err(open.refuse(format!("No PRIMARY KEY specifed for table '{table_name}' (exactly one required)"))),

@@ -45,6 +45,9 @@ impl WrittenMarks {
     /// Marks a write put in storage; dropped when marks were removed since
     /// `generation`, which the write read before it looked anything up.
     pub fn record(&self, generation: u64, keys: Vec<Vec<u8>>) {
+        if keys.is_empty() {
+            return;
+        }
         let mut written = self.lock();
         if written.generation != generation {
             return;
