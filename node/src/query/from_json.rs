@@ -72,22 +72,10 @@ pub fn from_json_function(text: &str, ty: &ColumnType, what: &str) -> Result<Eva
     evaluate(&term, ty, &Binds::default(), what)
 }
 
-fn kind(json: &Json) -> &'static str {
-    match json {
-        Json::Null => "null",
-        Json::Bool(_) => "Boolean",
-        Json::Number { integer: false, .. } => "Double",
-        Json::Number { integer: true, .. } => "Integer",
-        Json::String(_) => "String",
-        Json::Array(_) => "ArrayList",
-        Json::Object(_) => "LinkedHashMap",
-    }
-}
-
 /// The CQL literal a JSON value stands for in a column of type `ty`.
 fn term(json: &Json, ty: &ColumnType) -> Result<Term, String> {
     use ColumnType as T;
-    let wrong = |expected: &str| format!("Expected {expected}, but got a {}: {json}", kind(json));
+    let wrong = |expected: &str| format!("Expected {expected}, but got a {}: {json}", json.java_class());
     Ok(match (ty, json) {
         (_, Json::Null) => Term::Null,
         (T::Ascii | T::Varchar, Json::String(s)) => Term::String(s.clone()),
@@ -201,6 +189,15 @@ mod tests {
         assert!(read("5", ColumnType::Varchar)
             .unwrap_err()
             .contains("Expected a UTF-8 string, but got a Integer: 5"));
+        for (number, class, printed) in [
+            ("-2147483648", "Integer", "-2147483648"),
+            ("2147483648", "Long", "2147483648"),
+            ("9223372036854775808", "BigInteger", "9223372036854775808"),
+            ("1e3", "Double", "1000.0"),
+        ] {
+            let message = read(number, ColumnType::Varchar).unwrap_err();
+            assert!(message.ends_with(&format!("but got a {class}: {printed}")), "{message}");
+        }
         assert!(read("1.5", ColumnType::Int).is_err());
         assert!(read("\"cafe\"", ColumnType::Blob).unwrap_err().contains("missing 0x prefix"));
         assert!(read("[1, 2, 3]", ColumnType::Tuple(vec![ColumnType::Int])).is_err());

@@ -48,8 +48,8 @@ pub fn to_json(v: &Value) -> String {
         Value::Tinyint(n) => n.to_string(),
         Value::Varint(n) => n.to_string(),
         Value::Boolean(b) => b.to_string(),
-        Value::Double(f) if f.is_finite() => format!("{f:?}"),
-        Value::Float(f) if f.is_finite() => format!("{f:?}"),
+        Value::Double(f) if f.is_finite() => java_double(*f),
+        Value::Float(f) if f.is_finite() => java_float(*f),
         Value::Double(_) | Value::Float(_) => "null".into(),
         Value::Decimal { .. } => v.cql_literal(),
         Value::Uuid(u) | Value::Timeuuid(u) => quote(&u.to_string()),
@@ -105,8 +105,40 @@ fn time_text(nanos: i64) -> String {
     format!("{:02}:{:02}:{:02}.{frac:09}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
+/// Java's `Double.toString`, as Cassandra writes a double: the shortest
+/// digits that read back, plain from 10^-3 up to 10^7 and in computerised
+/// scientific notation outside (`1.0E7`, `1.0E-4`).
+pub(super) fn java_double(d: f64) -> String {
+    java_decimal(format!("{d}"), format!("{d:e}"), d)
+}
+
+/// Java's `Float.toString`: as `java_double`, with a float's shortest digits.
+fn java_float(f: f32) -> String {
+    java_decimal(format!("{f}"), format!("{f:e}"), f64::from(f))
+}
+
+fn java_decimal(plain: String, scientific: String, d: f64) -> String {
+    if d.is_nan() {
+        return "NaN".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let magnitude = d.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        return if plain.contains('.') { plain } else { format!("{plain}.0") };
+    }
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
+    format!("{mantissa}E{exponent}")
+}
+
 /// `s` as a JSON string: quoted, with quotes, backslashes and control characters escaped.
-pub(super) fn quote(s: &str) -> String {
+fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -139,6 +171,52 @@ mod tests {
         assert_eq!(to_json(&Value::Timestamp(1_388_578_545_000)), "\"2014-01-01 12:15:45.000Z\"");
         assert_eq!(to_json(&Value::Time(123)), "\"00:00:00.000000123\"");
         assert_eq!(to_json(&Value::Time(45_296_000_000_001)), "\"12:34:56.000000001\"");
+    }
+
+    #[test]
+    fn numbers_read_as_java_prints_them() {
+        for (value, text) in [
+            (Value::Double(1.5), "1.5"),
+            (Value::Double(1e7), "1.0E7"),
+            (Value::Double(9_999_999.0), "9999999.0"),
+            (Value::Double(0.001), "0.001"),
+            (Value::Double(1.25e-4), "1.25E-4"),
+            (Value::Double(-0.0), "-0.0"),
+            (Value::Double(f64::NAN), "null"),
+            (Value::Float(0.1), "0.1"),
+            (Value::Float(3.0e10), "3.0E10"),
+            // BigDecimal.toString: an exponent where the scale is negative or the number tiny.
+            (
+                Value::Decimal {
+                    unscaled: 15.into(),
+                    scale: 1,
+                },
+                "1.5",
+            ),
+            (
+                Value::Decimal {
+                    unscaled: 1.into(),
+                    scale: -3,
+                },
+                "1E+3",
+            ),
+            (
+                Value::Decimal {
+                    unscaled: 123.into(),
+                    scale: 10,
+                },
+                "1.23E-8",
+            ),
+            (
+                Value::Decimal {
+                    unscaled: (-150).into(),
+                    scale: 2,
+                },
+                "-1.50",
+            ),
+        ] {
+            assert_eq!(to_json(&value), text, "{value:?}");
+        }
     }
 
     fn column(name: &str, ty: ColumnType) -> ColumnSpec {

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::json::quote;
+use super::json::java_double;
 
 /// How deeply arrays and objects may nest (serde_json's own default).
 const MAX_DEPTH: usize = 128;
@@ -267,19 +267,43 @@ impl Parser<'_> {
     }
 }
 
-/// Compact JSON text, numbers as written (for error messages).
+impl Json {
+    /// The Java class Cassandra's JSON mapper (Jackson, default settings)
+    /// decodes this value to, as Cassandra's type errors name it.
+    pub fn java_class(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "Boolean",
+            Json::Number { integer: false, .. } => "Double",
+            Json::Number { text, integer: true } if text.parse::<i32>().is_ok() => "Integer",
+            Json::Number { text, integer: true } if text.parse::<i64>().is_ok() => "Long",
+            Json::Number { integer: true, .. } => "BigInteger",
+            Json::String(_) => "String",
+            Json::Array(_) => "ArrayList",
+            Json::Object(_) => "LinkedHashMap",
+        }
+    }
+}
+
+/// The value as Cassandra's messages print it: as Java prints the object
+/// Jackson decodes it to (a string unquoted, `1000.0` and `1.0E20` for
+/// doubles, `[a, b]` for a list, `{k=v}` for a map).
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Json::Null => f.write_str("null"),
             Json::Bool(b) => write!(f, "{b}"),
-            Json::Number { text, .. } => f.write_str(text),
-            Json::String(s) => f.write_str(&quote(s)),
+            Json::Number { text, integer: true } => match text.parse::<i64>() {
+                Ok(n) => write!(f, "{n}"),
+                Err(_) => f.write_str(text),
+            },
+            Json::Number { text, integer: false } => f.write_str(&java_double(text.parse().unwrap_or(f64::NAN))),
+            Json::String(s) => f.write_str(s),
             Json::Array(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
                     if i > 0 {
-                        f.write_str(",")?;
+                        f.write_str(", ")?;
                     }
                     write!(f, "{item}")?;
                 }
@@ -289,9 +313,9 @@ impl fmt::Display for Json {
                 f.write_str("{")?;
                 for (i, (name, value)) in members.iter().enumerate() {
                     if i > 0 {
-                        f.write_str(",")?;
+                        f.write_str(", ")?;
                     }
-                    write!(f, "{}:{value}", quote(name))?;
+                    write!(f, "{name}={value}")?;
                 }
                 f.write_str("}")
             }
@@ -332,7 +356,29 @@ mod tests {
                 ("a".into(), Json::Object(vec![("x".into(), Json::String("y\né😀".into()))])),
             ])
         );
-        assert_eq!(parsed.to_string(), "{\"b\":[1,true,null],\"a\":{\"x\":\"y\\né😀\"}}");
+        assert_eq!(parsed.to_string(), "{b=[1, true, null], a={x=y\né😀}}");
+    }
+
+    #[test]
+    fn values_print_as_java_prints_what_jackson_decodes() {
+        for (text, class, printed) in [
+            ("5", "Integer", "5"),
+            ("-0", "Integer", "0"),
+            ("2147483648", "Long", "2147483648"),
+            ("-9223372036854775809", "BigInteger", "-9223372036854775809"),
+            ("1.5", "Double", "1.5"),
+            ("1e3", "Double", "1000.0"),
+            ("0.001", "Double", "0.001"),
+            ("0.0001", "Double", "1.0E-4"),
+            ("1.25e20", "Double", "1.25E20"),
+            ("-0.0", "Double", "-0.0"),
+            ("1e400", "Double", "Infinity"),
+            ("\"a b\"", "String", "a b"),
+            ("[1, \"x\", [true]]", "ArrayList", "[1, x, [true]]"),
+        ] {
+            let json = parse(text).unwrap();
+            assert_eq!((json.java_class(), json.to_string().as_str()), (class, printed), "{text}");
+        }
     }
 
     #[test]
