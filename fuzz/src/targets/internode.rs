@@ -197,6 +197,7 @@ fn verbs() -> Vec<Verb> {
             limits: ReadLimits {
                 rows: Some(100),
                 bytes: Some(4 << 20),
+                per_partition: Some(2),
             },
         },
         Verb::Read {

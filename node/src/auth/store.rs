@@ -15,7 +15,7 @@ use super::resource::AuthResource;
 use super::{Role, DEFAULT_SUPERUSER};
 use crate::clock::{now_seconds, server_timestamp};
 use crate::coordinator::replicas::Strategy;
-use crate::coordinator::Coordinator;
+use crate::coordinator::{Coordinator, Want};
 use crate::error::QueryError;
 use crate::query::cells::{self, WriteContext};
 use crate::query::restrictions::partition_position;
@@ -116,7 +116,7 @@ impl RoleStore {
     ) -> Result<Vec<(Vec<u8>, Vec<u8>, LiveRow)>, QueryError> {
         let mut rows = Vec::new();
         self.coordinator
-            .read(strategy, cl, command, None, now_seconds(), &mut |pv, row| {
+            .read(strategy, cl, command, Want::ALL, now_seconds(), &mut |pv, row| {
                 if let Some((clustering, live)) = row {
                     rows.push((pv.position.key.clone(), clustering.to_vec(), live.clone()));
                 }

@@ -34,7 +34,7 @@ use crate::cluster::view::ClusterView;
 use crate::error::QueryError;
 use crate::internode::{Messaging, Outbound, Reply, Verb};
 use crate::storage::memory::MemoryEngine;
-use crate::storage::{Mutation, PartitionSelection, ReadCommand, ReadLimits, ResumePoint, StorageEngine, Visit, Visitor};
+use crate::storage::{Mutation, PartitionSelection, ReadCommand, ReadLimits, StorageEngine, Visitor};
 
 pub struct Coordinator {
     local: IpAddr,
@@ -85,6 +85,42 @@ const ROUND_ROWS: usize = 10_000;
 /// The most row data a replica answers in one round, so that a partition of
 /// any size can be read through frames of at most `MAX_FRAME`.
 const ROUND_BYTES: u32 = 4 << 20;
+
+/// How much of a read its visitor is expected to take (`Coordinator::read`):
+/// rows in all (a page or a LIMIT) and rows of each partition (DISTINCT,
+/// PER PARTITION LIMIT); `None` where it cannot tell.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Want {
+    pub rows: Option<usize>,
+    pub per_partition: Option<usize>,
+}
+
+impl Want {
+    /// Every row there is.
+    pub const ALL: Want = Want {
+        rows: None,
+        per_partition: None,
+    };
+
+    /// At most `n` rows.
+    pub fn rows(n: usize) -> Want {
+        Want {
+            rows: Some(n),
+            per_partition: None,
+        }
+    }
+
+    /// What a replica answers in one round at most: `ROUND_ROWS` and
+    /// `ROUND_BYTES` at most, and no more rows than wanted.
+    fn round_limits(self) -> ReadLimits {
+        let rows = self.rows.unwrap_or(ROUND_ROWS).clamp(1, ROUND_ROWS);
+        ReadLimits {
+            rows: Some(rows as u32),
+            bytes: Some(ROUND_BYTES),
+            per_partition: self.per_partition.map(|n| n.clamp(1, rows) as u32),
+        }
+    }
+}
 
 /// What sending a verb needs, detached from the coordinator so that a replica
 /// write can outlive the request that started it.
@@ -229,16 +265,17 @@ impl Coordinator {
     /// keyspace, or a level this node's own replica meets alone, reads the local
     /// engine directly; otherwise one partition or ring range at a time is
     /// fetched from enough replicas, merged and repaired (`fetch`), in rounds
-    /// of at most `want` rows (what the visitor is expected to take: a page or
-    /// a LIMIT; `None` when it cannot tell) and `ROUND_BYTES` of row data,
-    /// each trusted only as far as every replica's answer reached
-    /// (`short_read`).
+    /// of at most what the visitor is expected to take (`want`) and
+    /// `ROUND_BYTES` of row data, each trusted only as far as every
+    /// replica's answer reached (`short_read`). A round that has to read on
+    /// inside a partition cut at the per-partition limit asks for twice as
+    /// many rows of each partition in the next.
     pub async fn read(
         &self,
         strategy: &Strategy,
         cl: Consistency,
         command: &ReadCommand,
-        want: Option<usize>,
+        want: Want,
         now: i64,
         visitor: &mut Visitor<'_>,
     ) -> Result<(), QueryError> {
@@ -282,29 +319,29 @@ impl Coordinator {
                     .collect()
             }
         };
-        let limits = ReadLimits {
-            rows: Some(want.unwrap_or(ROUND_ROWS).clamp(1, ROUND_ROWS) as u32),
-            bytes: Some(ROUND_BYTES),
-        };
+        let first_limits = want.round_limits();
         for (token, mut part, timeout) in parts {
             let mut rounds = short_read::Rounds::default();
+            let mut limits = first_limits;
             loop {
-                let (fetched, cut) = self.fetch(strategy, cl, token, &part, timeout, limits).await?;
-                let mut stopped = false;
+                let (fetched, cuts) = self.fetch(strategy, cl, token, &part, timeout, limits).await?;
                 let mut visit = |pv: &crate::storage::PartitionView<'_>, row: Option<(&[u8], &crate::storage::LiveRow)>| {
-                    let v = rounds.visit(cut.as_ref(), visitor, pv, row);
-                    stopped |= v == Visit::Stop;
-                    v
+                    rounds.visit(&cuts, visitor, pv, row)
                 };
                 match fetched {
                     Fetched::Local => self.engine.read(&part, now, &mut visit)?,
                     Fetched::Merged(merged) => merged.read(&part, now, &mut visit)?,
                 }
-                if stopped {
+                if rounds.is_done() {
                     return Ok(());
                 }
-                match rounds.next(cut, visitor) {
-                    Some(resume) => part.resume = Some(resume),
+                match rounds.next(&cuts, visitor) {
+                    Some(resume) => {
+                        if cuts.partitions.contains(&resume) {
+                            limits.per_partition = limits.per_partition.map(|n| n.saturating_mul(2).min(limits.rows.unwrap_or(n)));
+                        }
+                        part.resume = Some(resume);
+                    }
                     None => break,
                 }
             }
@@ -314,8 +351,8 @@ impl Coordinator {
 
     /// Fetches one command's raw data from enough replicas of `token`, each
     /// answering within `limits`, merges it, and repairs replicas whose answer
-    /// differed; with the point up to which the merge holds when an answer
-    /// was cut short (`short_read`). `Local` when this node's own replica
+    /// differed; with how far the merge holds where answers were cut short
+    /// (`short_read`). `Local` when this node's own replica
     /// meets the level alone: the caller reads the engine itself, whole.
     /// `timeout` is the read or the range timeout, as the command is.
     async fn fetch(
@@ -326,7 +363,7 @@ impl Coordinator {
         command: &ReadCommand,
         timeout: Duration,
         limits: ReadLimits,
-    ) -> Result<(Fetched, Option<ResumePoint>), QueryError> {
+    ) -> Result<(Fetched, short_read::Cuts), QueryError> {
         let topology = self.view.topology();
         let local_dc = topology.local_dc();
         let requirement = Requirement::for_level(cl, strategy, &local_dc);
@@ -348,13 +385,13 @@ impl Coordinator {
             if crate::trace::is_on() {
                 self.trace_local_read(command);
             }
-            return Ok((Fetched::Local, None));
+            return Ok((Fetched::Local, short_read::Cuts::default()));
         }
-        if let Some((agreed, cut)) = self
+        if let Some((agreed, cuts)) = self
             .digest_read(&requirement, &topology, &candidates, command, timeout, limits)
             .await
         {
-            return Ok((Fetched::Merged(agreed), cut));
+            return Ok((Fetched::Merged(agreed), cuts));
         }
         let mut tally = Tally::new(&requirement);
         let mut answers: Vec<(IpAddr, Vec<Mutation>)> = Vec::new();
@@ -387,17 +424,15 @@ impl Coordinator {
                 }
             }
         }
-        let cut = short_read::cutoff(answers.iter().map(|(_, a)| a.as_slice()), limits, command.reversed);
-        if let Some(cut) = &cut {
-            for (_, answer) in &mut answers {
-                short_read::trim(answer, cut, command.reversed);
-            }
+        let cuts = short_read::cutoff(answers.iter().map(|(_, a)| a.as_slice()), limits, command.reversed);
+        for (_, answer) in &mut answers {
+            short_read::trim(answer, &cuts, command.reversed);
         }
         let merged = MemoryEngine::from_mutations(command.table, answers.iter().flat_map(|(_, p)| p.iter().cloned()).collect());
         if answers.len() > 1 {
             self.repair(&merged, command, &answers).await?;
         }
-        Ok((Fetched::Merged(merged), cut))
+        Ok((Fetched::Merged(merged), cuts))
     }
 
     /// A traced read this node's replica answers alone: what it reads, as a
@@ -425,7 +460,7 @@ impl Coordinator {
         command: &ReadCommand,
         timeout: Duration,
         limits: ReadLimits,
-    ) -> Option<(MemoryEngine, Option<ResumePoint>)> {
+    ) -> Option<(MemoryEngine, short_read::Cuts)> {
         let mut tally = Tally::new(requirement);
         let batch = tally.pick(candidates);
         let (data_replica, digest_replicas) = batch.split_first()?;
@@ -452,7 +487,7 @@ impl Coordinator {
         }));
         let (data, digests) = futures::future::join(data, digests).await;
         let Ok(Reply::Data { partitions }) = data else { return None };
-        let cut = short_read::cutoff([partitions.as_slice()], limits, command.reversed);
+        let cuts = short_read::cutoff([partitions.as_slice()], limits, command.reversed);
         let data = MemoryEngine::from_mutations(command.table, partitions);
         let expected = digest::digest_of(&data, command).ok()?;
         tally.answer(topology.data_center(data_replica));
@@ -470,7 +505,7 @@ impl Coordinator {
             return None;
         }
         self.metrics.digest_reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Some((data, cut))
+        Some((data, cuts))
     }
 
     /// Blocking read repair: every replica whose answer differs from the merge

@@ -8,12 +8,19 @@
 //! their limits, and the next round resumes there. Cassandra protects its
 //! reads the same way (`ShortReadProtection`).
 //!
+//! A per-partition limit (DISTINCT, PER PARTITION LIMIT) cuts partitions in
+//! the middle of an answer: each such partition is trusted up to its own
+//! cut, and the partitions after it are whole. A visitor that leaves the
+//! partition before its cut never needs the rest; one that does not makes
+//! the round stop there, and the next round reads on from that cut.
+//!
 //! `Rounds` feeds the rounds' rows to the read's visitor as one read: a
 //! partition split across rounds answers "no live rows" (its static row alone)
 //! only once its last round shows it has none, and a partition the visitor
 //! leaves (`Visit::NextPartition`) is not read on. Pure: no I/O.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use crate::storage::{LiveRow, Mutation, PartitionPosition, PartitionView, ReadLimits, ResumePoint, Visit, Visitor};
 
@@ -29,22 +36,81 @@ fn read_order(a: &ResumePoint, b: &ResumePoint, reversed: bool) -> Ordering {
     })
 }
 
-/// How far a round's answers can be trusted: the earliest end among those
-/// that reached `limits`; `None` when none did (the answers are whole).
-pub(crate) fn cutoff<'a>(answers: impl IntoIterator<Item = &'a [Mutation]>, limits: ReadLimits, reversed: bool) -> Option<ResumePoint> {
-    answers
-        .into_iter()
-        .filter(|a| limits.reached(a))
-        .filter_map(|a| ResumePoint::end_of(a, reversed))
-        .min_by(|a, b| read_order(a, b, reversed))
+fn earliest(a: ResumePoint, b: ResumePoint, reversed: bool) -> ResumePoint {
+    if read_order(&b, &a, reversed) == Ordering::Less {
+        b
+    } else {
+        a
+    }
 }
 
-/// Drops what an answer holds past `cut`.
-pub(crate) fn trim(answer: &mut Vec<Mutation>, cut: &ResumePoint, reversed: bool) {
-    answer.retain(|m| m.position <= cut.position);
-    let Some(clustering) = &cut.clustering else { return };
-    if let Some(last) = answer.last_mut().filter(|m| m.position == cut.position) {
-        last.rows.retain(|(c, _)| if reversed { c >= clustering } else { c <= clustering });
+/// How far a round's answers can be trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Cuts {
+    /// The earliest end among the answers that reached their limits: nothing
+    /// past it is trusted. `None` when none did.
+    pub(crate) all: Option<ResumePoint>,
+    /// Partitions before `all` that an answer cut short at the per-partition
+    /// limit, in ring order, each trusted up to its earliest such cut.
+    pub(crate) partitions: Vec<ResumePoint>,
+}
+
+impl Cuts {
+    /// Whether the trusted part of the partition at `position` ends inside it.
+    fn inside(&self, position: &PartitionPosition) -> bool {
+        self.all.as_ref().is_some_and(|c| &c.position == position && c.clustering.is_some())
+            || self.partitions.iter().any(|c| &c.position == position)
+    }
+}
+
+/// How far a round's answers can be trusted, given the `limits` they were
+/// asked under.
+pub(crate) fn cutoff<'a>(answers: impl IntoIterator<Item = &'a [Mutation]>, limits: ReadLimits, reversed: bool) -> Cuts {
+    let mut all: Option<ResumePoint> = None;
+    let mut partitions: BTreeMap<PartitionPosition, ResumePoint> = BTreeMap::new();
+    for answer in answers {
+        if limits.reached(answer) {
+            if let Some(end) = ResumePoint::end_of(answer, reversed) {
+                all = Some(match all {
+                    Some(a) => earliest(a, end, reversed),
+                    None => end,
+                });
+            }
+        }
+        for m in answer.iter().filter(|m| limits.cut_in_partition(m)) {
+            if let Some(end) = ResumePoint::end_of(std::slice::from_ref(m), reversed) {
+                let cut = match partitions.remove(&m.position) {
+                    Some(c) => earliest(c, end, reversed),
+                    None => end,
+                };
+                partitions.insert(m.position.clone(), cut);
+            }
+        }
+    }
+    let mut cuts = Cuts {
+        all,
+        partitions: Vec::new(),
+    };
+    for (position, cut) in partitions {
+        match &cuts.all {
+            Some(a) if position > a.position => break,
+            Some(a) if position == a.position => cuts.all = Some(earliest(a.clone(), cut, reversed)),
+            _ => cuts.partitions.push(cut),
+        }
+    }
+    cuts
+}
+
+/// Drops what an answer holds past the cuts.
+pub(crate) fn trim(answer: &mut Vec<Mutation>, cuts: &Cuts, reversed: bool) {
+    if let Some(all) = &cuts.all {
+        answer.retain(|m| m.position <= all.position);
+    }
+    for cut in cuts.all.iter().chain(&cuts.partitions) {
+        let Some(clustering) = &cut.clustering else { continue };
+        if let Some(m) = answer.iter_mut().find(|m| m.position == cut.position) {
+            m.rows.retain(|(c, _)| if reversed { c >= clustering } else { c <= clustering });
+        }
     }
 }
 
@@ -56,24 +122,35 @@ pub(crate) struct Rounds {
     pending: Option<(PartitionPosition, Option<LiveRow>)>,
     /// The partition the visitor left with `NextPartition`.
     left: Option<PartitionPosition>,
+    /// How many of this round's partition cuts the read has gone past.
+    passed: usize,
+    /// A partition cut the visitor had not left when the read went past it:
+    /// this round stopped there, and the next one resumes from it.
+    stopped_at: Option<ResumePoint>,
+    /// The visitor said `Stop`: the read is over.
+    done: bool,
 }
 
 impl Rounds {
-    /// Passes one row (or a partition without live rows) of a round whose
-    /// answers were trusted up to `cut` to `visitor`.
+    /// Passes one row (or a partition without live rows) of a round trusted
+    /// as far as `cuts` say to `visitor`. Says `Stop` when the visitor did,
+    /// and when the round must stop early (`next` then says where to resume).
     pub(crate) fn visit(
         &mut self,
-        cut: Option<&ResumePoint>,
+        cuts: &Cuts,
         visitor: &mut Visitor<'_>,
         pv: &PartitionView<'_>,
         row: Option<(&[u8], &LiveRow)>,
     ) -> Visit {
+        if let Some(cut) = self.unfinished_cut(cuts, Some(pv.position)) {
+            self.stopped_at = Some(cut);
+            return Visit::Stop;
+        }
         if self.pending.as_ref().is_some_and(|(p, _)| p != pv.position) && self.flush(visitor) == Visit::Stop {
             return Visit::Stop;
         }
-        let cut_here = cut.is_some_and(|c| &c.position == pv.position && c.clustering.is_some());
         match row {
-            None if cut_here => {
+            None if cuts.inside(pv.position) => {
                 self.pending = Some((pv.position.clone(), pv.static_row.clone()));
                 return Visit::Continue;
             }
@@ -81,21 +158,48 @@ impl Rounds {
             _ => {}
         }
         let visit = visitor(pv, row);
-        if visit == Visit::NextPartition {
-            self.left = Some(pv.position.clone());
+        match visit {
+            Visit::NextPartition => self.left = Some(pv.position.clone()),
+            Visit::Stop => self.done = true,
+            Visit::Continue => {}
         }
         visit
     }
 
-    /// After a round trusted up to `cut`: where the next round resumes, or
-    /// `None` when the read is done. A partition that ended without live rows
-    /// is answered first.
-    pub(crate) fn next(&mut self, cut: Option<ResumePoint>, visitor: &mut Visitor<'_>) -> Option<ResumePoint> {
-        let cut_inside = |p: &PartitionPosition| cut.as_ref().is_some_and(|c| &c.position == p && c.clustering.is_some());
-        if self.pending.as_ref().is_some_and(|(p, _)| !cut_inside(p)) && self.flush(visitor) == Visit::Stop {
+    /// The first partition cut before `before` (all of them when `None`)
+    /// that the read has not yet gone past, if the visitor did not leave its
+    /// partition: it wants rows past the cut.
+    fn unfinished_cut(&mut self, cuts: &Cuts, before: Option<&PartitionPosition>) -> Option<ResumePoint> {
+        while let Some(cut) = cuts.partitions.get(self.passed) {
+            if before.is_some_and(|b| cut.position >= *b) {
+                return None;
+            }
+            self.passed += 1;
+            if self.left.as_ref() != Some(&cut.position) {
+                return Some(cut.clone());
+            }
+        }
+        None
+    }
+
+    /// Whether the visitor said `Stop`.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// After a round trusted as far as `cuts` say: where the next round
+    /// resumes, or `None` when the read is done. A partition that ended
+    /// without live rows is answered first.
+    pub(crate) fn next(&mut self, cuts: &Cuts, visitor: &mut Visitor<'_>) -> Option<ResumePoint> {
+        let resume = self.stopped_at.take().or_else(|| self.unfinished_cut(cuts, None));
+        self.passed = 0;
+        if resume.is_some() {
+            return resume;
+        }
+        if self.pending.as_ref().is_some_and(|(p, _)| !cuts.inside(p)) && self.flush(visitor) == Visit::Stop {
             return None;
         }
-        let mut cut = cut?;
+        let mut cut = cuts.all.clone()?;
         if self.left.as_ref() == Some(&cut.position) {
             cut.clustering = None;
         }
@@ -114,7 +218,11 @@ impl Rounds {
             position: &position,
             static_row,
         };
-        visitor(&pv, None)
+        let visit = visitor(&pv, None);
+        if visit == Visit::Stop {
+            self.done = true;
+        }
+        visit
     }
 }
 
@@ -154,28 +262,68 @@ mod tests {
         let a = vec![partition(1, &[1, 2, 3])];
         let b = vec![partition(1, &[1]), partition(2, &[1, 2])];
         let whole = vec![partition(1, &[1])];
-        assert_eq!(cutoff([a.as_slice(), b.as_slice()], limits, false), Some(point(1, Some(3))));
-        assert_eq!(cutoff([whole.as_slice(), b.as_slice()], limits, false), Some(point(2, Some(2))));
-        assert_eq!(cutoff([whole.as_slice()], limits, false), None);
+        let all = |answers: &[&[Mutation]], reversed| cutoff(answers.iter().copied(), limits, reversed).all;
+        assert_eq!(all(&[&a, &b], false), Some(point(1, Some(3))));
+        assert_eq!(all(&[&whole, &b], false), Some(point(2, Some(2))));
+        assert_eq!(all(&[&whole], false), None);
         // Reversed, rows are still listed ascending: the end is the lowest.
         let r = vec![partition(1, &[7, 8, 9])];
-        assert_eq!(cutoff([r.as_slice()], limits, true), Some(point(1, Some(7))));
+        assert_eq!(all(&[&r], true), Some(point(1, Some(7))));
         // A partition without rows ends whole.
         let empty = vec![partition(1, &[1, 2]), partition(3, &[])];
-        assert_eq!(cutoff([empty.as_slice()], limits, false), Some(point(3, None)));
+        assert_eq!(all(&[&empty], false), Some(point(3, None)));
+    }
+
+    #[test]
+    fn partitions_cut_at_the_per_partition_limit_are_trusted_up_to_their_earliest_cut() {
+        let limits = ReadLimits {
+            per_partition: Some(2),
+            ..ReadLimits::rows(5)
+        };
+        let a = vec![partition(1, &[1, 2]), partition(2, &[1]), partition(3, &[4, 5])];
+        let b = vec![partition(1, &[3, 4]), partition(3, &[6, 7])];
+        let cuts = cutoff([a.as_slice(), b.as_slice()], limits, false);
+        assert_eq!(cuts.all, Some(point(3, Some(5))), "a reached 5 rows");
+        assert_eq!(
+            cuts.partitions,
+            vec![point(1, Some(2))],
+            "partition 3's cut folds into the earlier end"
+        );
+        let reversed = cutoff([a.as_slice(), b.as_slice()], limits, true);
+        assert_eq!(reversed.partitions, vec![point(1, Some(3))]);
+        let mut answer = b.clone();
+        trim(&mut answer, &cuts, false);
+        assert_eq!(answer, vec![partition(1, &[]), partition(3, &[])]);
+        // Partitions past the end that holds everything are dropped.
+        let limits = ReadLimits {
+            per_partition: Some(2),
+            ..ReadLimits::rows(3)
+        };
+        let x = vec![partition(1, &[1]), partition(2, &[1, 2])];
+        let y = vec![partition(1, &[1]), partition(3, &[1, 2])];
+        let cuts = cutoff([x.as_slice(), y.as_slice()], limits, false);
+        assert_eq!(cuts.all, Some(point(2, Some(2))));
+        assert_eq!(cuts.partitions, vec![]);
     }
 
     #[test]
     fn trimming_drops_rows_and_partitions_past_the_cut() {
         let mut answer = vec![partition(1, &[1, 2, 3]), partition(2, &[1])];
-        trim(&mut answer, &point(1, Some(2)), false);
+        trim(&mut answer, &all(point(1, Some(2))), false);
         assert_eq!(answer, vec![partition(1, &[1, 2])]);
         let mut reversed = vec![partition(1, &[1, 2, 3])];
-        trim(&mut reversed, &point(1, Some(2)), true);
+        trim(&mut reversed, &all(point(1, Some(2))), true);
         assert_eq!(reversed, vec![partition(1, &[2, 3])]);
         let mut whole = vec![partition(1, &[1, 2]), partition(2, &[1])];
-        trim(&mut whole, &point(1, None), false);
+        trim(&mut whole, &all(point(1, None)), false);
         assert_eq!(whole, vec![partition(1, &[1, 2])]);
+    }
+
+    fn all(cut: ResumePoint) -> Cuts {
+        Cuts {
+            all: Some(cut),
+            partitions: Vec::new(),
+        }
     }
 
     fn static_row() -> Option<LiveRow> {
@@ -185,7 +333,7 @@ mod tests {
     /// What the visitor saw: (partition, Some(row) or None for "no live rows").
     type Seen = Vec<(u8, Option<u8>)>;
 
-    fn visit_all(rounds: &mut Rounds, cut: Option<&ResumePoint>, events: &[(u8, Option<u8>)], seen: &mut Seen, answer: Visit) -> Visit {
+    fn visit_all(rounds: &mut Rounds, cuts: &Cuts, events: &[(u8, Option<u8>)], seen: &mut Seen, answer: Visit) -> Visit {
         let mut visitor = |pv: &PartitionView<'_>, row: Option<(&[u8], &LiveRow)>| {
             seen.push((pv.position.key[0], row.map(|(c, _)| c[0])));
             answer
@@ -199,7 +347,7 @@ mod tests {
             };
             let clustering = row.map(|c| vec![c]);
             let live = LiveRow::default();
-            last = rounds.visit(cut, &mut visitor, &pv, clustering.as_deref().map(|c| (c, &live)));
+            last = rounds.visit(cuts, &mut visitor, &pv, clustering.as_deref().map(|c| (c, &live)));
         }
         last
     }
@@ -210,12 +358,12 @@ mod tests {
         let mut seen = Seen::new();
         // Round 1 is cut inside partition 1, which had no live row so far.
         let cut = point(1, Some(5));
-        visit_all(&mut rounds, Some(&cut), &[(1, None)], &mut seen, Visit::Continue);
+        visit_all(&mut rounds, &all(cut.clone()), &[(1, None)], &mut seen, Visit::Continue);
         assert!(seen.is_empty());
         let mut noop = |_: &PartitionView<'_>, _: Option<(&[u8], &LiveRow)>| Visit::Continue;
-        assert_eq!(rounds.next(Some(cut.clone()), &mut noop), Some(cut));
+        assert_eq!(rounds.next(&all(cut.clone()), &mut noop), Some(cut));
         // Round 2 shows nothing more of it, then partition 2.
-        visit_all(&mut rounds, None, &[(2, Some(1))], &mut seen, Visit::Continue);
+        visit_all(&mut rounds, &Cuts::default(), &[(2, Some(1))], &mut seen, Visit::Continue);
         assert_eq!(seen, vec![(1, None), (2, Some(1))]);
     }
 
@@ -224,15 +372,15 @@ mod tests {
         let mut rounds = Rounds::default();
         let mut seen = Seen::new();
         let cut = point(1, Some(5));
-        visit_all(&mut rounds, Some(&cut), &[(1, None)], &mut seen, Visit::Continue);
+        visit_all(&mut rounds, &all(cut.clone()), &[(1, None)], &mut seen, Visit::Continue);
         let mut noop = |_: &PartitionView<'_>, _: Option<(&[u8], &LiveRow)>| Visit::Continue;
-        rounds.next(Some(cut), &mut noop);
-        visit_all(&mut rounds, None, &[(1, Some(7))], &mut seen, Visit::Continue);
+        rounds.next(&all(cut), &mut noop);
+        visit_all(&mut rounds, &Cuts::default(), &[(1, Some(7))], &mut seen, Visit::Continue);
         let mut record = |pv: &PartitionView<'_>, row: Option<(&[u8], &LiveRow)>| {
             seen.push((pv.position.key[0], row.map(|(c, _)| c[0])));
             Visit::Continue
         };
-        assert_eq!(rounds.next(None, &mut record), None);
+        assert_eq!(rounds.next(&Cuts::default(), &mut record), None);
         assert_eq!(seen, vec![(1, Some(7))]);
     }
 
@@ -241,9 +389,44 @@ mod tests {
         let mut rounds = Rounds::default();
         let mut seen = Seen::new();
         let cut = point(1, Some(5));
-        visit_all(&mut rounds, Some(&cut), &[(1, Some(1))], &mut seen, Visit::NextPartition);
+        visit_all(&mut rounds, &all(cut.clone()), &[(1, Some(1))], &mut seen, Visit::NextPartition);
         let mut noop = |_: &PartitionView<'_>, _: Option<(&[u8], &LiveRow)>| Visit::Continue;
-        assert_eq!(rounds.next(Some(cut), &mut noop), Some(point(1, None)));
+        assert_eq!(rounds.next(&all(cut), &mut noop), Some(point(1, None)));
+    }
+
+    #[test]
+    fn a_partition_cut_at_its_limit_is_read_on_only_if_the_visitor_did_not_leave_it() {
+        let cuts = Cuts {
+            all: None,
+            partitions: vec![point(1, Some(2)), point(2, Some(2))],
+        };
+        let mut noop = |_: &PartitionView<'_>, _: Option<(&[u8], &LiveRow)>| Visit::Continue;
+        // Left partition 1; partition 2 (its rows deleted) never visited.
+        let mut rounds = Rounds::default();
+        let mut seen = Seen::new();
+        visit_all(&mut rounds, &cuts, &[(1, Some(1))], &mut seen, Visit::NextPartition);
+        assert_eq!(
+            visit_all(&mut rounds, &cuts, &[(3, Some(1))], &mut seen, Visit::Continue),
+            Visit::Stop
+        );
+        assert_eq!(seen, vec![(1, Some(1))], "partition 3 waits for the rest of 2");
+        assert!(!rounds.is_done());
+        assert_eq!(rounds.next(&cuts, &mut noop), Some(point(2, Some(2))));
+        // Not left and last: the round ends and the next reads on from the cut.
+        let mut rounds = Rounds::default();
+        let mut seen = Seen::new();
+        visit_all(&mut rounds, &cuts, &[(1, Some(1)), (2, Some(1))], &mut seen, Visit::Continue);
+        assert_eq!(rounds.next(&cuts, &mut noop), Some(point(1, Some(2))));
+        // Every cut partition left: the read goes on to the end.
+        let mut rounds = Rounds::default();
+        visit_all(
+            &mut rounds,
+            &cuts,
+            &[(1, Some(1)), (2, Some(1))],
+            &mut Seen::new(),
+            Visit::NextPartition,
+        );
+        assert_eq!(rounds.next(&cuts, &mut noop), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::coordinator::hints::HintPolicy;
 use crate::internode::Handler;
 use crate::replica::local_reply;
 use crate::ring::Ring;
-use crate::storage::{PartitionPosition, Row};
+use crate::storage::{PartitionPosition, Row, Visit};
 use crate::system::NodeInfo;
 
 const TABLE: Uuid = Uuid::from_u128(0xc0);
@@ -570,9 +570,9 @@ fn hints_left_in_the_legacy_system_hints_table_move_into_hint_files() {
     );
 }
 
-/// Partition 1 with a row (marker at `timestamp`) at each clustering byte.
-fn rows_at(clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
-    let mut m = Mutation::new(TABLE, position(1));
+/// A partition with a row (marker at `timestamp`) at each clustering byte.
+fn rows_at(partition: u32, clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
+    let mut m = Mutation::new(TABLE, position(partition));
     for c in clusterings {
         m.rows.push((
             vec![c],
@@ -585,9 +585,9 @@ fn rows_at(clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutatio
     m
 }
 
-/// Partition 1 with these rows deleted at `timestamp`.
-fn deletions_at(clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
-    let mut m = Mutation::new(TABLE, position(1));
+/// A partition with these rows deleted at `timestamp`.
+fn deletions_at(partition: u32, clusterings: impl IntoIterator<Item = u8>, timestamp: i64) -> Mutation {
+    let mut m = Mutation::new(TABLE, position(partition));
     for c in clusterings {
         m.rows.push((
             vec![c],
@@ -612,10 +612,10 @@ async fn a_read_in_small_rounds_trusts_each_merge_only_as_far_as_every_answer_re
         // deleted rows 10 to 19 later. Each answer of 3 rows ends elsewhere,
         // so trusting any answer past the earliest end would skip rows or
         // bring deleted ones back.
-        replicas[0].engine.apply(rows_at((0..40).step_by(2), 1)).unwrap();
+        replicas[0].engine.apply(rows_at(1, (0..40).step_by(2), 1)).unwrap();
         for r in &replicas[1..] {
-            r.engine.apply(rows_at(0..40, 1)).unwrap();
-            r.engine.apply(deletions_at(10..20, 2)).unwrap();
+            r.engine.apply(rows_at(1, 0..40, 1)).unwrap();
+            r.engine.apply(deletions_at(1, 10..20, 2)).unwrap();
         }
         let command = ReadCommand {
             index: None,
@@ -632,7 +632,7 @@ async fn a_read_in_small_rounds_trusts_each_merge_only_as_far_as_every_answer_re
                 ..command.clone()
             };
             let mut seen = Vec::new();
-            c.read(&strategy, Consistency::All, &command, Some(3), 0, &mut |_, row| {
+            c.read(&strategy, Consistency::All, &command, Want::rows(3), 0, &mut |_, row| {
                 if let Some((clustering, _)) = row {
                     seen.push(clustering[0]);
                 }
@@ -648,7 +648,7 @@ async fn a_read_in_small_rounds_trusts_each_merge_only_as_far_as_every_answer_re
         }
         // A visitor that stops early stops the rounds: the first live rows after 10.
         let mut seen = Vec::new();
-        c.read(&strategy, Consistency::All, &command, Some(2), 0, &mut |_, row| {
+        c.read(&strategy, Consistency::All, &command, Want::rows(2), 0, &mut |_, row| {
             if let Some((clustering, _)) = row {
                 if clustering[0] >= 9 {
                     seen.push(clustering[0]);
@@ -670,6 +670,77 @@ async fn a_read_in_small_rounds_trusts_each_merge_only_as_far_as_every_answer_re
             .unwrap()
             .iter()
             .all(|m| m.rows.iter().any(|(c, _)| c == &vec![1])));
+    })
+    .await
+    .unwrap();
+}
+
+/// DISTINCT and PER PARTITION LIMIT read one or a few rows of each partition
+/// per round; a partition whose first rows another replica deleted is read
+/// on from its cut, and the partitions after it are not read twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_per_partition_limit_reads_on_only_in_partitions_whose_first_rows_were_deleted() {
+    tokio::time::timeout(LIMIT, async {
+        let (c, replicas, _services) = three_nodes(14).await;
+        let strategy = Strategy::Simple { rf: 3 };
+        // Every node holds rows 0..10 of partitions 1..=5; nodes 2 and 3
+        // deleted all but rows 5 and 6 of partitions 2 and 4 later.
+        for r in &replicas {
+            for p in 1..=5 {
+                r.engine.apply(rows_at(p, 0..10, 1)).unwrap();
+            }
+        }
+        for r in &replicas[1..] {
+            for p in [2, 4] {
+                r.engine.apply(deletions_at(p, (0..5).chain(7..10), 2)).unwrap();
+            }
+        }
+        let command = ReadCommand {
+            index: None,
+            table: TABLE,
+            partitions: PartitionSelection::Tokens {
+                start: Bound::Unbounded,
+                end: Bound::Unbounded,
+            },
+            slices: Vec::new(),
+            reversed: false,
+            resume: None,
+        };
+        for (reversed, per_partition, expected) in [
+            (false, 1, vec![(1, 0), (2, 5), (3, 0), (4, 5), (5, 0)]),
+            (true, 1, vec![(1, 9), (2, 6), (3, 9), (4, 6), (5, 9)]),
+            (
+                false,
+                2,
+                vec![(1, 0), (1, 1), (2, 5), (2, 6), (3, 0), (3, 1), (4, 5), (4, 6), (5, 0), (5, 1)],
+            ),
+        ] {
+            let command = ReadCommand {
+                reversed,
+                ..command.clone()
+            };
+            let want = Want {
+                rows: Some(100),
+                per_partition: Some(per_partition),
+            };
+            let mut seen = Vec::new();
+            let mut taken = 0;
+            c.read(&strategy, Consistency::All, &command, want, 0, &mut |pv, row| {
+                if let Some((clustering, _)) = row {
+                    seen.push((pv.position.token, clustering[0]));
+                    taken += 1;
+                }
+                if taken == per_partition {
+                    taken = 0;
+                    Visit::NextPartition
+                } else {
+                    Visit::Continue
+                }
+            })
+            .await
+            .unwrap();
+            assert_eq!(seen, expected, "reversed {reversed}, {per_partition} per partition");
+        }
     })
     .await
     .unwrap();

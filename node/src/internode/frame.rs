@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::peer_auth::NONCE_LEN;
 
 /// The version of the handshake and frame layout described in `docs/internode.md`.
-pub const INTERNODE_VERSION: u8 = 10;
+pub const INTERNODE_VERSION: u8 = 11;
 
 /// The bytes every internode connection starts with, in both directions.
 pub const MAGIC: [u8; 4] = *b"RSTI";
@@ -288,7 +288,7 @@ mod tests {
         let mut hello = Hello::new("ab", IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)));
         hello.nonce = [0xEE; NONCE_LEN];
         let bytes = hello.encode();
-        let mut golden = b"RSTI\x0a\x00\x02ab\x04\x7f\x00\x00\x01".to_vec();
+        let mut golden = b"RSTI\x0b\x00\x02ab\x04\x7f\x00\x00\x01".to_vec();
         golden.extend_from_slice(&[0xEE; NONCE_LEN]);
         assert_eq!(bytes, golden);
         assert_eq!(Hello::parse(&bytes), Ok(Some((hello.clone(), bytes.len()))));
@@ -310,11 +310,12 @@ mod tests {
         assert_eq!(Hello::parse(b"RSTI\x07whatever"), Err(FrameError::Version { version: 7 }));
         assert_eq!(Hello::parse(b"RSTI\x08whatever"), Err(FrameError::Version { version: 8 }));
         assert_eq!(Hello::parse(b"RSTI\x09whatever"), Err(FrameError::Version { version: 9 }));
-        assert_eq!(Hello::parse(b"RSTI\x0bwhatever"), Err(FrameError::Version { version: 11 }));
+        assert_eq!(Hello::parse(b"RSTI\x0awhatever"), Err(FrameError::Version { version: 10 }));
+        assert_eq!(Hello::parse(b"RSTI\x0cwhatever"), Err(FrameError::Version { version: 12 }));
         assert_eq!(Hello::parse(b"GET / HTTP/1.1"), Err(FrameError::BadMagic { got: *b"GET " }));
-        assert_eq!(Hello::parse(b"RSTI\x0a\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
+        assert_eq!(Hello::parse(b"RSTI\x0b\x00\x00\x09"), Err(FrameError::AddressFamily { family: 9 }));
         assert_eq!(
-            Hello::parse(b"RSTI\x0a\xff\xff"),
+            Hello::parse(b"RSTI\x0b\xff\xff"),
             Err(FrameError::ClusterNameTooLong { length: 65535 })
         );
     }

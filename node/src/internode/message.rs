@@ -21,7 +21,8 @@ pub enum Verb {
     /// Apply these mutations (atomically where the engine can); answered by `Ack`.
     Mutate { mutations: Vec<Mutation> },
     /// The replica's unresolved content for a read (`StorageEngine::read_raw`),
-    /// within `limits` (rows and bytes since version 10); answered by `Data`.
+    /// within `limits` (rows and bytes since version 10, rows of each
+    /// partition since 11); answered by `Data`.
     Read { command: ReadCommand, limits: ReadLimits },
     /// Liveness; answered by `Pong`.
     Ping,
@@ -357,6 +358,7 @@ mod tests {
                 limits: ReadLimits {
                     rows: Some(100),
                     bytes: Some(1 << 20),
+                    per_partition: Some(1),
                 },
             },
             Verb::Ping,

@@ -439,7 +439,7 @@ async fn a_hello_of_another_version_is_answered_with_ours_and_closed() {
         let b_ip = ip(66, 2);
         let _b = node(b_ip, "test", Replica::new()).await;
         let mut s = TcpStream::connect(SocketAddr::new(b_ip, PORT)).await.unwrap();
-        s.write_all(b"RSTI\x0bfuture hello").await.unwrap();
+        s.write_all(b"RSTI\x0cfuture hello").await.unwrap();
         let got = closed_by_peer(&mut s).await;
         let (hello, used) = Hello::parse(&got).unwrap().unwrap();
         assert_eq!((hello.cluster_name.as_str(), hello.address, used), ("test", b_ip, got.len()));

@@ -36,6 +36,7 @@ pub fn read_chunk(
     let limits = ReadLimits {
         rows: Some(max_rows.max(1)),
         bytes: Some(CHUNK_BYTES),
+        per_partition: None,
     };
     let command = ReadCommand {
         index: None,

@@ -10,7 +10,7 @@ use cql_protocol::wire::Consistency;
 
 use super::modify::{CurrentRow, RowKey};
 use crate::coordinator::replicas::Strategy;
-use crate::coordinator::Coordinator;
+use crate::coordinator::{Coordinator, Want};
 use crate::error::QueryError;
 use crate::schema::Table;
 use crate::storage::{LiveData, LiveRow, PartitionPosition, ReadCommand, Visit};
@@ -43,7 +43,7 @@ impl Current {
         for (position, clustering) in rows {
             let command = ReadCommand::rows(table.id, position.clone(), clustering.clone());
             coordinator
-                .read(strategy, cl, &command, Some(1), now, &mut |pv, row| {
+                .read(strategy, cl, &command, Want::rows(1), now, &mut |pv, row| {
                     if let Some(s) = &pv.static_row {
                         current.statics.insert(position.clone(), s.clone());
                     }

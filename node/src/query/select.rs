@@ -16,6 +16,7 @@ use super::json::{row_to_json, to_json};
 use super::literal::{evaluate, Binds, Evaluated};
 use super::paging::PagingState;
 use super::restrictions::{analyse, partition_position, Partitions, Restrictions};
+use crate::coordinator::Want;
 use crate::error::QueryError;
 use crate::index::{index_table_id, IndexLookup};
 use crate::schema::{ColumnKind, Table};
@@ -676,17 +677,28 @@ impl<'a> Collector<'a> {
     /// under LIMIT, or one more than the page (to tell whether there is
     /// more); `None` when every row is needed (an aggregate, rows sorted
     /// after the read). Rows the filters drop or a GROUP BY folds only make
-    /// the read go on for longer (`Coordinator::read`).
-    pub fn wanted(&self) -> Option<usize> {
-        if self.post_order.is_some() || (self.compiled.aggregate && self.compiled.group_clustering.is_none()) {
-            return None;
+    /// the read go on for longer (`Coordinator::read`). And how many rows of
+    /// each partition: one for DISTINCT, the PER PARTITION LIMIT.
+    pub fn wanted(&self) -> Want {
+        let grouped = self.compiled.group_clustering.is_some();
+        // GROUP BY counts groups per partition, not rows.
+        let per_partition = if self.select.distinct {
+            Some(1)
+        } else if grouped {
+            None
+        } else {
+            self.per_partition
+        };
+        if self.post_order.is_some() || (self.compiled.aggregate && !grouped) {
+            return Want { rows: None, per_partition };
         }
         let page = self.page_size.map(|n| n.saturating_add(1));
         let limit = (self.remaining != usize::MAX).then_some(self.remaining);
-        match (page, limit) {
+        let rows = match (page, limit) {
             (Some(p), Some(l)) => Some(p.min(l)),
             (p, l) => p.or(l),
-        }
+        };
+        Want { rows, per_partition }
     }
 
     /// Takes one row (or a partition with no rows) of the answer; says whether
@@ -778,7 +790,7 @@ impl<'a> Collector<'a> {
             }
             // LIMIT counts result rows: an aggregate's one row, not the rows read.
             self.in_partition += 1;
-            return Ok(Visit::Continue);
+            return Ok(self.after_row());
         } else {
             self.rows.push(
                 compiled
@@ -798,11 +810,18 @@ impl<'a> Collector<'a> {
         if self.remaining == 0 {
             return Ok(Visit::Stop);
         }
-        Ok(if self.select.distinct {
+        Ok(self.after_row())
+    }
+
+    /// Where the read goes after a row taken: to the next partition once
+    /// this one gave all it may (DISTINCT: one row; PER PARTITION LIMIT), so
+    /// that a partition cut at that limit is not read on (`short_read`).
+    fn after_row(&self) -> Visit {
+        if self.select.distinct || self.per_partition.is_some_and(|n| self.in_partition >= n) {
             Visit::NextPartition
         } else {
             Visit::Continue
-        })
+        }
     }
 
     /// GROUP BY: a row of the group being folded, or the first of the next

@@ -18,6 +18,7 @@ use crate::storage::{Mutation, PartitionPosition, PartitionSelection, ReadComman
 const CHUNK: ReadLimits = ReadLimits {
     rows: Some(2000),
     bytes: Some(8 << 20),
+    per_partition: None,
 };
 
 /// The most partitions one `ValidatePartitions` may name (the union of the

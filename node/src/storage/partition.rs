@@ -128,7 +128,7 @@ impl Partition {
     /// The stored content a read of `command` selects here, unresolved: the
     /// partition deletion, every range tombstone, the static row, and the rows
     /// in the slices (after `after` in read order), taken in read order while
-    /// `budget` lasts (`read_limits`). None when that is nothing.
+    /// `budget` lasts, for the answer and for this partition (`read_limits`). None when that is nothing.
     pub(crate) fn raw_mutation(
         &self,
         table: Uuid,
@@ -153,7 +153,7 @@ impl Partition {
             let range = self.rows.range::<[u8], _>((start, end));
             let range: Box<dyn Iterator<Item = (&Vec<u8>, &Row)>> = if command.reversed { Box::new(range.rev()) } else { Box::new(range) };
             for (clustering, row) in range.filter(|(_, r)| !r.is_empty()) {
-                if budget.rows_left().is_some_and(|l| rows.len() >= l) || budget.bytes_spent_by(taken_bytes) {
+                if budget.partition_full(rows.len(), taken_bytes) {
                     break 'slices;
                 }
                 taken_bytes += Mutation::row_size(clustering, row);
@@ -230,10 +230,11 @@ impl<'c> RawAnswer<'c> {
         !self.budget.is_spent()
     }
 
-    /// How many more rows the answer may take, as far as the row count says:
-    /// a storage scan need not gather more of a partition than that.
-    pub(crate) fn rows_left(&self) -> Option<usize> {
-        self.budget.rows_left()
+    /// How many more rows of one partition the answer may take, as far as
+    /// the row counts say: a storage scan need not gather more of a
+    /// partition than that.
+    pub(crate) fn partition_rows_left(&self) -> Option<usize> {
+        self.budget.partition_rows_left()
     }
 }
 

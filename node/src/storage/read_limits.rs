@@ -10,6 +10,10 @@
 //! size of the rows (`Mutation::row_size`; statics and tombstones are not
 //! counted). The row that crosses the byte limit is kept, so every answer
 //! holds at least one row.
+//!
+//! A per-partition limit (SELECT DISTINCT, PER PARTITION LIMIT) stops each
+//! partition after that many rows and goes on with the next: a partition that
+//! reached it may have been cut short, and the partitions after it are whole.
 
 use super::Mutation;
 
@@ -20,17 +24,30 @@ pub struct ReadLimits {
     pub rows: Option<u32>,
     /// Data size of the rows: the answer stops after the row that reaches it.
     pub bytes: Option<u32>,
+    /// Rows of each partition (at least one): the partition stops there, and
+    /// the answer goes on with the next.
+    pub per_partition: Option<u32>,
 }
 
 impl ReadLimits {
-    pub const NONE: ReadLimits = ReadLimits { rows: None, bytes: None };
+    pub const NONE: ReadLimits = ReadLimits {
+        rows: None,
+        bytes: None,
+        per_partition: None,
+    };
 
     /// At most `n` rows (at least one), however large.
     pub fn rows(n: usize) -> ReadLimits {
         ReadLimits {
             rows: Some(clamp(n)),
-            bytes: None,
+            ..ReadLimits::NONE
         }
+    }
+
+    /// Whether one partition of an answer given under these limits may have
+    /// been cut short by the per-partition limit: it holds that many rows.
+    pub fn cut_in_partition(&self, partition: &Mutation) -> bool {
+        self.per_partition.is_some_and(|n| partition.rows.len() >= n as usize)
     }
 
     /// Whether an answer given under these limits may have been cut short:
@@ -53,6 +70,7 @@ fn clamp(n: usize) -> u32 {
 pub(crate) struct Budget {
     rows: Option<usize>,
     bytes: Option<usize>,
+    per_partition: Option<usize>,
 }
 
 impl Budget {
@@ -60,6 +78,7 @@ impl Budget {
         Budget {
             rows: limits.rows.map(|n| n as usize),
             bytes: limits.bytes.map(|n| n as usize),
+            per_partition: limits.per_partition.map(|n| (n as usize).max(1)),
         }
     }
 
@@ -68,15 +87,19 @@ impl Budget {
         self.rows == Some(0) || self.bytes == Some(0)
     }
 
-    /// How many more rows may be taken, as far as the row count says.
-    pub(crate) fn rows_left(&self) -> Option<usize> {
-        self.rows
+    /// How many more rows of one partition may be taken, as far as the row
+    /// counts say.
+    pub(crate) fn partition_rows_left(&self) -> Option<usize> {
+        match (self.rows, self.per_partition) {
+            (Some(r), Some(p)) => Some(r.min(p)),
+            (r, p) => r.or(p),
+        }
     }
 
-    /// Whether a partition that already took `taken_bytes` of row data must
-    /// stop before its next row.
-    pub(crate) fn bytes_spent_by(&self, taken_bytes: usize) -> bool {
-        self.bytes.is_some_and(|b| taken_bytes >= b)
+    /// Whether a partition that already took `taken_rows` rows and
+    /// `taken_bytes` of row data must stop before its next row.
+    pub(crate) fn partition_full(&self, taken_rows: usize, taken_bytes: usize) -> bool {
+        self.partition_rows_left().is_some_and(|l| taken_rows >= l) || self.bytes.is_some_and(|b| taken_bytes >= b)
     }
 
     /// Counts one partition of the answer.
@@ -124,12 +147,34 @@ mod tests {
     #[test]
     fn an_answer_is_cut_short_when_its_rows_reach_the_byte_limit() {
         let limits = ReadLimits {
-            rows: None,
             bytes: Some(100),
+            ..ReadLimits::NONE
         };
         assert!(!limits.reached(&[partition(1, 1, 10)]));
         assert!(limits.reached(&[partition(1, 1, 200)]));
         assert!(limits.reached(&[partition(1, 5, 10), partition(2, 5, 10)]));
+    }
+
+    #[test]
+    fn a_partition_is_cut_short_when_it_reaches_the_per_partition_limit() {
+        let limits = ReadLimits {
+            per_partition: Some(2),
+            ..ReadLimits::rows(10)
+        };
+        assert!(!limits.cut_in_partition(&partition(1, 1, 1)));
+        assert!(limits.cut_in_partition(&partition(1, 2, 1)));
+        // The answer as a whole goes on past a partition cut short.
+        assert!(!limits.reached(&[partition(1, 2, 1), partition(2, 2, 1)]));
+        let mut budget = Budget::new(limits);
+        assert_eq!(budget.partition_rows_left(), Some(2));
+        budget.spend(&partition(1, 2, 1));
+        budget.spend(&partition(2, 2, 1));
+        budget.spend(&partition(3, 2, 1));
+        budget.spend(&partition(4, 2, 1));
+        assert_eq!(budget.partition_rows_left(), Some(2));
+        budget.spend(&partition(5, 1, 1));
+        assert_eq!(budget.partition_rows_left(), Some(1));
+        assert!(budget.partition_full(1, 0));
     }
 
     #[test]

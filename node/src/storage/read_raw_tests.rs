@@ -263,6 +263,13 @@ fn check_history(writes: &[Write], a: u8, b: u8) -> Result<(), TestCaseError> {
         let limited = replica_a.read_raw(&cmd, limits).unwrap();
         prop_assert_eq!(&limited, &replica_a_model.read_raw(&cmd, limits).unwrap());
         prop_assert!(limited.iter().map(|m| m.rows.len().max(1)).sum::<usize>() <= usize::from(a) + 1);
+        let per_partition = ReadLimits {
+            per_partition: Some(u32::from(b) + 1),
+            ..ReadLimits::rows(usize::from(a) + 3)
+        };
+        let limited = replica_a.read_raw(&cmd, per_partition).unwrap();
+        prop_assert_eq!(&limited, &replica_a_model.read_raw(&cmd, per_partition).unwrap());
+        prop_assert!(limited.iter().all(|m| m.rows.len() <= usize::from(b) + 1));
         let both = merged(&[&replica_a, &replica_b], &cmd);
         prop_assert_eq!(read(&both, &cmd, now), read(&all, &cmd, now), "merged answers differ on {:?}", cmd);
     }
@@ -428,7 +435,7 @@ fn the_limit_counts_rows_and_partitions_without_rows() {
         );
         let nothing = ReadLimits {
             rows: Some(0),
-            bytes: None,
+            ..ReadLimits::NONE
         };
         assert_eq!(engine.read_raw(&full_scan(), nothing).unwrap(), vec![]);
     }

@@ -88,6 +88,27 @@ def test_distinct_lists_each_partition_and_its_static(db, grid):
     assert len(db.rows(f"SELECT DISTINCT k FROM {grid} LIMIT 3")) == 3
 
 
+def test_distinct_and_per_partition_limit_pass_over_deleted_first_rows(db):
+    """Replicas are asked for one row (DISTINCT) or n rows (PER PARTITION
+    LIMIT) of each partition; where those rows are deleted the read goes on
+    inside that partition, and a partition without live rows is left out."""
+    t = db.table("k int, c int, v int, PRIMARY KEY (k, c)")
+    insert = db.session.prepare(f"INSERT INTO {t} (k, c, v) VALUES (?, ?, ?)")
+    delete = db.session.prepare(f"DELETE FROM {t} WHERE k = ? AND c = ?")
+    for k in range(5):
+        for c in range(30):
+            db.session.execute(insert, (k, c, c))
+    for k, deleted in [(1, range(25)), (3, range(25)), (4, range(30))]:
+        for c in deleted:
+            db.session.execute(delete, (k, c))
+    assert db.sorted_rows(f"SELECT DISTINCT k FROM {t}") == [(k,) for k in range(4)]
+    assert len(db.rows(f"SELECT DISTINCT k FROM {t}", fetch_size=1)) == 4
+    first = {0: 0, 1: 25, 2: 0, 3: 25}
+    assert db.sorted_rows(f"SELECT k, c FROM {t} PER PARTITION LIMIT 2") == sorted(
+        (k, c) for k, c0 in first.items() for c in (c0, c0 + 1))
+    assert db.sorted_rows(f"SELECT k, c FROM {t} PER PARTITION LIMIT 1", fetch_size=3) == sorted(first.items())
+
+
 def test_count_counts_across_pages(db, grid):
     assert db.rows(f"SELECT count(*) FROM {grid}", fetch_size=3) == [(25,)]
     assert db.rows(f"SELECT count(*) FROM {grid} WHERE k = 1") == [(5,)]

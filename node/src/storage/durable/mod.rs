@@ -406,8 +406,10 @@ impl DurableEngine {
 
     /// Loads one partition, only the rows the command's slices may select
     /// after its resume point (a superset: `Partition::visit` and
-    /// `raw_mutation` apply them exactly), and in a forward read no more than
-    /// `row_cap` rows: an answer limited to that many never needs more.
+    /// `raw_mutation` apply them exactly), and no more than `row_cap` rows
+    /// in read order: an answer limited to that many never needs more. A
+    /// reversed read scans the rows backwards from the end of its last
+    /// slice, so it holds no more of a wide partition than a forward read.
     fn load_partition(
         &self,
         keyspace: &Keyspace,
@@ -415,35 +417,46 @@ impl DurableEngine {
         command: &ReadCommand,
         row_cap: Option<usize>,
     ) -> Result<Option<(Partition, bool)>, StorageError> {
-        let prefix = layout::partition_prefix(position);
         let mut builder = PartitionBuilder {
-            row_cap: row_cap.filter(|_| !command.reversed),
+            row_cap,
             ..PartitionBuilder::default()
         };
         let after = resume_after(command.resume.as_ref(), position);
-        let Some(slices) = slices_after(&command.slices, after, command.reversed) else {
+        let slices = slices_after(&command.slices, after, command.reversed);
+        let prefix = layout::partition_prefix(position);
+        let rows = layout::rows_prefix(position);
+        if slices.is_none() && !command.reversed {
             let end = prefix_end(&prefix);
             self.scan(keyspace, (Bound::Included(prefix), end), &mut builder, &[])?;
             return Ok(builder.finish());
-        };
-        let rows = layout::rows_prefix(position);
-        let mut ranges = vec![(Bound::Included(prefix), Bound::Excluded(rows.clone()))];
-        for (start, end) in &slices {
-            let lo = match start {
-                Bound::Included(s) | Bound::Excluded(s) => layout::row_lower_bound(position, s),
-                Bound::Unbounded => rows.clone(),
-            };
-            let hi = match end {
-                Bound::Included(e) | Bound::Excluded(e) => prefix_end(&layout::row_lower_bound(position, e)),
-                Bound::Unbounded => prefix_end(&rows),
-            };
-            ranges.push((Bound::Included(lo), hi));
         }
-        for range in ranges {
-            if builder.capped {
-                break;
+        // The partition deletion, range tombstones and static row come first
+        // in either order: a row cannot be resolved without them.
+        self.scan(
+            keyspace,
+            (Bound::Included(prefix), Bound::Excluded(rows.clone())),
+            &mut builder,
+            &[],
+        )?;
+        let row_ranges: Vec<KeyRange> = match &slices {
+            None => vec![(Bound::Included(rows.clone()), prefix_end(&rows))],
+            Some(slices) => slices.iter().map(|slice| row_keys(position, &rows, slice)).collect(),
+        };
+        let slices = slices.unwrap_or_default();
+        if command.reversed {
+            for range in row_ranges.into_iter().rev() {
+                if builder.capped {
+                    break;
+                }
+                self.scan_back(keyspace, range, &mut builder, &slices)?;
             }
-            self.scan(keyspace, range, &mut builder, &slices)?;
+        } else {
+            for range in row_ranges {
+                if builder.capped {
+                    break;
+                }
+                self.scan(keyspace, range, &mut builder, &slices)?;
+            }
         }
         Ok(builder.finish())
     }
@@ -489,6 +502,27 @@ impl DurableEngine {
         }
     }
 
+    /// Adds the entries of one key range of a partition to `builder`, last
+    /// key first, until the builder is capped: rows come highest clustering
+    /// first. Versions of an entry come oldest first here, so none is
+    /// skipped; the row merge keeps the newest.
+    fn scan_back(
+        &self,
+        keyspace: &Keyspace,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+        builder: &mut PartitionBuilder,
+        slices: &[Slice],
+    ) -> Result<(), StorageError> {
+        for item in keyspace.range(range).rev() {
+            let (k, v) = item.into_inner().map_err(|e| self.error(e))?;
+            self.add_entry(builder, &k, &v, slices)?;
+            if builder.capped {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     fn add_entry(&self, builder: &mut PartitionBuilder, key: &[u8], value: &[u8], slices: &[Slice]) -> Result<(), StorageError> {
         let entry = layout::decode_key(key).map_err(|e| self.corrupt(e.to_string()))?;
         let (component_bytes, _, _) = layout::split_suffix(key).map_err(|e| self.corrupt(e.to_string()))?;
@@ -506,8 +540,8 @@ impl DurableEngine {
 
     /// Calls `f` with each partition the command selects, in ring order, rebuilt
     /// from disk, skipping those the resume point is past, until `f` returns
-    /// false. In a forward read a partition holds at most `row_cap` rows, and
-    /// `f` is told when it was cut there.
+    /// false. A partition holds at most `row_cap` rows in read order, and `f`
+    /// is told when it was cut there.
     fn each_partition(&self, command: &ReadCommand, row_cap: Option<usize>, f: &mut PartitionFn<'_>) -> Result<(), StorageError> {
         let keyspace = self.keyspace(command.table)?;
         match &command.partitions {
@@ -559,6 +593,9 @@ impl DurableEngine {
             Some(r) if token_in(start, r.position.token) => Bound::Included(layout::partition_prefix(&r.position)),
             _ => lo,
         };
+        if command.reversed {
+            return self.read_partitions_from(keyspace, command, (lo, hi), row_cap, f);
+        }
         let mut current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)> = None;
         let finish = |current: Option<(PartitionPosition, Vec<u8>, PartitionBuilder)>, f: &mut PartitionFn<'_>| -> bool {
             match current {
@@ -586,7 +623,7 @@ impl DurableEngine {
                         continue;
                     }
                     let builder = PartitionBuilder {
-                        row_cap: row_cap.filter(|_| !command.reversed),
+                        row_cap,
                         ..PartitionBuilder::default()
                     };
                     current = Some((entry.position, prefix, builder));
@@ -627,6 +664,41 @@ impl DurableEngine {
         finish(current, f);
         Ok(())
     }
+    /// `read_tokens` for a reversed read: each partition of the key range
+    /// is found by its first key and loaded on its own by `load_partition`
+    /// (backwards, within `row_cap`), and the scan goes on past it.
+    fn read_partitions_from(
+        &self,
+        keyspace: &Keyspace,
+        command: &ReadCommand,
+        (mut lo, hi): KeyRange,
+        row_cap: Option<usize>,
+        f: &mut PartitionFn<'_>,
+    ) -> Result<(), StorageError> {
+        let resume = command.resume.as_ref();
+        loop {
+            let Some(item) = keyspace.range::<Vec<u8>, _>((lo.clone(), hi.clone())).next() else {
+                return Ok(());
+            };
+            let (k, _) = item.into_inner().map_err(|e| self.error(e))?;
+            if &*k == ANCHOR {
+                lo = Bound::Excluded(k.to_vec());
+                continue;
+            }
+            let entry = layout::decode_key(&k).map_err(|e| self.corrupt(e.to_string()))?;
+            if !skipped_by_resume(resume, &entry.position) {
+                if let Some((p, capped)) = self.load_partition(keyspace, &entry.position, command, row_cap)? {
+                    if !f(&entry.position, &p, capped) {
+                        return Ok(());
+                    }
+                }
+            }
+            match prefix_end(&layout::partition_prefix(&entry.position)) {
+                Bound::Excluded(next) => lo = Bound::Included(next),
+                _ => return Ok(()),
+            }
+        }
+    }
 }
 
 type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
@@ -640,6 +712,20 @@ fn past_versions(component: &[u8], hi: &Bound<Vec<u8>>) -> Option<Bound<Vec<u8>>
         Bound::Included(h) | Bound::Excluded(h) if past >= *h => None,
         _ => Some(Bound::Excluded(past)),
     }
+}
+
+/// The key range of one partition's rows that a clustering slice may
+/// select (a superset: a bound covers every key that starts with it).
+fn row_keys(position: &PartitionPosition, rows: &[u8], slice: &Slice) -> KeyRange {
+    let lo = match &slice.0 {
+        Bound::Included(s) | Bound::Excluded(s) => layout::row_lower_bound(position, s),
+        Bound::Unbounded => rows.to_vec(),
+    };
+    let hi = match &slice.1 {
+        Bound::Included(e) | Bound::Excluded(e) => prefix_end(&layout::row_lower_bound(position, e)),
+        Bound::Unbounded => prefix_end(rows),
+    };
+    (Bound::Included(lo), hi)
 }
 
 /// The key range of the partitions whose tokens lie in `[start, end]`
@@ -901,7 +987,7 @@ impl StorageEngine for DurableEngine {
     }
 
     /// Visits the rows of each partition in parts of at most
-    /// `VISIT_CHUNK_ROWS` (forward reads), so that a visitor that stops
+    /// `VISIT_CHUNK_ROWS` (in read order, forward or reversed), so that a visitor that stops
     /// early (a LIMIT, a page) never has the whole of a large partition read.
     fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError> {
         let keyspace = self.keyspace(command.table)?;
@@ -929,7 +1015,12 @@ impl StorageEngine for DurableEngine {
                     Visit::Continue if !capped => return true,
                     Visit::Continue => {}
                 }
-                after = p.rows.keys().next_back().cloned();
+                after = if command.reversed {
+                    p.rows.keys().next()
+                } else {
+                    p.rows.keys().next_back()
+                }
+                .cloned();
                 let from_last = ReadCommand {
                     resume: Some(ResumePoint {
                         position: position.clone(),
@@ -952,7 +1043,7 @@ impl StorageEngine for DurableEngine {
 
     fn read_raw(&self, command: &ReadCommand, limits: ReadLimits) -> Result<Vec<Mutation>, StorageError> {
         let mut answer = RawAnswer::new(command, limits);
-        let row_cap = answer.rows_left();
+        let row_cap = answer.partition_rows_left();
         self.each_partition(command, row_cap, &mut |position, p, _| answer.add(position, p))?;
         Ok(answer.partitions)
     }

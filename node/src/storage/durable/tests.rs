@@ -914,3 +914,91 @@ fn wide_partitions_read_in_parts_as_the_memory_engine_reads_them_whole() {
         .unwrap();
     assert_eq!(first, Some((VISIT_CHUNK_ROWS as u16 + 10).to_be_bytes().to_vec()));
 }
+
+/// A reversed read of a wide partition loads only the rows it may answer
+/// with, from the top down: no more than its row cap, the newest version of
+/// each (one older version flushed, the newer in the memtable), inside its
+/// slices and below its resume point; and a visitor that stops at the first
+/// row sees the highest.
+#[test]
+fn a_reversed_read_loads_no_more_of_a_wide_partition_than_its_row_cap() {
+    let h = Harness::new(CommitLogSync::Periodic {
+        period: Duration::from_secs(10),
+    });
+    let t = Uuid::from_u128(4);
+    h.engine().create_table(t).unwrap();
+    let rows = 3000u16;
+    let clustering = |n: u16| n.to_be_bytes().to_vec();
+    for (ts, value) in [(1, "old"), (2, "new")] {
+        let mut m = Mutation::new(t, pos(7, b"w"));
+        m.static_row = Some(cell_row(ts, "s", value));
+        m.rows = (0..rows).map(|n| (clustering(n), cell_row(ts, "v", value))).collect();
+        h.engine().apply(m).unwrap();
+        if ts == 1 {
+            h.engine().flush().unwrap();
+        }
+    }
+    let keyspace = h.engine().keyspace(t).unwrap();
+    let load = |cmd: &ReadCommand, cap| {
+        h.engine()
+            .load_partition(&keyspace, &pos(7, b"w"), cmd, Some(cap))
+            .unwrap()
+            .unwrap()
+    };
+    let by_key = ReadCommand {
+        partitions: PartitionSelection::Keys(vec![pos(7, b"w")]),
+        reversed: true,
+        ..full_scan(t)
+    };
+    let top = |p: &Partition| p.rows.keys().map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>();
+
+    let (p, capped) = load(&by_key, 10);
+    assert!(capped);
+    assert_eq!(top(&p), (2990..3000).collect::<Vec<_>>());
+    assert!(
+        p.rows.values().all(|r| r == &cell_row(2, "v", "new")),
+        "the newest version of each row"
+    );
+    assert_eq!(p.static_row, cell_row(2, "s", "new"));
+
+    // Two slices, below a resume point inside the upper one.
+    let sliced = ReadCommand {
+        slices: vec![
+            (Bound::Included(clustering(100)), Bound::Excluded(clustering(200))),
+            (Bound::Excluded(clustering(1000)), Bound::Included(clustering(1005))),
+        ],
+        resume: Some(ResumePoint {
+            position: pos(7, b"w"),
+            clustering: Some(clustering(1003)),
+        }),
+        ..by_key.clone()
+    };
+    let (p, capped) = load(&sliced, 5);
+    assert!(capped);
+    assert_eq!(top(&p), vec![197, 198, 199, 1001, 1002]);
+    let (p, capped) = load(&sliced, 500);
+    assert!(!capped);
+    assert_eq!(p.rows.len(), 102);
+
+    // The same by token range, and a visitor that stops at the first row.
+    let by_tokens = ReadCommand {
+        reversed: true,
+        ..full_scan(t)
+    };
+    let mut seen = Vec::new();
+    h.engine()
+        .each_partition(&by_tokens, Some(10), &mut |_, p, capped| {
+            seen.push((top(p), capped));
+            true
+        })
+        .unwrap();
+    assert_eq!(seen, vec![((2990..3000).collect::<Vec<_>>(), true)]);
+    let mut first = None;
+    h.engine()
+        .read(&by_tokens, T0, &mut |_, row| {
+            first = row.map(|(c, _)| c.to_vec());
+            Visit::Stop
+        })
+        .unwrap();
+    assert_eq!(first, Some(clustering(2999)));
+}
