@@ -352,8 +352,8 @@ impl Coordinator {
     /// Fetches one command's raw data from enough replicas of `token`, each
     /// answering within `limits`, merges it, and repairs replicas whose answer
     /// differed; with how far the merge holds where answers were cut short
-    /// (`short_read`). `Local` when this node's own replica
-    /// meets the level alone: the caller reads the engine itself, whole.
+    /// (`short_read`). `Local` when this node's own replica meets the level
+    /// alone: the caller reads the engine itself, whole.
     /// `timeout` is the read or the range timeout, as the command is.
     async fn fetch(
         &self,

@@ -664,6 +664,7 @@ impl DurableEngine {
         finish(current, f);
         Ok(())
     }
+
     /// `read_tokens` for a reversed read: each partition of the key range
     /// is found by its first key and loaded on its own by `load_partition`
     /// (backwards, within `row_cap`), and the scan goes on past it.
@@ -987,8 +988,9 @@ impl StorageEngine for DurableEngine {
     }
 
     /// Visits the rows of each partition in parts of at most
-    /// `VISIT_CHUNK_ROWS` (in read order, forward or reversed), so that a visitor that stops
-    /// early (a LIMIT, a page) never has the whole of a large partition read.
+    /// `VISIT_CHUNK_ROWS` in read order, forward or reversed, so that a
+    /// visitor that stops early (a LIMIT, a page) never has the whole of a
+    /// large partition read.
     fn read(&self, command: &ReadCommand, now: i64, visitor: &mut Visitor<'_>) -> Result<(), StorageError> {
         let keyspace = self.keyspace(command.table)?;
         let resume = command.resume.as_ref();
