@@ -295,7 +295,7 @@ def test_dates_and_timestamps_out_of_range_are_refused_in_cassandras_words(sessi
         "d, '-5877641-06-22'": "Input date -5877641-06-22 is less than min supported date -5877641-06-23T00:00Z",
         "d, '2023-02-29'": "Unable to coerce '2023-02-29' to a formatted date (long)",
         "d, '4294967296'": "Unable to make unsigned int (for date) from: '4294967296'",
-        "t, 'noon'": "Unable to coerce 'noon' to a formatted date (long)",
+        "t, 'noon'": "Unable to parse a date/time from 'noon'",
         "t, '99999999999999999999'": "Unable to make long (for date) from: '99999999999999999999'",
     }
     for values, message in refused.items():

@@ -334,15 +334,16 @@ fn is_raw_number(s: &str) -> bool {
 }
 
 /// A timestamp literal as Cassandra's `TimestampSerializer` reads it: `now`,
-/// milliseconds since the epoch, or a date and time; refused in its words.
-fn timestamp_literal(s: &str) -> Result<i64, String> {
+/// milliseconds since the epoch, or a date and time; refused in its words
+/// (those of 4.0 and later, which read dates with `java.time`).
+pub(super) fn timestamp_literal(s: &str) -> Result<i64, String> {
     if s.eq_ignore_ascii_case("now") {
         return Ok(chrono::Utc::now().timestamp_millis());
     }
     if is_raw_number(s) {
         return s.parse().map_err(|_| format!("Unable to make long (for date) from: '{s}'"));
     }
-    parse_timestamp(s).ok_or_else(|| format!("Unable to coerce '{s}' to a formatted date (long)"))
+    parse_timestamp(s).ok_or_else(|| format!("Unable to parse a date/time from '{s}'"))
 }
 
 /// Milliseconds since the epoch from Cassandra's accepted timestamp formats.
@@ -709,10 +710,7 @@ mod tests {
             timestamp_literal("99999999999999999999"),
             Err("Unable to make long (for date) from: '99999999999999999999'".into())
         );
-        assert_eq!(
-            timestamp_literal("abc"),
-            Err("Unable to coerce 'abc' to a formatted date (long)".into())
-        );
+        assert_eq!(timestamp_literal("abc"), Err("Unable to parse a date/time from 'abc'".into()));
     }
 
     #[test]

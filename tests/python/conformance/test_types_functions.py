@@ -212,7 +212,7 @@ def test_a_frozen_map_as_a_clustering_key_is_ordered_by_value(db):
 
 REFUSALS = [
     ("v int", "2147483648", "Unable to make int from '2147483648'"),
-    ("v timestamp", "'abc'", "Unable to coerce 'abc' to a formatted date (long)"),
+    ("v timestamp", "'abc'", "Unable to parse a date/time from 'abc'"),
     ("v date", "'abc'", "Unable to coerce 'abc' to a formatted date (long)"),
     ("v date", "'-5877641-06-22'", "Input date -5877641-06-22 is less than min supported date -5877641-06-23T00:00Z"),
     ("v date", "'+5881580-07-12'", "Input date +5881580-07-12 is greater than max supported date +5881580-07-11T00:00Z"),
