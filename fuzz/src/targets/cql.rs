@@ -462,7 +462,7 @@ fn json_cases() -> Vec<(ColumnType, &'static str)> {
         (ColumnType::Set(Box::new(ColumnType::Varchar)), "[\"a\", \"b\"]"),
         (
             ColumnType::Map(Box::new(ColumnType::Int), Box::new(ColumnType::Timestamp)),
-            "{\"1\": \"2024-01-02\", \"2\": 0}",
+            "{\"1\": \"2024-01-02\", \"2\": 1700000000000}",
         ),
         (ColumnType::Tuple(vec![ColumnType::Int, ColumnType::Varchar]), "[1, \"a\"]"),
         (

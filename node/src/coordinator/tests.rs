@@ -695,17 +695,7 @@ async fn a_per_partition_limit_reads_on_only_in_partitions_whose_first_rows_were
                 r.engine.apply(deletions_at(p, (0..5).chain(7..10), 2)).unwrap();
             }
         }
-        let command = ReadCommand {
-            index: None,
-            table: TABLE,
-            partitions: PartitionSelection::Tokens {
-                start: Bound::Unbounded,
-                end: Bound::Unbounded,
-            },
-            slices: Vec::new(),
-            reversed: false,
-            resume: None,
-        };
+        let command = ReadCommand::all(TABLE);
         for (reversed, per_partition, expected) in [
             (false, 1, vec![(1, 0), (2, 5), (3, 0), (4, 5), (5, 0)]),
             (true, 1, vec![(1, 9), (2, 6), (3, 9), (4, 6), (5, 9)]),

@@ -21,6 +21,7 @@ use super::literal::{evaluate, parse_date, parse_duration, parse_time, timestamp
 use crate::error::QueryError;
 use crate::schema::{Column, Table};
 use cql_protocol::cql::ast::Term;
+use cql_protocol::cql::decode_hex;
 use cql_protocol::types::ColumnType;
 
 /// Why a JSON value is no value of its type, as Cassandra throws it.
@@ -145,14 +146,7 @@ fn term(json: &Json, ty: &ColumnType) -> Result<Term, Refusal> {
             Term::Integer(digits.to_string())
         }
         T::Float => match json {
-            Json::String(s) => {
-                let text = java_floating(s).ok_or_else(|| marshal(format!("Unable to make float from '{s}'")))?;
-                Term::Float(
-                    text.parse::<f32>()
-                        .map_err(|_| marshal(format!("Unable to make float from '{s}'")))?
-                        .to_string(),
-                )
-            }
+            Json::String(s) => floating::<f32>(s, "float")?,
             // `Number.floatValue()`: a Double is rounded to a double first.
             Json::Number { text, integer } => {
                 let value = if *integer {
@@ -165,14 +159,7 @@ fn term(json: &Json, ty: &ColumnType) -> Result<Term, Refusal> {
             _ => return Err(wrong_kind("a float value", json)),
         },
         T::Double => match json {
-            Json::String(s) => {
-                let text = java_floating(s).ok_or_else(|| marshal(format!("Unable to make double from '{s}'")))?;
-                Term::Float(
-                    text.parse::<f64>()
-                        .map_err(|_| marshal(format!("Unable to make double from '{s}'")))?
-                        .to_string(),
-                )
-            }
+            Json::String(s) => floating::<f64>(s, "double")?,
             Json::Number { text, .. } => Term::Float(text.parse::<f64>().map_err(|_| wrong_kind("a double value", json))?.to_string()),
             _ => return Err(wrong_kind("a double value", json)),
         },
@@ -340,6 +327,15 @@ fn decimal_text(s: &str) -> Option<String> {
     Some(text)
 }
 
+/// A float or a double from a string, as Java reads it (`java_floating`);
+/// refused as Cassandra's `fromString` words it.
+fn floating<F: std::str::FromStr + ToString>(s: &str, java_name: &str) -> Result<Term, Refusal> {
+    java_floating(s)
+        .and_then(|text| text.parse::<F>().ok())
+        .map(|f| Term::Float(f.to_string()))
+        .ok_or_else(|| marshal(format!("Unable to make {java_name} from '{s}'")))
+}
+
 /// A floating-point number as Java's `Float.parseFloat` / `Double.valueOf`
 /// read it (surrounding blanks, `NaN`, `Infinity`, a decimal with an optional
 /// `f` or `d` suffix), in a form Rust parses to the same value.
@@ -379,18 +375,7 @@ fn blob(json: &Json) -> Result<Vec<u8>, String> {
     let hex = s
         .strip_prefix("0x")
         .ok_or_else(|| format!("String representation of blob is missing 0x prefix: {s}"))?;
-    let bytes = hex.as_bytes();
-    if !bytes.len().is_multiple_of(2) || !bytes.iter().all(u8::is_ascii_hexdigit) {
-        return Err(format!("cannot parse '{hex}' as hex bytes"));
-    }
-    Ok(bytes
-        .chunks(2)
-        .map(|pair| pair.iter().fold(0u8, |byte, digit| (byte << 4) | hex_value(*digit)))
-        .collect())
-}
-
-fn hex_value(digit: u8) -> u8 {
-    char::from(digit).to_digit(16).and_then(|d| u8::try_from(d).ok()).unwrap_or(0)
+    decode_hex(hex).ok_or_else(|| format!("cannot parse '{hex}' as hex bytes"))
 }
 
 /// The JVM's `ClassCastException` message for a cast of `class` to `String`.

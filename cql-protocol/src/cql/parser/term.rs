@@ -77,7 +77,7 @@ fn literal<'a>(i: Tokens<'a>, tok: &Token<'_>) -> PResult<'a, Term> {
 
 /// The bytes a hex string (without `0x`) stands for; `None` when it is not hex.
 pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     hex.as_bytes()

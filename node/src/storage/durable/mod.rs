@@ -443,18 +443,17 @@ impl DurableEngine {
             Some(slices) => slices.iter().map(|slice| row_keys(position, &rows, slice)).collect(),
         };
         let slices = slices.unwrap_or_default();
+        let mut row_ranges = row_ranges;
         if command.reversed {
-            for range in row_ranges.into_iter().rev() {
-                if builder.capped {
-                    break;
-                }
-                self.scan_back(keyspace, range, &mut builder, &slices)?;
+            row_ranges.reverse();
+        }
+        for range in row_ranges {
+            if builder.capped {
+                break;
             }
-        } else {
-            for range in row_ranges {
-                if builder.capped {
-                    break;
-                }
+            if command.reversed {
+                self.scan_back(keyspace, range, &mut builder, &slices)?;
+            } else {
                 self.scan(keyspace, range, &mut builder, &slices)?;
             }
         }
