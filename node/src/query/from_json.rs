@@ -13,8 +13,7 @@
 //!
 //! Not here: the empty value Cassandra makes of `""` for most types (this
 //! database has no empty values, so `""` is refused with the type's parse
-//! message), DNS names for inet, hexadecimal floats, and the duration
-//! parser's finer refusals (`literal::parse_duration` decides).
+//! message), DNS names for inet and hexadecimal floats.
 
 use super::json_text::{self, Json};
 use super::literal::{evaluate, parse_date, parse_duration, parse_time, timestamp_literal, Binds, Evaluated};
@@ -232,8 +231,10 @@ fn term(json: &Json, ty: &ColumnType) -> Result<Term, Refusal> {
             _ => return Err(wrong_kind("a string representation of an inet value", json)),
         },
         T::Duration => match json {
-            Json::String(s) if parse_duration(s).is_some() => Term::Duration(s.clone()),
-            Json::String(s) => return Err(Refusal::Invalid(format!("Unable to convert '{s}' to a duration"))),
+            Json::String(s) => match parse_duration(s) {
+                Ok(_) => Term::Duration(s.clone()),
+                Err(message) => return Err(Refusal::Invalid(message)),
+            },
             _ => return Err(wrong_kind("a string representation of a duration", json)),
         },
         T::List(element) => match &*decoded(json)? {

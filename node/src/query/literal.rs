@@ -92,7 +92,7 @@ pub fn evaluate(term: &Term, ty: &ColumnType, binds: &Binds, what: &str) -> Resu
         (Term::Uuid(u), ColumnType::Uuid) => Value::Uuid(*u),
         (Term::Uuid(u), ColumnType::Timeuuid) if u.get_version_num() == 1 => Value::Timeuuid(*u),
         (Term::Blob(b), ColumnType::Blob) => Value::Blob(b.clone()),
-        (Term::Duration(d), ColumnType::Duration) => parse_duration(d).ok_or_else(mismatch)?,
+        (Term::Duration(d), ColumnType::Duration) => parse_duration(d).map_err(QueryError::invalid)?,
         (Term::List(items), ColumnType::List(inner)) => Value::List(elements(items, inner, binds, what)?),
         (Term::List(items), ColumnType::Set(inner)) | (Term::Set(items), ColumnType::Set(inner)) => {
             Value::Set(elements(items, inner, binds, what)?).normalized()
@@ -299,7 +299,7 @@ fn string(s: &str, ty: &ColumnType) -> Result<Value, Refusal> {
         ColumnType::Inet => Value::Inet(IpAddr::from_str(s).map_err(|_| "Unable to make an inet address from it")?),
         ColumnType::Uuid => Value::Uuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
         ColumnType::Timeuuid => Value::Timeuuid(Uuid::parse_str(s).map_err(|_| "Unable to make a UUID from it")?),
-        ColumnType::Duration => parse_duration(s).ok_or("Unable to convert it to a duration")?,
+        ColumnType::Duration => parse_duration(s).map_err(|_| "Unable to convert it to a duration")?,
         ColumnType::Boolean => match s.to_ascii_lowercase().as_str() {
             "true" => Value::Boolean(true),
             "false" => Value::Boolean(false),
@@ -457,38 +457,121 @@ fn iso_days(s: &str) -> Option<i64> {
     Some(era * 146_097 + day_of_era - 719_468)
 }
 
-/// Nanoseconds since midnight.
+/// Nanoseconds since midnight, from `hh:mm:ss[.fffffffff]` (Cassandra's
+/// `TimeSerializer` wants the seconds too).
 pub fn parse_time(s: &str) -> Option<i64> {
     let t = NaiveTime::parse_from_str(s.trim(), "%H:%M:%S%.f")
         .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M:%S"))
-        .or_else(|_| NaiveTime::parse_from_str(s.trim(), "%H:%M"))
         .ok()?;
     Some(i64::from(t.num_seconds_from_midnight()) * 1_000_000_000 + i64::from(t.nanosecond()))
 }
 
-/// Cassandra durations: `1y2mo3w4d5h6m7s8ms9us10ns` (and `µs`), ISO 8601 `P1Y2M3DT4H5M6S`
-/// and `P2W`, with an optional leading `-`.
-pub fn parse_duration(s: &str) -> Option<Value> {
+/// A duration as Cassandra's `Duration.from` reads it: `1y2mo3w4d5h6m7s8ms9us10ns`
+/// (units in that order, each once, any case) or ISO 8601 (`P1Y2M3DT4H5M6S`,
+/// `P2W`), with a leading `-` for a negative one; refused in its words.
+pub fn parse_duration(s: &str) -> Result<Value, String> {
     let (negative, body) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, s),
     };
-    let upper = body.to_ascii_uppercase();
-    let (months, days, nanos) = if let Some(iso) = upper.strip_prefix('P') {
-        iso_duration(iso)?
+    let unreadable = || format!("Unable to convert '{s}' to a duration");
+    let mut builder = DurationBuilder::default();
+    if let Some(iso) = body.to_ascii_uppercase().strip_prefix('P') {
+        for (unit, n) in iso_duration(iso).ok_or_else(unreadable)? {
+            builder.add(unit, n)?;
+        }
     } else {
-        unit_duration(&body.to_ascii_lowercase())?
-    };
+        let units = unit_duration(&body.to_ascii_lowercase()).ok_or_else(unreadable)?;
+        for (unit, n) in units {
+            builder.add(unit, n)?;
+        }
+    }
     let sign = if negative { -1 } else { 1 };
-    Some(Value::Duration {
-        months: i32::try_from(months * sign).ok()?,
-        days: i32::try_from(days * sign).ok()?,
-        nanoseconds: nanos * sign,
+    Ok(Value::Duration {
+        months: i32::try_from(builder.months * sign).map_err(|_| unreadable())?,
+        days: i32::try_from(builder.days * sign).map_err(|_| unreadable())?,
+        nanoseconds: builder.nanos * sign,
     })
 }
 
-fn unit_duration(s: &str) -> Option<(i64, i64, i64)> {
-    let (mut months, mut days, mut nanos) = (0i64, 0i64, 0i64);
+/// The units of a duration, in the order they must come, with their names
+/// in Cassandra's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum DurationUnit {
+    Years,
+    Months,
+    Weeks,
+    Days,
+    Hours,
+    Minutes,
+    Seconds,
+    Milliseconds,
+    Microseconds,
+    Nanoseconds,
+}
+
+impl DurationUnit {
+    fn name(self) -> &'static str {
+        match self {
+            DurationUnit::Years => "years",
+            DurationUnit::Months => "months",
+            DurationUnit::Weeks => "weeks",
+            DurationUnit::Days => "days",
+            DurationUnit::Hours => "hours",
+            DurationUnit::Minutes => "minutes",
+            DurationUnit::Seconds => "seconds",
+            DurationUnit::Milliseconds => "milliseconds",
+            DurationUnit::Microseconds => "microseconds",
+            DurationUnit::Nanoseconds => "nanoseconds",
+        }
+    }
+}
+
+/// Cassandra's `Duration.Builder`: units in order, each once, and totals
+/// that fit (months and days in an int, nanoseconds in a long).
+#[derive(Default)]
+struct DurationBuilder {
+    last: Option<DurationUnit>,
+    months: i64,
+    days: i64,
+    nanos: i64,
+}
+
+impl DurationBuilder {
+    fn add(&mut self, unit: DurationUnit, n: i64) -> Result<(), String> {
+        use DurationUnit as U;
+        match self.last {
+            Some(last) if last == unit => return Err(format!("Invalid duration. The {} are specified multiple times", unit.name())),
+            Some(last) if last > unit => return Err(format!("Invalid duration. The {} should be after {}", last.name(), unit.name())),
+            _ => self.last = Some(unit),
+        }
+        let too_many = |total: &str, max: i64| format!("Invalid duration. The total number of {total} must be less or equal to {max}");
+        let int_max = i64::from(i32::MAX);
+        let (total, per_unit, name, max) = match unit {
+            U::Years => (&mut self.months, 12, "months", int_max),
+            U::Months => (&mut self.months, 1, "months", int_max),
+            U::Weeks => (&mut self.days, 7, "days", int_max),
+            U::Days => (&mut self.days, 1, "days", int_max),
+            U::Hours => (&mut self.nanos, 3_600_000_000_000, "nanoseconds", i64::MAX),
+            U::Minutes => (&mut self.nanos, 60_000_000_000, "nanoseconds", i64::MAX),
+            U::Seconds => (&mut self.nanos, 1_000_000_000, "nanoseconds", i64::MAX),
+            U::Milliseconds => (&mut self.nanos, 1_000_000, "nanoseconds", i64::MAX),
+            U::Microseconds => (&mut self.nanos, 1_000, "nanoseconds", i64::MAX),
+            U::Nanoseconds => (&mut self.nanos, 1, "nanoseconds", i64::MAX),
+        };
+        if n > (max - *total) / per_unit {
+            return Err(too_many(name, max));
+        }
+        *total += n * per_unit;
+        Ok(())
+    }
+}
+
+/// `1y2mo...` as (unit, count) pairs in the order written; `None` when it
+/// is not of that shape.
+fn unit_duration(s: &str) -> Option<Vec<(DurationUnit, i64)>> {
+    use DurationUnit as U;
+    let mut units = Vec::new();
     let mut rest = s;
     if rest.is_empty() {
         return None;
@@ -500,58 +583,64 @@ fn unit_duration(s: &str) -> Option<(i64, i64, i64)> {
         let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let unit = rest.get(..unit_end)?;
         rest = rest.get(unit_end..)?;
-        match unit {
-            "y" => months = months.checked_add(n.checked_mul(12)?)?,
-            "mo" => months = months.checked_add(n)?,
-            "w" => days = days.checked_add(n.checked_mul(7)?)?,
-            "d" => days = days.checked_add(n)?,
-            "h" => nanos = nanos.checked_add(n.checked_mul(3_600_000_000_000)?)?,
-            "m" => nanos = nanos.checked_add(n.checked_mul(60_000_000_000)?)?,
-            "s" => nanos = nanos.checked_add(n.checked_mul(1_000_000_000)?)?,
-            "ms" => nanos = nanos.checked_add(n.checked_mul(1_000_000)?)?,
-            "us" | "µs" => nanos = nanos.checked_add(n.checked_mul(1_000)?)?,
-            "ns" => nanos = nanos.checked_add(n)?,
-            _ => return None,
-        }
+        units.push((
+            match unit {
+                "y" => U::Years,
+                "mo" => U::Months,
+                "w" => U::Weeks,
+                "d" => U::Days,
+                "h" => U::Hours,
+                "m" => U::Minutes,
+                "s" => U::Seconds,
+                "ms" => U::Milliseconds,
+                "us" | "µs" => U::Microseconds,
+                "ns" => U::Nanoseconds,
+                _ => return None,
+            },
+            n,
+        ));
     }
-    Some((months, days, nanos))
+    Some(units)
 }
 
-fn iso_duration(s: &str) -> Option<(i64, i64, i64)> {
+/// ISO 8601 after its `P`, as Cassandra's patterns take it: `nYnMnD` then
+/// `TnHnMnS` (each part optional, in that order), or `nW` alone.
+fn iso_duration(s: &str) -> Option<Vec<(DurationUnit, i64)>> {
+    use DurationUnit as U;
+    if let Some(weeks) = s.strip_suffix('W') {
+        return Some(vec![(U::Weeks, number(weeks)?)]);
+    }
     let (date, time) = match s.split_once('T') {
-        Some((d, t)) => (d, t),
-        None => (s, ""),
+        Some((_, "")) => return None,
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
     };
-    let (mut months, mut days, mut nanos) = (0i64, 0i64, 0i64);
-    let mut num = String::new();
-    for c in date.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = std::mem::take(&mut num).parse().ok()?;
-        match c {
-            'Y' => months += n * 12,
-            'M' => months += n,
-            'W' => days += n * 7,
-            'D' => days += n,
-            _ => return None,
-        }
+    let mut units = iso_parts(date, &[('Y', U::Years), ('M', U::Months), ('D', U::Days)])?;
+    if let Some(time) = time {
+        units.extend(iso_parts(time, &[('H', U::Hours), ('M', U::Minutes), ('S', U::Seconds)])?);
     }
-    for c in time.chars() {
-        if c.is_ascii_digit() {
-            num.push(c);
-            continue;
-        }
-        let n: i64 = std::mem::take(&mut num).parse().ok()?;
-        match c {
-            'H' => nanos += n * 3_600_000_000_000,
-            'M' => nanos += n * 60_000_000_000,
-            'S' => nanos += n * 1_000_000_000,
-            _ => return None,
-        }
+    (!units.is_empty()).then_some(units)
+}
+
+/// Numbers each followed by one of `designators`, in their order, each at
+/// most once.
+fn iso_parts(mut s: &str, designators: &[(char, DurationUnit)]) -> Option<Vec<(DurationUnit, i64)>> {
+    let mut parts = Vec::new();
+    let mut allowed = designators.iter();
+    while !s.is_empty() {
+        let end = s.find(|c: char| !c.is_ascii_digit())?;
+        let designator = s.get(end..)?.chars().next()?;
+        let (_, unit) = allowed.by_ref().find(|(d, _)| *d == designator)?;
+        parts.push((*unit, number(s.get(..end)?)?));
+        s = s.get(end + designator.len_utf8()..)?;
     }
-    num.is_empty().then_some((months, days, nanos))
+    Some(parts)
+}
+
+fn number(digits: &str) -> Option<i64> {
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 pub(super) fn new_timeuuid() -> Uuid {
@@ -664,6 +753,7 @@ mod tests {
         assert_eq!(parse_date("4294967296"), raw("4294967296"), "out of range");
         assert_eq!(parse_date("-5"), raw("-5"));
         assert_eq!(parse_time("00:00:01.000000002"), Some(1_000_000_002));
+        assert_eq!(parse_time("12:30"), None);
     }
 
     #[test]
@@ -716,16 +806,34 @@ mod tests {
     #[test]
     fn durations_parse_in_both_notations() {
         let d = |m, d, n| {
-            Some(Value::Duration {
+            Ok(Value::Duration {
                 months: m,
                 days: d,
                 nanoseconds: n,
             })
         };
         assert_eq!(parse_duration("1y2mo3d4h"), d(14, 3, 4 * 3_600_000_000_000));
+        assert_eq!(parse_duration("1Y2MO3D4H5µs"), d(14, 3, 4 * 3_600_000_000_000 + 5_000));
         assert_eq!(parse_duration("P1DT2H"), d(0, 1, 2 * 3_600_000_000_000));
+        assert_eq!(parse_duration("P1Y2M3DT4H5M6S"), d(14, 3, 14_706_000_000_000));
+        assert_eq!(parse_duration("P2W"), d(0, 14, 0));
         assert_eq!(parse_duration("-2w"), d(0, -14, 0));
-        assert_eq!(parse_duration("3x"), None);
+        let refused = |text: &str| parse_duration(text).unwrap_err();
+        assert_eq!(refused("3x"), "Unable to convert '3x' to a duration");
+        assert_eq!(refused("P1D1Y"), "Unable to convert 'P1D1Y' to a duration");
+        assert_eq!(refused("P1W2D"), "Unable to convert 'P1W2D' to a duration");
+        assert_eq!(refused("PT"), "Unable to convert 'PT' to a duration");
+        assert_eq!(refused("1h1h"), "Invalid duration. The hours are specified multiple times");
+        assert_eq!(refused("1h1d"), "Invalid duration. The hours should be after days");
+        assert_eq!(
+            refused("178956971y"),
+            "Invalid duration. The total number of months must be less or equal to 2147483647"
+        );
+        assert_eq!(
+            refused("2562048h"),
+            "Invalid duration. The total number of nanoseconds must be less or equal to 9223372036854775807"
+        );
+        assert!(parse_duration("2147483647mo").is_ok());
     }
 
     #[test]

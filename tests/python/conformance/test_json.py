@@ -261,6 +261,8 @@ def test_insert_json_refuses_a_bad_duration_without_the_decoding_prefix(db):
     error = db.refused(f"""INSERT INTO {t} JSON '{{"k": 1, "du": "3x"}}'""", InvalidRequest,
                        "Unable to convert '3x' to a duration")
     assert "Error decoding JSON value" not in str(error)
+    db.refused(f"""INSERT INTO {t} JSON '{{"k": 1, "du": "1d2w"}}'""", InvalidRequest,
+               "Invalid duration. The days should be after weeks")
     db.refused(f"""INSERT INTO {t} JSON '{{"k": 1, "du": 12}}'""", InvalidRequest,
                "Error decoding JSON value for du: Expected a string representation of a duration, but got a Integer: 12")
 
