@@ -475,16 +475,14 @@ pub fn parse_duration(s: &str) -> Result<Value, String> {
         None => (false, s),
     };
     let unreadable = || format!("Unable to convert '{s}' to a duration");
+    let units = match body.to_ascii_uppercase().strip_prefix('P') {
+        Some(iso) => iso_duration(iso),
+        None => unit_duration(&body.to_ascii_lowercase()),
+    }
+    .ok_or_else(unreadable)?;
     let mut builder = DurationBuilder::default();
-    if let Some(iso) = body.to_ascii_uppercase().strip_prefix('P') {
-        for (unit, n) in iso_duration(iso).ok_or_else(unreadable)? {
-            builder.add(unit, n)?;
-        }
-    } else {
-        let units = unit_duration(&body.to_ascii_lowercase()).ok_or_else(unreadable)?;
-        for (unit, n) in units {
-            builder.add(unit, n)?;
-        }
+    for (unit, n) in units {
+        builder.add(unit, n)?;
     }
     let sign = if negative { -1 } else { 1 };
     Ok(Value::Duration {
